@@ -1,0 +1,3 @@
+from ingest.loaders.registry import SUPPORTED_EXTENSIONS, discover, load_path
+
+__all__ = ["SUPPORTED_EXTENSIONS", "discover", "load_path"]
