@@ -1,0 +1,115 @@
+"""Turn retrieved evidence into a cited answer.
+
+Offline (no LLM configured) the answer is extractive: the evidence sentences that best match the
+question, each followed by its citation. With an LLM the answer is generated from the same evidence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from app.api.schemas import AskResponse, Source
+from ingest.embedder import Embedder
+from retrieval.types import Evidence, RetrievalResult
+
+NO_EVIDENCE = "I could not find anything about that in the ingested documents."
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+_WORD = re.compile(r"[a-z0-9]+")
+_STOPWORDS = frozenset(
+    "a an the of in on at to for from by with and or is are was were be been who what when where which "
+    "how why did does do whose whom that this it its as".split()
+)
+
+
+def to_sources(evidence: Sequence[Evidence]) -> list[Source]:
+    return [
+        Source(
+            doc_id=e.chunk.doc_id, chunk_id=e.chunk.id, title=e.title, source=e.source,
+            page=e.chunk.page, text=e.chunk.text, score=round(e.score, 6),
+        )
+        for e in evidence
+    ]
+
+
+def _keywords(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS}
+
+
+def candidate_sentences(evidence: Sequence[Evidence]) -> list[tuple[int, str]]:
+    """(evidence number, sentence) for every sentence of the evidence, numbers starting at 1."""
+    return [
+        (number, sentence.strip())
+        for number, item in enumerate(evidence, start=1)
+        for sentence in _SENTENCE_END.split(item.chunk.text.replace("\n", " "))
+        if len(sentence.strip()) > 3
+    ]
+
+
+def extractive_answer(question: str, evidence: Sequence[Evidence], embedder: Embedder, max_sentences: int = 2) -> str:
+    """Best evidence sentences by semantic similarity plus keyword overlap, with rank as a tie-breaker."""
+    candidates = candidate_sentences(evidence)
+    if not candidates:
+        return NO_EVIDENCE
+    vectors = embedder.embed([question] + [s for _, s in candidates])
+    similarity = vectors[1:] @ vectors[0]
+    wanted = _keywords(question)
+    overlap = np.array([len(wanted & _keywords(s)) / (len(wanted) or 1) for _, s in candidates])
+    rank_prior = np.array([1.0 / (number + 1) for number, _ in candidates])
+    scores = similarity + 0.5 * overlap + 0.2 * rank_prior
+    best = sorted(np.argsort(-scores)[:max_sentences])  # keep reading order of the evidence
+    return " ".join(f"{candidates[i][1]} [{candidates[i][0]}]" for i in best)
+
+
+def evidence_block(evidence: Sequence[Evidence]) -> str:
+    lines = []
+    for number, item in enumerate(evidence, start=1):
+        page = f", page {item.chunk.page}" if item.chunk.page else ""
+        lines.append(f"[{number}] ({item.title}{page}) {item.chunk.text.strip()}")
+    return "\n\n".join(lines)
+
+
+def answer_prompt(question: str, evidence: Sequence[Evidence]) -> str:
+    template = resources.files("app").joinpath("prompts/answer.txt").read_text()
+    return template.format(evidence=evidence_block(evidence), question=question)
+
+
+class Answerer:
+    """Answers a question from a retrieval result, extractively or with a LangChain chat model."""
+
+    def __init__(self, embedder: Embedder, chat_model: Any = None) -> None:
+        self.embedder = embedder
+        self.chat_model = chat_model
+
+    @property
+    def generated_by(self) -> str:
+        if self.chat_model is None:
+            return "extractive"
+        return str(getattr(self.chat_model, "model_name", None) or getattr(self.chat_model, "model", "llm"))
+
+    def answer(self, result: RetrievalResult) -> AskResponse:
+        if not result.evidence:
+            text = NO_EVIDENCE
+        elif self.chat_model is None:
+            text = extractive_answer(result.question, result.evidence, self.embedder)
+        else:
+            text = str(self.chat_model.invoke(answer_prompt(result.question, result.evidence)).content).strip()
+        return self._response(result, text)
+
+    def stream(self, result: RetrievalResult) -> Iterator[str]:
+        """Answer text piece by piece: tokens from an LLM, or the extractive answer in one piece."""
+        if self.chat_model is None or not result.evidence:
+            yield self.answer(result).answer
+            return
+        for chunk in self.chat_model.stream(answer_prompt(result.question, result.evidence)):
+            yield str(chunk.content)
+
+    def _response(self, result: RetrievalResult, text: str) -> AskResponse:
+        return AskResponse(
+            question=result.question, answer=text, mode=result.mode, sources=to_sources(result.evidence),
+            entities=result.entities, notes=result.notes, generated_by=self.generated_by,
+        )

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException, UploadFile, status
+
+from app.api.deps import EngineDep, SettingsDep
+from app.api.schemas import DeleteResult, DocumentInfo, IngestResult
+from ingest.loaders import SUPPORTED_EXTENSIONS
+
+router = APIRouter(prefix="/v1/documents", tags=["documents"])
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_upload_path(upload_dir: Path, filename: str) -> Path:
+    """A path inside ``upload_dir`` for an uploaded file name; anything that could escape it is refused."""
+    name = _SAFE_NAME.sub("_", Path(filename.replace("\\", "/")).name).lstrip(".")
+    if not name or Path(name).suffix.lower() not in SUPPORTED_EXTENSIONS:
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+                            f"unsupported file {filename!r}; supported: {', '.join(SUPPORTED_EXTENSIONS)}")
+    target = (upload_dir / name).resolve()
+    if target.parent != upload_dir.resolve():
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "invalid file name")
+    return target
+
+
+@router.post("", response_model=IngestResult, status_code=status.HTTP_201_CREATED)
+def upload(file: UploadFile, engine: EngineDep, settings: SettingsDep) -> IngestResult:
+    """Upload one document and ingest it. Re-uploading an unchanged file is a no-op."""
+    upload_dir = settings.workspace_dir / "uploads"
+    upload_dir.mkdir(parents=True, exist_ok=True)
+    target = safe_upload_path(upload_dir, file.filename or "")
+    data = file.file.read(settings.upload_max_mb * 1024 * 1024 + 1)
+    if len(data) > settings.upload_max_mb * 1024 * 1024:
+        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"file exceeds {settings.upload_max_mb} MB")
+    target.write_bytes(data)
+    report = engine.ingest([target])
+    if report.errors and not report.documents_new + report.documents_replaced + report.documents_unchanged:
+        target.unlink(missing_ok=True)
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, report.errors[0].error)
+    return IngestResult(
+        documents_new=report.documents_new, documents_unchanged=report.documents_unchanged,
+        documents_replaced=report.documents_replaced, chunks=report.chunks, entities=report.entities,
+        relations=report.relations, errors=[e.model_dump() for e in report.errors],
+    )
+
+
+@router.get("", response_model=list[DocumentInfo])
+def list_documents(engine: EngineDep) -> list[DocumentInfo]:
+    return engine.list_documents()
+
+
+@router.delete("/{doc_id}", response_model=DeleteResult)
+def delete_document(doc_id: str, engine: EngineDep) -> DeleteResult:
+    report = engine.delete_document(doc_id)
+    if not report.found:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no document {doc_id}")
+    return DeleteResult(doc_id=doc_id, deleted=True, chunks=report.chunks,
+                        entities_removed=report.entities_removed, relations_removed=report.relations_removed)

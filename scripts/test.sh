@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs what the tests need (Python environment, Java 17 + Maven for the local Neo4j), then runs the
+# whole suite. tests/conftest.py starts a throw-away Neo4j 5.26 server from Maven Central jars and stops it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need_apt=()
+command -v java >/dev/null || need_apt+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || need_apt+=(maven)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
+fi
+source scripts/env.sh
+ruff check .
+python -m pytest "$@"
