@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -67,6 +68,7 @@ def nearest_neighbour_pairs(vectors: np.ndarray, k: int = 5, min_similarity: flo
     import faiss
 
     data = np.ascontiguousarray(vectors, dtype=np.float32)
+    index: Any
     if count <= 20_000:
         index = faiss.IndexFlatIP(data.shape[1])
     else:

@@ -153,12 +153,12 @@ def group_by_name(
     for item in mentions:
         key = normalize_name(item.name)
         candidates = by_key.setdefault(key, [])
-        group = _best_group(item, candidates, weights)
-        if group is None:
-            group = Group(key=key)
-            groups.append(group)
-            candidates.append(group)
-        group.add_mention(item)
+        chosen = _best_group(item, candidates, weights)
+        if chosen is None:
+            chosen = Group(key=key)
+            groups.append(chosen)
+            candidates.append(chosen)
+        chosen.add_mention(item)
     return groups
 
 
