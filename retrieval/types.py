@@ -49,5 +49,6 @@ class RetrievalResult(BaseModel):
     mode: str
     evidence: list[Evidence] = Field(default_factory=list)
     entities: list[str] = Field(default_factory=list)  # entities linked from the question
+    relations: list[str] = Field(default_factory=list)  # "A -[TYPE]-> B" between evidence entities
     notes: list[str] = Field(default_factory=list)  # e.g. "question truncated", "graph retriever abstained"
     latency_ms: float = 0.0

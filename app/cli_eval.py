@@ -1,0 +1,76 @@
+"""``amalgam eval multihop``: retrieval quality and latency of every retriever on the multi-hop dataset."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app import services
+from app.config import load_settings
+from retrieval.evaluate import (
+    DEFAULT_DATASET,
+    METHODS,
+    build_workspace,
+    evaluate,
+    format_table,
+    load_corpus,
+    load_corpus_embeddings,
+    load_questions,
+    passage_records,
+)
+from retrieval.retriever import HybridRetriever, load_treehop
+
+eval_app = typer.Typer(help="Measure retrieval on benchmark data.", no_args_is_help=True)
+
+EVAL_WORKSPACE = "eval-multihop"
+
+
+@eval_app.command("multihop")
+def multihop(
+    split: Annotated[str, typer.Option(help="dev (report) or train (tuning); never tune on dev")] = "dev",
+    limit: Annotated[int | None, typer.Option(help="only the first N questions of the split")] = None,
+    graph: Annotated[bool, typer.Option("--graph/--no-graph", help="build the entity graph (spaCy)")] = True,
+    methods: Annotated[str, typer.Option(help=f"comma-separated subset of: {', '.join(METHODS)}")] = "all",
+    dataset_dir: Annotated[
+        Path, typer.Option(help="folder with corpus.jsonl and questions.jsonl")
+    ] = DEFAULT_DATASET,
+    output: Annotated[Path | None, typer.Option(help="also write the scores as JSON here")] = None,
+) -> None:
+    """Ingest the corpus once (cached under the data dir), then score each retriever on the split."""
+    settings = load_settings(workspace=EVAL_WORKSPACE)
+    chosen = METHODS if methods == "all" else {m: METHODS[m] for m in _names(methods)}
+    embedder = services.get_embedder(settings)
+    store = services.open_store(settings)
+    passages = load_corpus(dataset_dir)
+    vectors = load_corpus_embeddings(embedder, passages, model_name=settings.embedding_model)
+    extractor = None
+    if graph:
+        from graph.extraction.spacy import SpacyExtractor
+
+        extractor = SpacyExtractor()
+    indexes = build_workspace(store, embedder, settings.workspace_dir, passages, vectors, extractor=extractor)
+    multihop_retriever = load_treehop(indexes.dense, embedder.dim)
+    if multihop_retriever is None:
+        typer.echo("note: no TreeHop model for this embedder; the treehop method returns nothing", err=True)
+    retriever = HybridRetriever(store, embedder, indexes, multihop=multihop_retriever)
+    _, chunks = passage_records(passages)
+    chunk_to_passage = {c.id: p.id for c, p in zip(chunks, passages, strict=True)}
+    questions = load_questions(dataset_dir, split)[:limit]
+    scores = evaluate(retriever, questions, chunk_to_passage, {p.id: p.full_text for p in passages}, chosen)
+    typer.echo(f"{len(questions)} {split} questions, {len(passages)} passages\n")
+    typer.echo(format_table(scores))
+    if output is not None:
+        rows = {m: {b: s.row() for b, s in per.items()} for m, per in scores.items()}
+        output.write_text(json.dumps(rows, indent=2))
+    store.close()
+
+
+def _names(methods: str) -> list[str]:
+    names = [m.strip() for m in methods.split(",") if m.strip()]
+    unknown = [m for m in names if m not in METHODS]
+    if unknown:
+        raise typer.BadParameter(f"unknown method(s) {unknown}; known: {', '.join(METHODS)}")
+    return names

