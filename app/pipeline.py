@@ -131,10 +131,9 @@ class Pipeline:
         report.extraction_status = dict(
             Counter(report.extraction_status) + Counter(e.status for e in extractions)
         )
-        fused = services.get_resolver(self.store, self.embedder, self.settings).resolve(extractions)
-        self.store.upsert_entities(fused.entities)
-        self.store.upsert_mentions(fused.mentions)
-        self.store.upsert_relations(fused.relations)
+        resolver = services.get_resolver(self.store, self.embedder, self.settings)
+        fused = resolver.resolve(extractions)
+        resolver.write(fused)
         report.entities += len(fused.entities)
         report.relations += len(fused.relations)
         self.indexes.add_chunks(chunks, vectors)
@@ -148,7 +147,7 @@ class Pipeline:
             self.indexes.remove_chunks(chunk_ids)
             self.indexes.save()
         if result.affected_entity_ids:
-            services.refresh_entities(self.store, result.affected_entity_ids, self.settings)
+            services.refresh_entities(self.store, result.affected_entity_ids, self.settings, self.embedder)
         return result
 
 

@@ -87,3 +87,43 @@ def get_chat_model(settings: Settings):  # type: ignore[no-untyped-def]
     from app.llm.factory import build_chat_model
 
     return build_chat_model(settings)
+
+
+def open_indexes(settings: Settings, dim: int):  # type: ignore[no-untyped-def]
+    from retrieval.index.indexset import IndexSet
+
+    return IndexSet.open(settings.workspace_dir, dim)
+
+
+def get_summarizer(settings: Settings):  # type: ignore[no-untyped-def]
+    """An LLM summariser of entity/community descriptions, or ``None`` offline (extractive fusion)."""
+    chat_model = get_chat_model(settings)
+    if chat_model is None:
+        return None
+    from importlib import resources
+
+    template = resources.files("app").joinpath("prompts/summarize.txt").read_text()
+
+    def summarize(name: str, descriptions: list[str]) -> str:
+        prompt = template.format(name=name, descriptions="\n".join(f"- {d}" for d in descriptions))
+        return str(chat_model.invoke(prompt).content).strip()
+
+    return summarize
+
+
+def get_resolver(store: GraphStore, embedder: Embedder, settings: Settings):  # type: ignore[no-untyped-def]
+    from graph.fusion.resolver import EntityResolver
+
+    return EntityResolver(store, embedder, summarize=get_summarizer(settings))
+
+
+def refresh_entities(store: GraphStore, entity_ids: list[str], settings: Settings, embedder: Embedder) -> None:
+    from graph.fusion.resolver import refresh_entities as refresh
+
+    refresh(store, entity_ids, get_summarizer(settings), embedder)
+
+
+def get_retriever(settings: Settings, store: GraphStore, embedder: Embedder):  # type: ignore[no-untyped-def]
+    from retrieval.retriever import HybridRetriever
+
+    return HybridRetriever.open(store, embedder, settings.workspace_dir, max_question_chars=settings.max_question_chars)
