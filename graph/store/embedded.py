@@ -1,0 +1,472 @@
+"""The default graph backend: one SQLite file (WAL mode), no server.
+
+Vector search is exact cosine similarity with numpy over the workspace's rows; the normalised
+matrix is cached and dropped on every write that could change it. Id lists travel into SQL as one
+JSON parameter (``json_each``), so no query is ever built from data.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from app.errors import GraphStoreError
+from graph.models import Community, Entity, EntityRecord, MentionRecord, Relation, RelationRecord
+from graph.store import embedded_queries as q
+from graph.store.base import ChunkHit, DeleteReport, EntityHit, StoreStats, Subgraph
+from graph.store.common import (
+    build_entity,
+    build_relation,
+    check_entities,
+    check_query_vector,
+    check_relations,
+    check_vectors,
+)
+from graph.store.embedded_schema import SCHEMA, TABLES
+from ingest.models import Chunk, Document, PageSpan
+
+
+def _ids(values: Sequence[str] | set[str]) -> str:
+    return json.dumps(sorted(set(values)))
+
+
+def _blob(vector: Sequence[float] | None) -> bytes | None:
+    return None if vector is None else np.asarray(vector, dtype=np.float32).tobytes()
+
+
+class EmbeddedGraphStore:
+    def __init__(self, path: Path, workspace: str, embedding_dim: int) -> None:
+        self.path = Path(path)
+        self.workspace = workspace
+        self.embedding_dim = embedding_dim
+        self._lock = threading.RLock()
+        self._vectors: dict[str, tuple[list[str], np.ndarray]] = {}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise GraphStoreError(f"cannot open the embedded graph store {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of a call's rows land, or none do."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+            self._vectors.clear()
+
+    def _rows(self, sql: str, **params: object) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, {"ws": self.workspace, **params}).fetchall()
+
+    def _missing(self, table: str, ids: set[str]) -> list[str]:
+        found = {row[0] for row in self._rows(q.EXISTING[table], ids=_ids(ids))}
+        return sorted(ids - found)
+
+    def _require(self, table: str, ids: set[str], what: str) -> None:
+        missing = self._missing(table, ids)
+        if missing:
+            raise GraphStoreError(f"unknown {what} id(s): {', '.join(missing[:5])}")
+
+    # -- writes ----------------------------------------------------------------------------------
+    def upsert_documents(self, docs: Sequence[Document]) -> None:
+        rows = [
+            {
+                "ws": self.workspace,
+                "id": d.id,
+                "source": d.source,
+                "title": d.title,
+                "text": d.text,
+                "hash": d.hash,
+                "pages": json.dumps([p.model_dump() for p in d.pages]),
+                "metadata": json.dumps(d.metadata),
+            }
+            for d in docs
+        ]
+        with self._tx() as db:
+            db.executemany(q.UPSERT_DOCUMENT, rows)
+
+    def upsert_chunks(
+        self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]] | None = None
+    ) -> None:
+        vectors = check_vectors(embeddings, len(chunks), self.embedding_dim, "chunk")
+        self._require("documents", {c.doc_id for c in chunks}, "document")
+        rows = [
+            {
+                "ws": self.workspace,
+                "id": c.id,
+                "doc_id": c.doc_id,
+                "idx": c.index,
+                "text": c.text,
+                "start": c.start,
+                "stop": c.end,
+                "pages": json.dumps(c.pages),
+                "chunker": c.chunker,
+                "embedding": _blob(vectors[i] if vectors else None),
+            }
+            for i, c in enumerate(chunks)
+        ]
+        with self._tx() as db:
+            db.executemany(q.UPSERT_CHUNK, rows)
+
+    def upsert_entities(self, entities: Sequence[EntityRecord]) -> None:
+        check_entities(entities, self.embedding_dim)
+        rows = [
+            {
+                "ws": self.workspace,
+                "id": e.id,
+                "name": e.name,
+                "name_lc": e.name.casefold(),
+                "type": e.type,
+                "description": e.description,
+                "embedding": _blob(e.embedding),
+            }
+            for e in entities
+        ]
+        with self._tx() as db:
+            db.executemany(q.UPSERT_ENTITY, rows)
+
+    def upsert_mentions(self, mentions: Sequence[MentionRecord]) -> None:
+        self._require("chunks", {m.chunk_id for m in mentions}, "chunk")
+        self._require("entities", {m.entity_id for m in mentions}, "entity")
+        rows = [
+            {
+                "ws": self.workspace,
+                "chunk_id": m.chunk_id,
+                "entity_id": m.entity_id,
+                "name": m.name,
+                "name_lc": m.name.casefold(),
+                "description": m.description,
+            }
+            for m in mentions
+        ]
+        with self._tx() as db:
+            db.executemany(q.UPSERT_MENTION, rows)
+
+    def upsert_relations(self, relations: Sequence[RelationRecord]) -> None:
+        check_relations(relations)
+        self._require(
+            "entities", {r.source_id for r in relations} | {r.target_id for r in relations}, "entity"
+        )
+        with self._tx() as db:
+            db.executemany(
+                q.UPSERT_RELATION,
+                [
+                    {
+                        "ws": self.workspace,
+                        "id": r.id,
+                        "source_id": r.source_id,
+                        "target_id": r.target_id,
+                        "type": r.type,
+                    }
+                    for r in relations
+                ],
+            )
+            db.executemany(
+                q.UPSERT_EVIDENCE,
+                [
+                    {
+                        "ws": self.workspace,
+                        "relation_id": r.id,
+                        "chunk_id": r.chunk_id,
+                        "description": r.description,
+                        "strength": r.strength,
+                    }
+                    for r in relations
+                ],
+            )
+
+    def set_relation_conflicts(self, relation_ids: Sequence[str], conflict: bool) -> None:
+        with self._tx() as db:
+            db.execute(
+                q.SET_CONFLICT, {"ws": self.workspace, "conflict": int(conflict), "ids": _ids(relation_ids)}
+            )
+
+    def upsert_communities(self, communities: Sequence[Community]) -> None:
+        with self._tx() as db:
+            self._write_communities(db, communities)
+
+    def replace_communities(self, communities: Sequence[Community]) -> None:
+        with self._tx() as db:
+            for table in ("community_parents", "community_entities", "communities"):
+                db.execute(q.CLEAR_TABLE[table], {"ws": self.workspace})
+            self._write_communities(db, communities)
+
+    def _write_communities(self, db: sqlite3.Connection, communities: Sequence[Community]) -> None:
+        ws = self.workspace
+        db.executemany(
+            q.UPSERT_COMMUNITY,
+            [
+                {
+                    "ws": ws,
+                    "id": c.id,
+                    "level": c.level,
+                    "title": c.title,
+                    "summary": c.summary,
+                    "stale": int(c.stale),
+                }
+                for c in communities
+            ],
+        )
+        # Nodes first, links second, so a batch may list parents before children (as in Neo4j).
+        for c in communities:
+            # Members are entities (IN_COMMUNITY) or child communities (PARENT). A parent link is
+            # replaced only when a parent is given: a child written alone keeps the one it has.
+            params = {"ws": ws, "id": c.id, "members": _ids(c.members), "parent_id": c.parent_id}
+            db.execute(q.DELETE_COMMUNITY_ENTITIES, params)
+            db.execute(q.INSERT_COMMUNITY_ENTITIES, params)
+            db.execute(q.INSERT_COMMUNITY_CHILDREN, params)
+            if c.parent_id:
+                db.execute(q.DELETE_COMMUNITY_PARENT, params)
+                db.execute(q.INSERT_COMMUNITY_PARENT, params)
+
+    def delete_document(self, doc_id: str) -> DeleteReport:
+        with self._tx() as db:
+            return _delete_document(db, self.workspace, doc_id)
+
+    def clear(self) -> None:
+        with self._tx() as db:
+            for table in TABLES:
+                db.execute(q.CLEAR_TABLE[table], {"ws": self.workspace})
+
+    # -- reads -----------------------------------------------------------------------------------
+    def get_document(self, doc_id: str) -> Document | None:
+        rows = self._rows(q.GET_DOCUMENT, doc_id=doc_id)
+        return _document(rows[0]) if rows else None
+
+    def find_document_by_source(self, source: str) -> Document | None:
+        rows = self._rows(q.DOCUMENT_BY_SOURCE, source=source)
+        return _document(rows[0]) if rows else None
+
+    def list_documents(self) -> list[Document]:
+        return [_document(row) for row in self._rows(q.LIST_DOCUMENTS)]
+
+    def get_chunks(self, chunk_ids: Sequence[str]) -> list[Chunk]:
+        found = {row[0]: _chunk(row) for row in self._rows(q.GET_CHUNKS, ids=_ids(chunk_ids))}
+        return [found[i] for i in chunk_ids if i in found]
+
+    def chunks_of_document(self, doc_id: str) -> list[Chunk]:
+        return [_chunk(row) for row in self._rows(q.CHUNKS_OF_DOCUMENT, doc_id=doc_id)]
+
+    def next_links(self, doc_id: str) -> list[tuple[str, str]]:
+        """``(chunk)-[:NEXT]->(chunk)`` pairs of a document, in reading order."""
+        return [(a, b) for a, b in self._rows(q.NEXT_LINKS, doc_id=doc_id)]
+
+    def iter_chunks(self, batch_size: int = 1000) -> Iterator[Chunk]:
+        after = ""
+        while rows := self._rows(q.CHUNKS_PAGE, after=after, n=batch_size):
+            yield from (_chunk(row) for row in rows)
+            after = rows[-1][0]
+
+    def get_entities(self, entity_ids: Sequence[str]) -> list[Entity]:
+        found = {e.id: e for e in self._entities(q.GET_ENTITIES, ids=_ids(entity_ids))}
+        return [found[i] for i in entity_ids if i in found]
+
+    def find_entities(self, names: Sequence[str]) -> list[Entity]:
+        return self._entities(q.FIND_ENTITIES, names=_ids([n.casefold() for n in names]))
+
+    def iter_entities(self, batch_size: int = 1000) -> Iterator[Entity]:
+        after = ""
+        while ids := [row[0] for row in self._rows(q.ENTITY_IDS_PAGE, after=after, n=batch_size)]:
+            yield from self._entities(q.GET_ENTITIES, ids=_ids(ids))
+            after = ids[-1]
+
+    def _entities(self, sql: str, **params: object) -> list[Entity]:
+        rows = self._rows(sql, **params)
+        mentions: dict[str, list[tuple[str, str, str]]] = {row[0]: [] for row in rows}
+        for entity_id, chunk_id, name, description in self._rows(q.MENTIONS_OF, ids=_ids(list(mentions))):
+            mentions[entity_id].append((chunk_id, name, description))
+        return [build_entity(i, name, type_, desc, mentions[i]) for i, name, type_, desc in rows]
+
+    def relations_of(self, entity_ids: Sequence[str]) -> list[Relation]:
+        rows = self._rows(q.RELATIONS_OF, ids=_ids(entity_ids))
+        evidence: dict[str, list[tuple[str, str]]] = {row[0]: [] for row in rows}
+        for relation_id, chunk_id, description in self._rows(q.EVIDENCE_OF, ids=_ids(list(evidence))):
+            evidence[relation_id].append((chunk_id, description))
+        return [build_relation(i, s, t, ty, bool(c), evidence[i]) for i, s, t, ty, c in rows]
+
+    def entities_of_chunks(self, chunk_ids: Sequence[str]) -> dict[str, list[str]]:
+        result: dict[str, list[str]] = {}
+        for chunk_id, entity_id in self._rows(q.ENTITIES_OF_CHUNKS, ids=_ids(chunk_ids)):
+            result.setdefault(chunk_id, []).append(entity_id)
+        return result
+
+    def vector_search_chunks(self, embedding: Sequence[float], k: int) -> list[ChunkHit]:
+        top = self._search("chunks", embedding, k)
+        chunks = {c.id: c for c in self.get_chunks([i for i, _ in top])}
+        docs = {
+            row[0]: (row[1], row[2])
+            for row in self._rows(q.TITLES, ids=_ids([c.doc_id for c in chunks.values()]))
+        }
+        return [
+            ChunkHit(
+                chunk=chunks[i], score=s, title=docs[chunks[i].doc_id][0], source=docs[chunks[i].doc_id][1]
+            )
+            for i, s in top
+        ]
+
+    def vector_search_entities(self, embedding: Sequence[float], k: int) -> list[EntityHit]:
+        top = self._search("entities", embedding, k)
+        entities = {e.id: e for e in self.get_entities([i for i, _ in top])}
+        return [EntityHit(entity=entities[i], score=s) for i, s in top]
+
+    def _search(self, table: str, embedding: Sequence[float], k: int) -> list[tuple[str, float]]:
+        query = np.asarray(check_query_vector(embedding, self.embedding_dim), dtype=np.float32)
+        ids, matrix = self._matrix(table)
+        if not ids or k <= 0:
+            return []
+        scores = matrix @ (query / (np.linalg.norm(query) or 1.0))
+        # Ties broken by id so results are deterministic (and match the Neo4j store).
+        order = sorted(range(len(ids)), key=lambda i: (-round(float(scores[i]), 6), ids[i]))[:k]
+        return [(ids[i], float(scores[i])) for i in order]
+
+    def _matrix(self, table: str) -> tuple[list[str], np.ndarray]:
+        with self._lock:
+            if table not in self._vectors:
+                rows = self._rows(q.EMBEDDINGS[table])
+                matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(
+                    len(rows), self.embedding_dim
+                )
+                norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+                self._vectors[table] = ([r[0] for r in rows], matrix / np.where(norms == 0, 1.0, norms))
+            return self._vectors[table]
+
+    def subgraph(self, seed_entity_ids: Sequence[str], hops: int = 2, limit: int = 5000) -> Subgraph:
+        with self._lock:
+            unknown = set(self._missing("entities", set(seed_entity_ids)))
+            reached = [e for e in dict.fromkeys(seed_entity_ids) if e not in unknown][:limit]
+            frontier = set(reached)
+            for _ in range(hops):
+                if not frontier or len(reached) >= limit:
+                    break
+                found = {row[0] for row in self._rows(q.NEIGHBOURS, ids=_ids(frontier))} - set(reached)
+                new = sorted(found)[: limit - len(reached)]
+                reached.extend(new)
+                frontier = set(new)
+            ids = _ids(reached)
+            mentions = [(c, e) for c, e in self._rows(q.MENTION_PAIRS, ids=ids)]
+            relations = [(s, t, float(w)) for s, t, w in self._rows(q.RELATION_TRIPLES, ids=ids)]
+        return Subgraph(
+            entity_ids=reached,
+            chunk_ids=sorted({c for c, _ in mentions}),
+            mentions=mentions,
+            relations=relations,
+        )
+
+    def get_communities(self, level: int | None = None) -> list[Community]:
+        rows = self._rows(q.COMMUNITIES, level=level)
+        members: dict[str, list[str]] = {row[0]: [] for row in rows}
+        parents: dict[str, str] = {}
+        ids = _ids(list(members))
+        for community_id, member_id in self._rows(q.COMMUNITY_MEMBERS, ids=ids):
+            members[community_id].append(member_id)
+        for child_id, parent_id in self._rows(q.COMMUNITY_PARENTS, ids=ids):
+            parents.setdefault(child_id, parent_id)
+        return [
+            Community(
+                id=i,
+                level=lv,
+                title=t,
+                summary=s,
+                stale=bool(st),
+                members=sorted(members[i]),
+                parent_id=parents.get(i),
+            )
+            for i, lv, t, s, st in rows
+        ]
+
+    def stats(self) -> StoreStats:
+        counts = {table: self._rows(q.COUNT[table])[0][0] for table in q.COUNT}
+        return StoreStats(
+            documents=counts["documents"],
+            chunks=counts["chunks"],
+            entities=counts["entities"],
+            relations=counts["relations"],
+            mentions=counts["mentions"],
+            communities=counts["communities"],
+        )
+
+
+def _document(row: tuple) -> Document:
+    doc_id, source, title, text, hash_, pages, metadata = row
+    return Document(
+        id=doc_id,
+        source=source,
+        title=title,
+        text=text,
+        hash=hash_,
+        pages=[PageSpan(**p) for p in json.loads(pages)],
+        metadata=json.loads(metadata),
+    )
+
+
+def _chunk(row: tuple) -> Chunk:
+    chunk_id, doc_id, idx, text, start, stop, pages, chunker = row
+    return Chunk(
+        id=chunk_id,
+        doc_id=doc_id,
+        index=idx,
+        text=text,
+        start=start,
+        end=stop,
+        pages=json.loads(pages),
+        chunker=chunker,
+    )
+
+
+def _delete_document(db: sqlite3.Connection, ws: str, doc_id: str) -> DeleteReport:
+    """Remove a document and whatever is left without evidence; see ``graph.store.base``."""
+
+    def run(sql: str, **params: object) -> sqlite3.Cursor:
+        return db.execute(sql, {"ws": ws, **params})
+
+    if run(q.GET_DOCUMENT, doc_id=doc_id).fetchone() is None:
+        return DeleteReport(doc_id=doc_id)
+    chunks = _ids([row[0] for row in run(q.CHUNK_IDS_OF_DOCUMENT, doc_id=doc_id)])
+    touched = {row[0] for row in run(q.ENTITIES_MENTIONED_IN, chunks=chunks)}
+    mentions = run(q.DELETE_MENTIONS_IN, chunks=chunks).rowcount
+    relation_ids: set[str] = set()
+    for relation_id, source_id, target_id in run(q.RELATIONS_WITH_EVIDENCE_IN, chunks=chunks).fetchall():
+        relation_ids.add(relation_id)
+        touched.update((source_id, target_id))
+    run(q.DELETE_EVIDENCE_IN, chunks=chunks)
+    orphans = {row[0] for row in run(q.UNMENTIONED, entities=_ids(touched))}
+    # Stale before the orphans go: their communities lose members too.
+    run(q.MARK_STALE, entities=_ids(touched))
+    relation_ids.update(row[0] for row in run(q.RELATIONS_OF_ENTITIES, entities=_ids(orphans)))
+    doomed = _ids(relation_ids)
+    relations = run(
+        q.DELETE_RELATIONS_LEFT_WITHOUT_EVIDENCE, relations=doomed, orphans=_ids(orphans)
+    ).rowcount
+    run(q.DELETE_DANGLING_EVIDENCE, relations=doomed)
+    run(q.DELETE_COMMUNITY_MEMBERSHIPS_OF, entities=_ids(orphans))
+    run(q.DELETE_ENTITIES, entities=_ids(orphans))
+    chunk_count = run(q.DELETE_CHUNKS_OF_DOCUMENT, doc_id=doc_id).rowcount
+    run(q.DELETE_DOCUMENT, doc_id=doc_id)
+    return DeleteReport(
+        doc_id=doc_id,
+        found=True,
+        chunks=chunk_count,
+        mentions=mentions,
+        entities_removed=len(orphans),
+        relations_removed=relations,
+        affected_entity_ids=sorted(touched - orphans),
+    )

@@ -1,0 +1,200 @@
+"""Every SQL statement of the embedded store, with named parameters only.
+
+Lists of ids are one JSON parameter read with ``json_each``; ``:ws`` scopes each statement to the
+store's workspace. Table names in the generated dicts come from constants, never from data.
+"""
+
+from __future__ import annotations
+
+
+def _in(param: str) -> str:
+    return f"(SELECT value FROM json_each(:{param}))"
+
+
+# -- writes --------------------------------------------------------------------------------------
+UPSERT_DOCUMENT = """
+INSERT INTO documents (ws, id, source, title, text, hash, pages, metadata)
+VALUES (:ws, :id, :source, :title, :text, :hash, :pages, :metadata)
+ON CONFLICT (ws, id) DO UPDATE SET source = excluded.source, title = excluded.title, text = excluded.text,
+    hash = excluded.hash, pages = excluded.pages, metadata = excluded.metadata"""
+
+# An upsert without an embedding keeps the stored one.
+UPSERT_CHUNK = """
+INSERT INTO chunks (ws, id, doc_id, idx, text, start, stop, pages, chunker, embedding)
+VALUES (:ws, :id, :doc_id, :idx, :text, :start, :stop, :pages, :chunker, :embedding)
+ON CONFLICT (ws, id) DO UPDATE SET doc_id = excluded.doc_id, idx = excluded.idx, text = excluded.text,
+    start = excluded.start, stop = excluded.stop, pages = excluded.pages, chunker = excluded.chunker,
+    embedding = COALESCE(excluded.embedding, chunks.embedding)"""
+
+UPSERT_ENTITY = """
+INSERT INTO entities (ws, id, name, name_lc, type, description, embedding)
+VALUES (:ws, :id, :name, :name_lc, :type, :description, :embedding)
+ON CONFLICT (ws, id) DO UPDATE SET name = excluded.name, name_lc = excluded.name_lc, type = excluded.type,
+    description = excluded.description, embedding = COALESCE(excluded.embedding, entities.embedding)"""
+
+UPSERT_MENTION = """
+INSERT INTO mentions (ws, chunk_id, entity_id, name, name_lc, description)
+VALUES (:ws, :chunk_id, :entity_id, :name, :name_lc, :description)
+ON CONFLICT (ws, chunk_id, entity_id, name) DO UPDATE SET description = excluded.description"""
+
+UPSERT_RELATION = """
+INSERT INTO relations (ws, id, source_id, target_id, type) VALUES (:ws, :id, :source_id, :target_id, :type)
+ON CONFLICT (ws, id) DO NOTHING"""
+
+UPSERT_EVIDENCE = """
+INSERT INTO evidence (ws, relation_id, chunk_id, description, strength)
+VALUES (:ws, :relation_id, :chunk_id, :description, :strength)
+ON CONFLICT (ws, relation_id, chunk_id) DO UPDATE SET description = excluded.description,
+    strength = excluded.strength"""
+
+SET_CONFLICT = f"UPDATE relations SET conflict = :conflict WHERE ws = :ws AND id IN {_in('ids')}"
+
+UPSERT_COMMUNITY = """
+INSERT INTO communities (ws, id, level, title, summary, stale)
+VALUES (:ws, :id, :level, :title, :summary, :stale)
+ON CONFLICT (ws, id) DO UPDATE SET level = excluded.level, title = excluded.title, summary = excluded.summary,
+    stale = excluded.stale"""
+
+DELETE_COMMUNITY_ENTITIES = "DELETE FROM community_entities WHERE ws = :ws AND community_id = :id"
+DELETE_COMMUNITY_PARENT = "DELETE FROM community_parents WHERE ws = :ws AND child_id = :id"
+INSERT_COMMUNITY_ENTITIES = f"""
+INSERT OR IGNORE INTO community_entities (ws, community_id, entity_id)
+SELECT :ws, :id, e.id FROM entities e WHERE e.ws = :ws AND e.id IN {_in("members")}"""
+INSERT_COMMUNITY_CHILDREN = f"""
+INSERT OR IGNORE INTO community_parents (ws, child_id, parent_id)
+SELECT :ws, c.id, :id FROM communities c WHERE c.ws = :ws AND c.id IN {_in("members")}"""
+INSERT_COMMUNITY_PARENT = """
+INSERT OR IGNORE INTO community_parents (ws, child_id, parent_id)
+SELECT :ws, :id, c.id FROM communities c WHERE c.ws = :ws AND c.id = :parent_id"""
+
+CLEAR_TABLE = {
+    table: f"DELETE FROM {table} WHERE ws = :ws"
+    for table in (
+        "community_parents",
+        "community_entities",
+        "communities",
+        "evidence",
+        "relations",
+        "mentions",
+        "entities",
+        "chunks",
+        "documents",
+    )
+}
+
+# -- delete_document -----------------------------------------------------------------------------
+CHUNK_IDS_OF_DOCUMENT = "SELECT id FROM chunks WHERE ws = :ws AND doc_id = :doc_id"
+ENTITIES_MENTIONED_IN = (
+    f"SELECT DISTINCT entity_id FROM mentions WHERE ws = :ws AND chunk_id IN {_in('chunks')}"
+)
+DELETE_MENTIONS_IN = f"DELETE FROM mentions WHERE ws = :ws AND chunk_id IN {_in('chunks')}"
+RELATIONS_WITH_EVIDENCE_IN = f"""
+SELECT DISTINCT r.id, r.source_id, r.target_id FROM relations r
+JOIN evidence e ON e.ws = r.ws AND e.relation_id = r.id
+WHERE r.ws = :ws AND e.chunk_id IN {_in("chunks")}"""
+DELETE_EVIDENCE_IN = f"DELETE FROM evidence WHERE ws = :ws AND chunk_id IN {_in('chunks')}"
+UNMENTIONED = f"""
+SELECT id FROM entities WHERE ws = :ws AND id IN {_in("entities")}
+AND NOT EXISTS (SELECT 1 FROM mentions m WHERE m.ws = :ws AND m.entity_id = entities.id)"""
+# Communities holding a touched entity, and every ancestor of those.
+MARK_STALE = f"""
+WITH RECURSIVE hit(id) AS (
+    SELECT community_id FROM community_entities WHERE ws = :ws AND entity_id IN {_in("entities")}
+    UNION SELECT p.parent_id FROM community_parents p JOIN hit ON p.child_id = hit.id WHERE p.ws = :ws)
+UPDATE communities SET stale = 1 WHERE ws = :ws AND id IN (SELECT id FROM hit)"""
+DELETE_RELATIONS_LEFT_WITHOUT_EVIDENCE = f"""
+DELETE FROM relations WHERE ws = :ws AND (
+    (id IN {_in("relations")}
+     AND NOT EXISTS (SELECT 1 FROM evidence e WHERE e.ws = :ws AND e.relation_id = relations.id))
+    OR source_id IN {_in("orphans")} OR target_id IN {_in("orphans")})"""
+DELETE_DANGLING_EVIDENCE = f"""
+DELETE FROM evidence WHERE ws = :ws AND relation_id IN {_in("relations")}
+AND relation_id NOT IN (SELECT id FROM relations WHERE ws = :ws)"""
+RELATIONS_OF_ENTITIES = f"""
+SELECT id FROM relations
+WHERE ws = :ws AND (source_id IN {_in("entities")} OR target_id IN {_in("entities")})"""
+DELETE_COMMUNITY_MEMBERSHIPS_OF = (
+    f"DELETE FROM community_entities WHERE ws = :ws AND entity_id IN {_in('entities')}"
+)
+DELETE_ENTITIES = f"DELETE FROM entities WHERE ws = :ws AND id IN {_in('entities')}"
+DELETE_CHUNKS_OF_DOCUMENT = "DELETE FROM chunks WHERE ws = :ws AND doc_id = :doc_id"
+DELETE_DOCUMENT = "DELETE FROM documents WHERE ws = :ws AND id = :doc_id"
+
+# -- reads ---------------------------------------------------------------------------------------
+EXISTING = {
+    table: f"SELECT id FROM {table} WHERE ws = :ws AND id IN {_in('ids')}"
+    for table in ("documents", "chunks", "entities", "communities")
+}
+_DOCUMENT_COLUMNS = "id, source, title, text, hash, pages, metadata"
+GET_DOCUMENT = f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE ws = :ws AND id = :doc_id"
+DOCUMENT_BY_SOURCE = (
+    f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE ws = :ws AND source = :source ORDER BY id LIMIT 1"
+)
+LIST_DOCUMENTS = (
+    "SELECT id, source, title, '', hash, pages, metadata FROM documents WHERE ws = :ws ORDER BY source, id"
+)
+TITLES = f"SELECT id, title, source FROM documents WHERE ws = :ws AND id IN {_in('ids')}"
+
+_CHUNK_COLUMNS = "id, doc_id, idx, text, start, stop, pages, chunker"
+GET_CHUNKS = f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE ws = :ws AND id IN {_in('ids')}"
+CHUNKS_OF_DOCUMENT = (
+    f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE ws = :ws AND doc_id = :doc_id ORDER BY idx, id"
+)
+CHUNKS_PAGE = f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE ws = :ws AND id > :after ORDER BY id LIMIT :n"
+NEXT_LINKS = """
+SELECT a.id, b.id FROM chunks a JOIN chunks b ON b.ws = a.ws AND b.doc_id = a.doc_id AND b.idx = a.idx + 1
+WHERE a.ws = :ws AND a.doc_id = :doc_id ORDER BY a.idx"""
+
+_ENTITY_COLUMNS = "id, name, type, description"
+GET_ENTITIES = f"SELECT {_ENTITY_COLUMNS} FROM entities WHERE ws = :ws AND id IN {_in('ids')} ORDER BY id"
+FIND_ENTITIES = f"""
+SELECT {_ENTITY_COLUMNS} FROM entities WHERE ws = :ws AND (name_lc IN {_in("names")}
+    OR id IN (SELECT entity_id FROM mentions WHERE ws = :ws AND name_lc IN {_in("names")})) ORDER BY id"""
+ENTITY_IDS_PAGE = "SELECT id FROM entities WHERE ws = :ws AND id > :after ORDER BY id LIMIT :n"
+MENTIONS_OF = f"""
+SELECT entity_id, chunk_id, name, description FROM mentions WHERE ws = :ws AND entity_id IN {_in("ids")}"""
+ENTITIES_OF_CHUNKS = f"""
+SELECT DISTINCT chunk_id, entity_id FROM mentions WHERE ws = :ws AND chunk_id IN {_in("ids")}
+ORDER BY chunk_id, entity_id"""
+
+RELATIONS_OF = f"""
+SELECT id, source_id, target_id, type, conflict FROM relations
+WHERE ws = :ws AND (source_id IN {_in("ids")} OR target_id IN {_in("ids")}) ORDER BY id"""
+EVIDENCE_OF = (
+    f"SELECT relation_id, chunk_id, description FROM evidence WHERE ws = :ws AND relation_id IN {_in('ids')}"
+)
+
+EMBEDDINGS = {
+    table: f"SELECT id, embedding FROM {table} WHERE ws = :ws AND embedding IS NOT NULL ORDER BY id"
+    for table in ("chunks", "entities")
+}
+
+# One hop of ``subgraph``: RELATED in either direction, or mentioned in the same chunk.
+NEIGHBOURS = f"""
+SELECT target_id FROM relations WHERE ws = :ws AND source_id IN {_in("ids")}
+UNION SELECT source_id FROM relations WHERE ws = :ws AND target_id IN {_in("ids")}
+UNION SELECT m2.entity_id FROM mentions m1 JOIN mentions m2 ON m2.ws = m1.ws AND m2.chunk_id = m1.chunk_id
+WHERE m1.ws = :ws AND m1.entity_id IN {_in("ids")}"""
+MENTION_PAIRS = f"""
+SELECT DISTINCT chunk_id, entity_id FROM mentions WHERE ws = :ws AND entity_id IN {_in("ids")}
+ORDER BY chunk_id, entity_id"""
+RELATION_TRIPLES = f"""
+SELECT r.source_id, r.target_id, COUNT(e.chunk_id) FROM relations r
+JOIN evidence e ON e.ws = r.ws AND e.relation_id = r.id
+WHERE r.ws = :ws AND r.source_id IN {_in("ids")} AND r.target_id IN {_in("ids")}
+GROUP BY r.id ORDER BY r.source_id, r.target_id, r.id"""
+
+COMMUNITIES = """
+SELECT id, level, title, summary, stale FROM communities
+WHERE ws = :ws AND (:level IS NULL OR level = :level) ORDER BY level, id"""
+COMMUNITY_MEMBERS = f"""
+SELECT community_id, entity_id FROM community_entities WHERE ws = :ws AND community_id IN {_in("ids")}
+UNION ALL SELECT parent_id, child_id FROM community_parents WHERE ws = :ws AND parent_id IN {_in("ids")}"""
+COMMUNITY_PARENTS = f"""
+SELECT child_id, parent_id FROM community_parents WHERE ws = :ws AND child_id IN {_in("ids")}
+ORDER BY parent_id"""
+
+COUNT = {
+    table: f"SELECT COUNT(*) FROM {table} WHERE ws = :ws"
+    for table in ("documents", "chunks", "entities", "relations", "mentions", "communities")
+}

@@ -1,0 +1,118 @@
+"""Shared fixtures: a throw-away Neo4j server, graph stores on both backends, the real embedder.
+
+- ``neo4j_server`` (session): a local Neo4j started with docker/neo4j-local/start.sh, auth off, on
+  port 7697 (another free port if 7697 is taken) under a temporary home, stopped at the end. Set
+  ``AMALGAM_TEST_NEO4J_URI`` (and ``..._USER`` / ``..._PASSWORD``) to use a running server instead.
+- ``graph_store_factory`` (parametrized over "embedded" and "neo4j"): ``factory(workspace=None)``
+  opens a store on the test's backend; every store it opened is cleared and closed afterwards.
+- ``graph_store``: a fresh store with a unique workspace, from that factory.
+- ``embedder`` (session): ``retrieval.embeddings.SentenceTransformerEmbedder()``, offline.
+Tests that need Neo4j carry ``@pytest.mark.neo4j`` (the "neo4j" store parameter has it already).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+EMBEDDING_DIM = 384  # all-MiniLM-L6-v2; Neo4j vector indexes have one dimension per database
+NEO4J_TEST_PORT = 7697
+
+
+class Neo4jServer(NamedTuple):
+    uri: str
+    user: str
+    password: str
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def neo4j_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Neo4jServer]:
+    uri = os.environ.get("AMALGAM_TEST_NEO4J_URI")
+    if uri:
+        yield Neo4jServer(
+            uri,
+            os.environ.get("AMALGAM_TEST_NEO4J_USER", "neo4j"),
+            os.environ.get("AMALGAM_TEST_NEO4J_PASSWORD", ""),
+        )
+        return
+    if shutil.which("java") is None:
+        pytest.skip("java is not installed, so the test Neo4j cannot start (or set AMALGAM_TEST_NEO4J_URI)")
+    from app import neo4j_local
+
+    home = tmp_path_factory.mktemp("neo4j-home")
+    # A concurrent test session may hold 7697; a second server on another port keeps both working.
+    port = NEO4J_TEST_PORT if _port_free(NEO4J_TEST_PORT) else _free_port()
+    try:
+        yield Neo4jServer(*neo4j_local.start(home, port=port, auth=False))
+    finally:
+        neo4j_local.stop(home)
+
+
+StoreFactory = Callable[..., object]
+
+
+@pytest.fixture(params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+def graph_store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
+    from graph.store.registry import open_store
+
+    opened: list = []
+
+    def factory(workspace: str | None = None) -> object:
+        workspace = workspace or f"t{uuid.uuid4().hex[:12]}"
+        if request.param == "embedded":
+            store = open_store(
+                "embedded", path=tmp_path / "graph.sqlite", workspace=workspace, embedding_dim=EMBEDDING_DIM
+            )
+        else:
+            server: Neo4jServer = request.getfixturevalue("neo4j_server")
+            store = open_store(
+                "neo4j",
+                uri=server.uri,
+                user=server.user,
+                password=server.password,
+                database="neo4j",
+                workspace=workspace,
+                embedding_dim=EMBEDDING_DIM,
+            )
+        opened.append(store)
+        return store
+
+    yield factory
+    for store in opened:
+        try:
+            store.clear()
+        finally:
+            store.close()
+
+
+@pytest.fixture
+def graph_store(graph_store_factory: StoreFactory) -> object:
+    return graph_store_factory()
+
+
+@pytest.fixture(scope="session")
+def embedder() -> object:
+    from retrieval.embeddings import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()

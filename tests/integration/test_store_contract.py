@@ -1,0 +1,328 @@
+"""One contract suite, run against both graph stores (embedded SQLite and a real Neo4j).
+
+The corpus: document A (chunks a0 a1 a2) and document B (chunks b0 b1). Paris is mentioned in
+a0, a1 and b0; France only in a0; Marie Curie in a1 and b0. Paris LOCATED_IN France rests on a0;
+Curie LIVED_IN Paris rests on a1 and b0. Deleting A must take France and its relation with it,
+keep Paris and Curie with B's evidence, and drop LIVED_IN's weight from 2 to 1.
+"""
+
+from __future__ import annotations
+
+import socket
+
+import numpy as np
+import pytest
+
+from app.errors import GraphStoreError, StoreUnavailableError, UnknownComponentError
+from graph.models import Community, EntityRecord, MentionRecord, RelationRecord
+from graph.store.base import GraphStore
+from graph.store.registry import open_store
+from ingest.models import Chunk, Document, PageSpan
+from tests.conftest import EMBEDDING_DIM
+
+PARIS, FRANCE, CURIE = "ent-paris", "ent-france", "ent-curie"
+
+
+def unit(*weights: float) -> list[float]:
+    vector = np.zeros(EMBEDDING_DIM, dtype=np.float64)
+    vector[: len(weights)] = weights
+    return (vector / np.linalg.norm(vector)).tolist()
+
+
+def doc(name: str, text: str) -> Document:
+    return Document.from_text(
+        text,
+        source=f"/corpus/{name}.txt",
+        title=name.title(),
+        pages=[PageSpan(page=1, start=0, end=len(text))],
+    )
+
+
+DOC_A = doc("alpha", "Paris is in France. Marie Curie lived in the City of Light. The end.")
+DOC_B = doc("beta", "Madame Curie worked in Paris. Another sentence.")
+
+
+def chunks_of(document: Document, bounds: list[tuple[int, int]]) -> list[Chunk]:
+    return [Chunk.from_span(document, i, start, end, "fixed") for i, (start, end) in enumerate(bounds)]
+
+
+CHUNKS_A = chunks_of(DOC_A, [(0, 19), (20, 59), (60, 68)])
+CHUNKS_B = chunks_of(DOC_B, [(0, 29), (30, 47)])
+A0, A1, A2 = (c.id for c in CHUNKS_A)
+B0, B1 = (c.id for c in CHUNKS_B)
+
+ENTITIES = [
+    EntityRecord(id=PARIS, name="Paris", type="LOCATION", description="capital", embedding=unit(1, 0, 0)),
+    EntityRecord(id=FRANCE, name="France", type="LOCATION", description="country", embedding=unit(0, 1, 0)),
+    EntityRecord(
+        id=CURIE, name="Marie Curie", type="PERSON", description="physicist", embedding=unit(0, 0, 1)
+    ),
+]
+MENTIONS = [
+    MentionRecord(chunk_id=A0, entity_id=PARIS, name="Paris", description="a city in France"),
+    MentionRecord(chunk_id=A0, entity_id=FRANCE, name="France"),
+    MentionRecord(chunk_id=A1, entity_id=CURIE, name="Marie Curie", description="lived in Paris"),
+    MentionRecord(chunk_id=A1, entity_id=PARIS, name="City of Light"),
+    MentionRecord(chunk_id=B0, entity_id=CURIE, name="Madame Curie", description="worked in Paris"),
+    MentionRecord(chunk_id=B0, entity_id=PARIS, name="Paris"),
+]
+LOCATED_IN = RelationRecord(
+    source_id=PARIS, target_id=FRANCE, type="LOCATED_IN", chunk_id=A0, description="in"
+)
+LIVED_A = RelationRecord(source_id=CURIE, target_id=PARIS, type="LIVED_IN", chunk_id=A1, description="lived")
+LIVED_B = RelationRecord(
+    source_id=CURIE, target_id=PARIS, type="LIVED_IN", chunk_id=B0, description="worked there"
+)
+
+
+def load(store: GraphStore) -> None:
+    store.upsert_documents([DOC_A, DOC_B])
+    store.upsert_chunks(CHUNKS_A, [unit(1, 0), unit(0.9, 0.1), unit(0, 1)])
+    store.upsert_chunks(CHUNKS_B, [unit(0.5, 0.5), unit(0, 0, 1)])
+    store.upsert_entities(ENTITIES)
+    store.upsert_mentions(MENTIONS)
+    store.upsert_relations([LOCATED_IN, LIVED_A, LIVED_B])
+
+
+@pytest.fixture
+def loaded(graph_store: GraphStore) -> GraphStore:
+    load(graph_store)
+    return graph_store
+
+
+def entity(store: GraphStore, entity_id: str):  # noqa: ANN201 - the Entity model
+    (found,) = store.get_entities([entity_id])
+    return found
+
+
+def test_upserts_are_idempotent(loaded: GraphStore) -> None:
+    before = (loaded.stats(), loaded.get_entities([PARIS, CURIE]), loaded.relations_of([PARIS]))
+    load(loaded)
+    assert (loaded.stats(), loaded.get_entities([PARIS, CURIE]), loaded.relations_of([PARIS])) == before
+    assert loaded.stats().model_dump() == {
+        "documents": 2,
+        "chunks": 5,
+        "entities": 3,
+        "relations": 2,
+        "mentions": 6,
+        "communities": 0,
+    }
+
+
+def test_documents_round_trip_and_list_without_text(loaded: GraphStore) -> None:
+    assert loaded.get_document(DOC_A.id) == DOC_A
+    assert loaded.find_document_by_source(DOC_B.source) == DOC_B
+    assert loaded.get_document("doc-missing") is None and loaded.find_document_by_source("/nope") is None
+    listed = loaded.list_documents()
+    assert [d.id for d in listed] == [DOC_A.id, DOC_B.id] and all(d.text == "" for d in listed)
+
+
+def test_chunks_keep_order_and_are_linked_by_next(loaded: GraphStore) -> None:
+    assert loaded.chunks_of_document(DOC_A.id) == CHUNKS_A
+    assert [c.id for c in loaded.get_chunks([B1, "chk-unknown", A0])] == [B1, A0]
+    assert loaded.get_chunks([A1])[0].page == 1
+    assert loaded.next_links(DOC_A.id) == [(A0, A1), (A1, A2)]  # type: ignore[attr-defined]
+    assert sorted(c.id for c in loaded.iter_chunks(batch_size=2)) == sorted([A0, A1, A2, B0, B1])
+
+
+def test_mentions_give_aliases_and_descriptions_by_source(loaded: GraphStore) -> None:
+    paris = entity(loaded, PARIS)
+    assert paris.name == "Paris" and paris.description == "capital" and paris.type == "LOCATION"
+    assert paris.aliases == ["City of Light", "Paris"]
+    assert paris.descriptions_by_source == {A0: "a city in France"}
+    assert paris.mention_count == 3
+    assert entity(loaded, CURIE).descriptions_by_source == {A1: "lived in Paris", B0: "worked in Paris"}
+    assert loaded.entities_of_chunks([A0, B1]) == {A0: sorted([PARIS, FRANCE])}
+    assert sorted(e.id for e in loaded.iter_entities(batch_size=2)) == sorted([PARIS, FRANCE, CURIE])
+
+
+def test_upsert_entity_overwrites_fields_but_not_mentions(loaded: GraphStore) -> None:
+    loaded.upsert_entities([EntityRecord(id=PARIS, name="Paris, France", type="CITY", description="new")])
+    paris = entity(loaded, PARIS)
+    assert (paris.name, paris.type, paris.description) == ("Paris, France", "CITY", "new")
+    assert paris.aliases == ["City of Light", "Paris"]
+    # No embedding given: the stored one is kept.
+    assert loaded.vector_search_entities(unit(1, 0, 0), 1)[0].entity.id == PARIS
+
+
+def test_relation_evidence_merges_and_weight_counts_chunks(loaded: GraphStore) -> None:
+    loaded.upsert_relations([LIVED_B.model_copy(update={"description": "worked there for years"})])
+    (lived,) = [r for r in loaded.relations_of([CURIE]) if r.type == "LIVED_IN"]
+    assert lived.id == LIVED_A.id and (lived.source_id, lived.target_id) == (CURIE, PARIS)
+    assert lived.weight == 2.0
+    assert dict(zip(lived.evidence, lived.descriptions, strict=True)) == {
+        A1: "lived",
+        B0: "worked there for years",
+    }
+    assert lived.description == "worked there for years" and lived.conflict is False
+    loaded.set_relation_conflicts([lived.id], True)
+    assert [r.conflict for r in loaded.relations_of([CURIE])] == [True]
+    assert [r.id for r in loaded.relations_of([FRANCE])] == [LOCATED_IN.id]
+
+
+def test_find_entities_by_name_or_alias_ignoring_case(loaded: GraphStore) -> None:
+    assert [e.id for e in loaded.find_entities(["city of LIGHT"])] == [PARIS]
+    assert sorted(e.id for e in loaded.find_entities(["FRANCE", "madame curie", "nobody"])) == sorted(
+        [FRANCE, CURIE]
+    )
+    assert loaded.find_entities([]) == []
+
+
+def test_vector_search_orders_by_cosine(loaded: GraphStore) -> None:
+    hits = loaded.vector_search_chunks(unit(1, 0), 3)
+    assert [h.chunk.id for h in hits] == [A0, A1, B0]
+    assert hits[0].score == pytest.approx(1.0, abs=1e-3) and hits[0].score > hits[1].score > hits[2].score
+    assert (hits[0].title, hits[0].source) == ("Alpha", DOC_A.source)
+    assert hits[0].chunk == CHUNKS_A[0]
+    entities = loaded.vector_search_entities(unit(0.2, 0, 1), 2)
+    assert [h.entity.id for h in entities] == [CURIE, PARIS]
+    assert entities[0].entity.aliases == ["Madame Curie", "Marie Curie"]
+    with pytest.raises(GraphStoreError, match="dimensions"):
+        loaded.vector_search_chunks([1.0, 0.0], 3)
+
+
+def test_subgraph_reaches_neighbours_within_hops(loaded: GraphStore) -> None:
+    one_hop = loaded.subgraph([FRANCE], hops=1)
+    assert sorted(one_hop.entity_ids) == sorted([FRANCE, PARIS])  # PARIS via a0 and LOCATED_IN
+    two_hops = loaded.subgraph([FRANCE], hops=2)
+    assert sorted(two_hops.entity_ids) == sorted([FRANCE, PARIS, CURIE])
+    assert two_hops.entity_ids[0] == FRANCE
+    assert sorted(two_hops.chunk_ids) == sorted([A0, A1, B0])
+    assert (A1, CURIE) in two_hops.mentions and (B0, PARIS) in two_hops.mentions
+    assert sorted(two_hops.relations) == [(CURIE, PARIS, 2.0), (PARIS, FRANCE, 1.0)]
+    assert loaded.subgraph([FRANCE], hops=2, limit=2).entity_ids == [FRANCE, PARIS]
+    assert loaded.subgraph(["ent-unknown"]).entity_ids == []
+
+
+def test_delete_document_removes_orphans_and_keeps_shared_entities(loaded: GraphStore) -> None:
+    report = loaded.delete_document(DOC_A.id)
+    assert report.found and report.chunks == 3 and report.mentions == 4
+    assert report.entities_removed == 1 and report.relations_removed == 1
+    assert report.affected_entity_ids == sorted([CURIE, PARIS])
+    assert loaded.get_document(DOC_A.id) is None and loaded.get_chunks([A0, A1, A2]) == []
+    assert loaded.get_entities([FRANCE]) == [] and loaded.find_entities(["France"]) == []
+    paris = entity(loaded, PARIS)
+    assert paris.aliases == ["Paris"] and paris.descriptions_by_source == {} and paris.mention_count == 1
+    (lived,) = loaded.relations_of([CURIE])
+    assert lived.weight == 1.0 and lived.evidence == [B0] and lived.descriptions == ["worked there"]
+    assert [h.chunk.id for h in loaded.vector_search_chunks(unit(1, 0), 5)] == [B0, B1]
+    assert [h.entity.id for h in loaded.vector_search_entities(unit(0, 1, 0), 5)] == [CURIE, PARIS] or [
+        h.entity.id for h in loaded.vector_search_entities(unit(0, 1, 0), 5)
+    ] == [PARIS, CURIE]
+    assert loaded.stats().model_dump() == {
+        "documents": 1,
+        "chunks": 2,
+        "entities": 2,
+        "relations": 1,
+        "mentions": 2,
+        "communities": 0,
+    }
+    assert loaded.delete_document(DOC_A.id).found is False
+
+
+def test_delete_unknown_document_changes_nothing(loaded: GraphStore) -> None:
+    before = loaded.stats()
+    assert loaded.delete_document("doc-unknown").model_dump() == {
+        "doc_id": "doc-unknown",
+        "found": False,
+        "chunks": 0,
+        "mentions": 0,
+        "entities_removed": 0,
+        "relations_removed": 0,
+        "affected_entity_ids": [],
+    }
+    assert loaded.stats() == before
+
+
+def test_workspaces_are_isolated(graph_store_factory, loaded: GraphStore) -> None:  # noqa: ANN001
+    other = graph_store_factory()
+    assert other.stats().model_dump() == {k: 0 for k in loaded.stats().model_dump()}
+    assert other.get_document(DOC_A.id) is None and other.find_entities(["Paris"]) == []
+    assert other.vector_search_chunks(unit(1, 0), 3) == [] and other.vector_search_entities(unit(1), 3) == []
+    other.upsert_documents([DOC_A])
+    other.upsert_chunks(CHUNKS_A[:1], [unit(1, 0)])
+    other.upsert_entities(ENTITIES[:1])
+    other.upsert_mentions(MENTIONS[:1])
+    assert other.delete_document(DOC_A.id).entities_removed == 1
+    assert entity(loaded, PARIS).mention_count == 3 and loaded.stats().chunks == 5
+    other.upsert_documents([DOC_B])
+    other.clear()
+    assert loaded.stats().documents == 2 and [
+        h.chunk.id for h in loaded.vector_search_chunks(unit(1, 0), 1)
+    ] == [A0]
+
+
+def test_clear_empties_the_workspace(loaded: GraphStore) -> None:
+    loaded.replace_communities([Community(id="com-1", level=0, members=[PARIS])])
+    loaded.clear()
+    assert loaded.stats().model_dump() == {k: 0 for k in loaded.stats().model_dump()}
+    assert loaded.vector_search_chunks(unit(1, 0), 3) == [] and loaded.get_communities() == []
+    load(loaded)
+    assert loaded.stats().entities == 3
+
+
+def test_communities_replace_get_and_go_stale(loaded: GraphStore) -> None:
+    leaves = [
+        Community(
+            id="com-places",
+            level=0,
+            title="Places",
+            summary="s",
+            members=[PARIS, FRANCE],
+            parent_id="com-top",
+        ),
+        Community(id="com-people", level=0, title="People", members=[CURIE], parent_id="com-top"),
+    ]
+    top = Community(id="com-top", level=1, title="All", members=["com-people", "com-places"])
+    loaded.upsert_communities([Community(id="com-old", level=0, members=[PARIS])])
+    loaded.replace_communities([top, *leaves])
+    assert [c.id for c in loaded.get_communities()] == ["com-people", "com-places", "com-top"]
+    assert loaded.get_communities(level=1) == [top]
+    (places,) = [c for c in loaded.get_communities(level=0) if c.id == "com-places"]
+    assert places == leaves[0].model_copy(update={"members": sorted([PARIS, FRANCE])})
+    assert loaded.stats().communities == 3
+    loaded.replace_communities(leaves[1:])
+    assert [c.id for c in loaded.get_communities()] == ["com-people"]
+    loaded.replace_communities([top, *leaves])
+    loaded.delete_document(DOC_B.id)  # Curie and Paris lose evidence; France is untouched
+    stale = {c.id: c.stale for c in loaded.get_communities()}
+    assert stale == {"com-people": True, "com-places": True, "com-top": True}
+    loaded.delete_document(DOC_A.id)
+    assert {c.id: c.members for c in loaded.get_communities(level=0)} == {"com-people": [], "com-places": []}
+
+
+def test_bad_input_is_rejected_and_nothing_half_written(loaded: GraphStore) -> None:
+    before = loaded.stats()
+    with pytest.raises(GraphStoreError, match="unsafe type"):
+        loaded.upsert_relations(
+            [LIVED_A, LIVED_A.model_copy(update={"type": "lived in'}) DETACH DELETE n //"})]
+        )
+    with pytest.raises(GraphStoreError, match="unsafe type"):
+        loaded.upsert_entities([ENTITIES[0].model_copy(update={"type": "Person"})])
+    with pytest.raises(GraphStoreError, match="dimensions"):
+        loaded.upsert_entities([ENTITIES[0].model_copy(update={"embedding": [1.0, 2.0]})])
+    with pytest.raises(GraphStoreError, match="embeddings"):
+        loaded.upsert_chunks(CHUNKS_A, [unit(1)])
+    with pytest.raises(GraphStoreError, match="unknown entity"):
+        loaded.upsert_mentions([MentionRecord(chunk_id=A0, entity_id="ent-ghost", name="Ghost")])
+    with pytest.raises(GraphStoreError, match="unknown document"):
+        loaded.upsert_chunks(chunks_of(doc("gamma", "text"), [(0, 4)]))
+    assert loaded.stats() == before and [r.weight for r in loaded.relations_of([CURIE])] == [2.0]
+
+
+def test_unknown_backend_is_named() -> None:
+    with pytest.raises(UnknownComponentError, match="unknown graph store 'mongo'; known: embedded, neo4j"):
+        open_store("mongo")
+
+
+def test_unreachable_neo4j_says_how_to_start_it() -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    uri = f"bolt://127.0.0.1:{port}"
+    with pytest.raises(StoreUnavailableError) as caught:
+        open_store(
+            "neo4j", uri=uri, user="neo4j", password="x", database="neo4j", workspace="w", embedding_dim=4
+        )
+    message = str(caught.value)
+    assert uri in message and "start it with: amalgam neo4j start" in message and "\n" not in message
