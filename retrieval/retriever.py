@@ -204,6 +204,8 @@ class HybridRetriever:
             notes.extend(graph.notes)
             rankings.update(ppr=graph.ppr, proximity=graph.proximity, role=graph.role)
         wanted |= self._fallbacks(mode, wanted, graph, notes)
+        if "dense" in wanted and "dense" not in rankings:
+            rankings["dense"] = self.indexes.dense.search(query.embedding, depth)
         if "bm25" in wanted:
             rankings["bm25"] = self.indexes.sparse.search(query.text, depth)
         if "treehop" in wanted and self.multihop is not None:
