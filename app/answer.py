@@ -19,6 +19,7 @@ from retrieval.types import Evidence, RetrievalResult
 
 NO_EVIDENCE = "I could not find anything about that in the ingested documents."
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
 _WORD = re.compile(r"[a-z0-9]+")
 _STOPWORDS = frozenset(
     "a an the of in on at to for from by with and or is are was were be been who what when where which "
@@ -45,8 +46,17 @@ def candidate_sentences(evidence: Sequence[Evidence]) -> list[tuple[int, str]]:
     return [
         (number, sentence.strip())
         for number, item in enumerate(evidence, start=1)
-        for sentence in _SENTENCE_END.split(item.chunk.text.replace("\n", " "))
+        for paragraph in _paragraphs(item.chunk.text)
+        for sentence in _SENTENCE_END.split(paragraph)
         if len(sentence.strip()) > 3
+    ]
+
+
+def _paragraphs(text: str) -> list[str]:
+    """Paragraphs with hard line wraps undone and heading lines dropped (a title is not an answer)."""
+    return [
+        " ".join(line.strip() for line in block.splitlines() if not _HEADING.match(line))
+        for block in re.split(r"\n\s*\n", text)
     ]
 
 
