@@ -89,10 +89,13 @@ class EntityResolver:
     ) -> None:
         self.store, self.embedder, self.threshold = store, embedder, threshold
         self.summarize, self.weights, self.vector_candidates = summarize, weights, vector_candidates
+        self._vectors: dict[str, np.ndarray] = {}
+        self._stored_entities: list[Entity] = []
 
     # -- public ----------------------------------------------------------------------------------
     def resolve(self, extractions: Sequence[Extraction]) -> FusionResult:
         mentions = flatten_mentions(extractions)
+        self._vectors = {}  # per call: a cache across batches would grow without bound
         if not mentions:
             return FusionResult()
         items = self._mention_items(mentions)
@@ -129,13 +132,13 @@ class EntityResolver:
 
     # -- steps -----------------------------------------------------------------------------------
     def _embed(self, texts: Sequence[str]) -> list[np.ndarray] | None:
-        """Embed texts, each distinct text once."""
+        """Embed texts; each distinct text is encoded once per resolver (the model dominates the cost)."""
         if self.embedder is None or not texts:
             return None
-        unique = sorted(set(texts))
-        vectors = self.embedder.embed(unique)
-        row = {text: vectors[i] for i, text in enumerate(unique)}
-        return [row[text] for text in texts]
+        missing = sorted(set(texts) - self._vectors.keys())
+        if missing:
+            self._vectors.update(zip(missing, self.embedder.embed(missing), strict=True))
+        return [self._vectors[text] for text in texts]
 
     def _mention_items(self, mentions: Sequence[_Mention]) -> list[MentionItem]:
         keys_by_chunk: dict[str, set[str]] = {}
@@ -163,7 +166,8 @@ class EntityResolver:
         query = None
         if self.embedder is not None and self.vector_candidates > 0:
             texts = [f"{i.name}: {i.description}" if i.description else i.name for i in first_by_key.values()]
-            query = self.embedder.embed(texts)
+            vectors = self._embed(texts)
+            query = np.vstack(vectors) if vectors else None
         names = sorted({item.name for item in items})
         self._stored_entities = stored_candidates(self.store, names, query, k=self.vector_candidates)
         neighbours = neighbour_keys(self.store, self._stored_entities)
@@ -184,10 +188,19 @@ class EntityResolver:
 
     def _cluster(self, groups: Sequence[Group]) -> list[list[int]]:
         views = [group.view() for group in groups]
+        # Nearest neighbours over the groups' name+description vectors (the name is in the text);
+        # groups without a description get their name embedded so they can still be found.
         name_vectors = None
-        if self.embedder is not None:
-            vectors = self._embed([f"{v.names[0]} ({type_label(v.entity_type)})" for v in views])
-            name_vectors = np.vstack(vectors) if vectors else None
+        if self.embedder is not None and views:
+            missing = [i for i, v in enumerate(views) if v.embedding is None]
+            extra = (
+                self._embed([f"{views[i].names[0]} ({type_label(views[i].entity_type)})" for i in missing])
+                or []
+            )
+            fill = dict(zip(missing, extra, strict=True))
+            name_vectors = np.vstack(
+                [v.embedding if v.embedding is not None else fill[i] for i, v in enumerate(views)]
+            )
         pairs = candidate_pairs(views, name_vectors)
         return cluster_groups(groups, pairs, lambda a, b: pair_score(a, b, self.weights), self.threshold)
 

