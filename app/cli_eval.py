@@ -13,6 +13,7 @@ from app.config import load_settings
 from retrieval.evaluate import (
     DEFAULT_DATASET,
     METHODS,
+    NerOnlyExtractor,
     build_workspace,
     evaluate,
     format_table,
@@ -46,11 +47,7 @@ def multihop(
     store = services.open_store(settings)
     passages = load_corpus(dataset_dir)
     vectors = load_corpus_embeddings(embedder, passages, model_name=settings.embedding_model)
-    extractor = None
-    if graph:
-        from graph.extraction.spacy import SpacyExtractor
-
-        extractor = SpacyExtractor()
+    extractor = NerOnlyExtractor() if graph else None
     indexes = build_workspace(store, embedder, settings.workspace_dir, passages, vectors, extractor=extractor)
     multihop_retriever = load_treehop(indexes.dense, embedder.dim)
     if multihop_retriever is None:

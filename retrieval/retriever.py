@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from app.errors import RetrievalError
+from app.errors import AmalgamError, RetrievalError
 from graph.store.base import GraphStore
 from ingest.embedder import Embedder
 from retrieval.fusion import FusedHit, Reranker, rerank_hits, weighted_rrf
@@ -57,9 +57,9 @@ def load_treehop(index: Any, dim: int) -> Retriever | None:
         return None
     try:
         model = TreeHopModel.load_default()
-    except (OSError, ValueError, RetrievalError):
-        return None
-    if getattr(model, "dim", dim) != dim:
+    except (OSError, ValueError, AttributeError, AmalgamError):
+        return None  # no shipped weights yet: the multihop mode says so and uses dense
+    if getattr(model, "embed_dim", dim) != dim:
         return None
     return TreeHopRetriever(index, model)  # type: ignore[no-any-return]
 
