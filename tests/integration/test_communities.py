@@ -1,0 +1,86 @@
+"""Community hierarchy on both stores: bottom-up Leiden levels, PARENT links, summaries, stale reset."""
+
+from __future__ import annotations
+
+from graph.hierarchy.communities import rebuild_communities
+from graph.models import EntityRecord, MentionRecord, RelationRecord
+from graph.store.base import GraphStore
+from ingest.models import Chunk, Document, PageSpan
+
+
+def two_cliques(store: GraphStore) -> tuple[list[str], list[str]]:
+    """Two dense groups of five entities (one chunk each), joined by a single weak relation."""
+    text = "group one\ngroup two"
+    document = Document.from_text(
+        text, source="/t/c.txt", title="c", pages=[PageSpan(page=1, start=0, end=len(text))]
+    )
+    chunks = [Chunk.from_span(document, 0, 0, 9, "test"), Chunk.from_span(document, 1, 10, len(text), "test")]
+    store.upsert_documents([document])
+    store.upsert_chunks(chunks)
+    groups = [[f"ent-a{i}" for i in range(5)], [f"ent-b{i}" for i in range(5)]]
+    store.upsert_entities(
+        [
+            EntityRecord(id=e, name=e.upper(), type="ORG", description=f"{e} description")
+            for group in groups
+            for e in group
+        ]
+    )
+    mentions, relations = [], []
+    for chunk, group in zip(chunks, groups, strict=True):
+        mentions += [MentionRecord(chunk_id=chunk.id, entity_id=e, name=e.upper()) for e in group]
+        relations += [
+            RelationRecord(source_id=a, target_id=b, type="PARTNER_OF", chunk_id=chunk.id)
+            for i, a in enumerate(group)
+            for b in group[i + 1 :]
+        ]
+    relations.append(
+        RelationRecord(source_id="ent-a0", target_id="ent-b0", type="KNOWS", chunk_id=chunks[0].id)
+    )
+    store.upsert_mentions(mentions)
+    store.upsert_relations(relations)
+    return groups[0], groups[1]
+
+
+def test_rebuild_writes_levels_with_parents_and_summaries(graph_store: GraphStore) -> None:
+    first, second = two_cliques(graph_store)
+    communities = rebuild_communities(graph_store, seed=1)
+    level0 = [c for c in communities if c.level == 0]
+    assert sorted(sorted(c.members) for c in level0) == [first, second]
+    assert all(c.summary and c.title for c in level0)
+    assert "PARTNER OF".lower() in level0[0].summary.lower()
+    stored = graph_store.get_communities()
+    assert {c.id for c in stored} == {c.id for c in communities}
+    upper = [c for c in stored if c.level > 0]
+    for parent in upper:
+        children = [c for c in stored if c.parent_id == parent.id]
+        assert sorted(c.id for c in children) == sorted(parent.members)
+    assert rebuild_communities(graph_store, seed=1) == communities  # deterministic for a seed
+
+
+def test_delete_marks_stale_and_rebuild_clears_it(graph_store: GraphStore) -> None:
+    first, second = two_cliques(graph_store)
+    text = "a0 and b0 again"
+    other = Document.from_text(
+        text, source="/t/d.txt", title="d", pages=[PageSpan(page=1, start=0, end=len(text))]
+    )
+    chunk = Chunk.from_span(other, 0, 0, len(text), "test")
+    graph_store.upsert_documents([other])
+    graph_store.upsert_chunks([chunk])
+    graph_store.upsert_mentions(
+        [MentionRecord(chunk_id=chunk.id, entity_id=e, name=e) for e in (first[0], second[0])]
+    )
+    graph_store.upsert_relations(
+        [RelationRecord(source_id=first[0], target_id=second[0], type="KNOWS", chunk_id=chunk.id)]
+    )
+    rebuild_communities(graph_store)
+    graph_store.delete_document(next(d.id for d in graph_store.list_documents() if d.source == "/t/c.txt"))
+    assert any(c.stale for c in graph_store.get_communities())
+    rebuilt = rebuild_communities(graph_store)
+    assert not any(c.stale for c in graph_store.get_communities())
+    assert {m for c in rebuilt if c.level == 0 for m in c.members} == {first[0], second[0]}
+
+
+def test_llm_summaries_are_used_when_configured(graph_store: GraphStore) -> None:
+    two_cliques(graph_store)
+    communities = rebuild_communities(graph_store, summarize=lambda title, facts: f"about {title}")
+    assert all(c.summary == f"about {c.title}" for c in communities)
