@@ -1,0 +1,130 @@
+"""`amalgam graph ...`: inspect the fused graph and rebuild its communities."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from app.config import load_settings
+from app.errors import AmalgamError
+
+graph_app = typer.Typer(
+    help="Inspect the knowledge graph: entities, counts, communities.", no_args_is_help=True
+)
+
+
+def _open_store():  # type: ignore[no-untyped-def]
+    from app.services import open_store
+
+    return open_store(load_settings())
+
+
+def _fail(exc: AmalgamError) -> None:
+    typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(code=1)
+
+
+@graph_app.command("entity")
+def entity(
+    name: Annotated[str, typer.Argument(help="An entity name or alias (case-insensitive).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    neighbours: Annotated[int, typer.Option(help="How many neighbours to list.")] = 10,
+) -> None:
+    """Show the resolved entity (or entities) a name or alias maps to."""
+    try:
+        store = _open_store()
+    except AmalgamError as exc:
+        _fail(exc)
+    try:
+        found = store.find_entities([name])
+        if not found:
+            typer.echo(f"no entity named {name!r}", err=True)
+            raise typer.Exit(code=1)
+        reports = [_entity_report(store, e, neighbours) for e in found]
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(reports if len(reports) > 1 else reports[0], indent=2, ensure_ascii=False))
+        return
+    for report in reports:
+        typer.echo(
+            f"{report['name']}  [{report['type']}]  id={report['id']}  evidence={report['evidence_count']}"
+        )
+        typer.echo(f"  aliases: {', '.join(report['aliases']) or '-'}")
+        typer.echo(f"  description: {report['description'] or '-'}")
+        for n in report["neighbours"]:
+            typer.echo(f"  {n['direction']} {n['type']} {n['name']} (weight {n['weight']:g})")
+
+
+def _entity_report(store, entity, limit: int) -> dict:  # type: ignore[no-untyped-def]
+    relations = sorted(store.relations_of([entity.id]), key=lambda r: (-r.weight, r.id))[:limit]
+    other_ids = [r.target_id if r.source_id == entity.id else r.source_id for r in relations]
+    names = {e.id: e.name for e in store.get_entities(other_ids)} if other_ids else {}
+    return {
+        "id": entity.id,
+        "name": entity.name,
+        "type": entity.type,
+        "aliases": sorted(entity.aliases),
+        "description": entity.description,
+        "evidence_count": entity.mention_count or len(entity.descriptions_by_source),
+        "descriptions_by_source": entity.descriptions_by_source,
+        "neighbours": [
+            {
+                "id": other,
+                "name": names.get(other, other),
+                "type": r.type,
+                "direction": "->" if r.source_id == entity.id else "<-",
+                "weight": r.weight,
+                "conflict": r.conflict,
+            }
+            for r, other in zip(relations, other_ids, strict=True)
+        ],
+    }
+
+
+@graph_app.command("stats")
+def stats(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Counts by label in the current workspace."""
+    try:
+        store = _open_store()
+        try:
+            counts = store.stats().model_dump()
+            levels: dict[int, int] = {}
+            for community in store.get_communities():
+                levels[community.level] = levels.get(community.level, 0) + 1
+        finally:
+            store.close()
+    except AmalgamError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps({**counts, "communities_by_level": levels}, indent=2))
+        return
+    for label, count in counts.items():
+        typer.echo(f"{label:12s} {count}")
+    for level in sorted(levels):
+        typer.echo(f"  level {level:<4d} {levels[level]}")
+
+
+@graph_app.command("rebuild-communities")
+def rebuild(seed: Annotated[int, typer.Option(help="Leiden random seed.")] = 42) -> None:
+    """Recompute the community hierarchy (and its summaries); clears stale marks."""
+    from graph.hierarchy.communities import levels_of, rebuild_communities
+
+    try:
+        settings = load_settings()
+        from app.services import get_summarizer, open_store
+
+        store = open_store(settings)
+        try:
+            communities = rebuild_communities(store, summarize=get_summarizer(settings), seed=seed)
+        finally:
+            store.close()
+    except AmalgamError as exc:
+        _fail(exc)
+    by_level = levels_of(communities)
+    typer.echo(
+        f"{len(communities)} communities: "
+        + ", ".join(f"level {k}: {v}" for k, v in sorted(by_level.items()))
+    )
