@@ -22,6 +22,8 @@ from typing import NamedTuple
 
 import pytest
 
+from graph.store.base import GraphStore
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -69,16 +71,16 @@ def neo4j_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Neo4jServ
         neo4j_local.stop(home)
 
 
-StoreFactory = Callable[..., object]
+StoreFactory = Callable[..., GraphStore]
 
 
 @pytest.fixture(params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
 def graph_store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreFactory]:
     from graph.store.registry import open_store
 
-    opened: list = []
+    opened: list[GraphStore] = []
 
-    def factory(workspace: str | None = None) -> object:
+    def factory(workspace: str | None = None) -> GraphStore:
         workspace = workspace or f"t{uuid.uuid4().hex[:12]}"
         if request.param == "embedded":
             store = open_store(
@@ -107,7 +109,7 @@ def graph_store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Itera
 
 
 @pytest.fixture
-def graph_store(graph_store_factory: StoreFactory) -> object:
+def graph_store(graph_store_factory: StoreFactory) -> GraphStore:
     return graph_store_factory()
 
 
