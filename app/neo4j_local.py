@@ -37,12 +37,18 @@ def _run(script: str, home: Path, extra_env: dict[str, str] | None = None, timeo
     return output
 
 
-def start(home: Path, port: int = DEFAULT_PORT, auth: bool = True, wait_s: float = 120.0) -> tuple[str, str, str]:
+def start(
+    home: Path, port: int = DEFAULT_PORT, auth: bool = True, wait_s: float = 120.0
+) -> tuple[str, str, str]:
     """Start (or find running) the server under ``home``; return ``(uri, user, password)``."""
     _run(
         "start.sh",
         home,
-        {"NEO4J_BOLT_PORT": str(port), "NEO4J_AUTH": "on" if auth else "off", "NEO4J_WAIT_S": str(int(wait_s))},
+        {
+            "NEO4J_BOLT_PORT": str(port),
+            "NEO4J_AUTH": "on" if auth else "off",
+            "NEO4J_WAIT_S": str(int(wait_s)),
+        },
         timeout_s=wait_s + 180.0,  # room for the first Maven download of the jars
     )
     password_file = home / "password"
