@@ -64,11 +64,12 @@ def _openai_compatible(
     settings: Settings, options: ModelOptions, base_url: str, api_key: str
 ) -> BaseChatModel:
     import httpx
-    from langchain_openai import ChatOpenAI
+
+    from app.llm.openai_compat import CompatibleChatOpenAI
 
     # pool=None: waiting for a free connection is the concurrency limit, not a failure.
     timeout = httpx.Timeout(settings.llm_timeout_s, pool=None)
-    return ChatOpenAI(
+    return CompatibleChatOpenAI(
         model=settings.llm_model,
         base_url=base_url or None,
         api_key=api_key,  # type: ignore[arg-type]

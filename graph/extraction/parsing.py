@@ -143,9 +143,9 @@ class _Repairer:
                 self._end_value(was_key)
                 return
             chars.append({'"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char, char))
-        self.out.append("".join(chars) + '"')  # cut off inside a string
-        if not was_key:
-            self._end_value()
+        # Cut off inside a string: a partial value ("PER" for "PERSON") is worse than none, so
+        # this is not a safe cut point; truncation repair goes back to the value before.
+        self.out.append("".join(chars) + '"')
 
     def _quote_ends_string(self) -> bool:
         """A '"' ends its string only before structure, a line break, a key or the end; otherwise
@@ -294,20 +294,27 @@ class ParsedExtraction:
 
 
 def extraction_json_schema(max_items: int = 24) -> dict[str, Any]:
-    """A flat JSON schema (no $refs) for constrained decoding; bounded lists keep replies finite."""
-    text = {"type": "string"}
+    """A flat JSON schema (no $refs) for constrained decoding; bounded lists and strings keep a
+    small model from rambling until the token limit cuts the reply off."""
+    name = {"type": "string", "minLength": 1, "maxLength": 80}
+    label = {"type": "string", "maxLength": 40}
+    text = {"type": "string", "maxLength": 160}
     entity = {
         "type": "object",
-        "properties": {"name": text, "type": text, "description": text},
+        "properties": {"name": name, "type": label, "description": text},
         "required": ["name", "type", "description"],
     }
     relation = {
         "type": "object",
         "properties": {
-            "source": text, "target": text, "type": text, "description": text, "strength": {"type": "number"},
+            "source": name,
+            "target": name,
+            "type": label,
+            "description": text,
+            "strength": {"type": "number", "minimum": 0, "maximum": 10},
         },
         "required": ["source", "target", "type", "description", "strength"],
-    }  # fmt: skip
+    }
     return {
         "type": "object",
         "properties": {

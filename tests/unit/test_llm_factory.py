@@ -98,3 +98,21 @@ def test_missing_model_path_is_a_config_error(tmp_path: Path) -> None:
         resolve_model_path(str(tmp_path / "nope.gguf"))
     with pytest.raises(ConfigError, match="does not exist"):
         build_chat_model(settings(llm_provider="hf", llm_model=str(tmp_path / "nope")))
+
+
+def test_compatible_servers_get_max_tokens_and_a_raw_response_format() -> None:
+    model = build_chat_model(
+        settings(llm_provider="openai", llm_model="m", llm_base_url="http://127.0.0.1:9/v1"), max_tokens=42
+    )
+    response_format = {"type": "json_object", "schema": {"type": "object"}}
+    payload = model._get_request_payload("hi", response_format=response_format)  # type: ignore[attr-defined]
+    # No top-level response_format: LangChain would switch to the client's `parse`, which raises
+    # on truncated replies instead of returning them for repair.
+    assert "response_format" not in payload and "max_completion_tokens" not in payload
+    assert payload["extra_body"] == {"response_format": response_format, "max_tokens": 42}
+
+
+def test_official_openai_keeps_max_completion_tokens() -> None:
+    model = build_chat_model(settings(llm_provider="openai", llm_model="m", llm_api_key="k"), max_tokens=42)
+    payload = model._get_request_payload("hi")  # type: ignore[attr-defined]
+    assert payload["max_completion_tokens"] == 42 and "extra_body" not in payload
