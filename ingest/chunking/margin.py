@@ -2,9 +2,9 @@
 
 For each sentence the LM is asked whether it continues the current chunk. With P(keep) and
 P(split) the probabilities of the two answers (renormalised over just those two), the margin is
-``P(keep) - P(split)``; a boundary goes before the sentence when the margin falls below a threshold
-that adapts to the mean of the last ``memory`` margins. One LM call per sentence: several times
-slower than perplexity chunking, so it is optional.
+``P(keep) - P(split)``; a boundary goes before the sentence when the margin falls below a threshold:
+0 at first, then the mean of the last ``memory`` margins (it adapts to the LM's bias).
+One LM call per sentence: several times slower than perplexity chunking, so it is optional.
 """
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ class MarginChunker(GapScoringChunker):
         for nxt in range(1, len(sentences)):
             shown = sentences[max(chunk_start, nxt - self.context_sentences) : nxt]
             margin = self.margin(" ".join(s.text for s in shown), sentences[nxt].text)
-            threshold = sum(recent) / len(recent) if recent else 0.0
+            # The paper's schedule: start at 0 (the LM's own verdict), adapt once memory is full.
+            threshold = sum(recent) / len(recent) if len(recent) == self.memory else 0.0
             split = margin < threshold
             recent.append(margin)
             strengths.append(-margin)

@@ -65,6 +65,8 @@ def merge_spans(
     gap after sentence i (``len(sizes) - 1`` gaps). A chunk exceeds ``maximum`` only when a single
     sentence does (the splitter already cuts those).
     """
+    if not sizes:
+        return []
     if len(strengths) != len(sizes) - 1 or len(boundaries) != len(strengths):
         raise ValueError("need one strength and one boundary flag per gap between sentences")
     groups = _Groups(sizes)

@@ -1,0 +1,81 @@
+"""Perplexity and margin chunking with the real SmolLM2-135M (llama.cpp), loaded once."""
+
+from __future__ import annotations
+
+from unittest.mock import MagicMock
+
+import numpy as np
+import pytest
+
+from ingest.chunking.lm import CausalLM, load_lm
+from ingest.chunking.margin import MarginChunker
+from ingest.chunking.perplexity import PerplexityChunker, sentence_losses
+from ingest.models import Document
+from ingest.sentences import split_sentences
+
+pytestmark = pytest.mark.slow
+
+TOPIC_A = (
+    "Jupiter is the fifth planet from the Sun and the largest in the Solar System. "
+    "It is a gas giant with a mass more than two and a half times that of all the other planets. "
+    "Jupiter has at least ninety-five known moons, the largest of which is Ganymede. "
+    "The Great Red Spot on Jupiter is a giant storm that has raged for centuries."
+)
+TOPIC_B = (
+    "Sourdough bread is made by fermenting dough with wild yeast and lactic acid bacteria. "
+    "Bakers feed the starter with flour and water every day to keep it active. "
+    "The dough is shaped, proofed overnight in the fridge, and baked in a hot Dutch oven. "
+    "Steam during the first minutes of baking gives the loaf its crisp crust."
+)
+
+
+@pytest.fixture(scope="module")
+def smollm2() -> CausalLM:
+    return load_lm("smollm2")
+
+
+def test_lm_is_loaded_once_per_process(smollm2: CausalLM) -> None:
+    assert load_lm("smollm2") is smollm2
+
+
+def test_a_repeated_sentence_is_much_less_surprising(smollm2: CausalLM) -> None:
+    sentence = "Quantum chromodynamics describes the strong interaction between quarks and gluons."
+    losses = sentence_losses(smollm2, ["The cat sat on the mat.", sentence, sentence])
+    assert np.all(np.isfinite(losses)) and np.all(losses > 0)
+    assert losses[2] < 0.5 * losses[1]
+
+
+def test_windowed_scoring_matches_one_pass_where_context_suffices(smollm2: CausalLM) -> None:
+    sentences = [s.text for s in split_sentences(TOPIC_A + " " + TOPIC_B)]
+    whole = sentence_losses(smollm2, sentences, window=512, context=0)
+    windowed = sentence_losses(smollm2, sentences, window=48, context=48, batch=2)
+    assert windowed.shape == whole.shape
+    assert np.corrcoef(whole, windowed)[0, 1] > 0.8
+
+
+def test_perplexity_chunker_cuts_at_the_topic_change(smollm2: CausalLM) -> None:
+    doc = Document.from_text(TOPIC_A + "\n" + TOPIC_B, source="t", title="t")
+    chunks = PerplexityChunker(target_tokens=60, max_tokens=120, lm=smollm2).chunk(doc)
+    assert len(chunks) >= 2
+    change = doc.text.index("Sourdough")
+    starts = [c.start for c in chunks]
+    sentence_starts = [s.start for s in split_sentences(doc.text)]
+    topic_sentence = sentence_starts.index(change)
+    # Within one sentence of the true change (the benchmark's tolerance).
+    nearby = set(sentence_starts[max(0, topic_sentence - 1) : topic_sentence + 2])
+    assert nearby & set(starts)
+
+
+def test_margin_is_a_probability_difference(smollm2: CausalLM) -> None:
+    margin = MarginChunker(lm=smollm2).margin(TOPIC_A, "Ganymede is larger than the planet Mercury.")
+    assert -1.0 <= margin <= 1.0
+
+
+def test_margin_threshold_adapts_to_recent_margins() -> None:
+    lm = MagicMock(spec=CausalLM)
+    # log P("1" = split), log P("2" = keep): keep, keep, split-ish, keep
+    lm.next_token_logprobs.side_effect = [[-3.0, -0.1], [-2.5, -0.2], [-0.5, -1.0], [-3.0, -0.1]]
+    sentences = split_sentences("One here. Two here. Three here. Four here. Five here.")
+    scores = MarginChunker(lm=lm, memory=5).score_gaps(sentences)
+    assert scores.boundaries == [False, False, True, False]
+    assert scores.strengths[2] == max(scores.strengths)
