@@ -40,7 +40,7 @@ def _pairs_in(members: list[int]) -> Iterable[Pair]:
             yield (left, right) if left < right else (right, left)
 
 
-def string_blocks(views: Sequence[NodeView], max_block: int = 50) -> set[Pair]:
+def string_blocks(views: Sequence[NodeView], max_block: int = 25) -> set[Pair]:
     blocks: dict[str, list[int]] = defaultdict(list)
     for index, view in enumerate(views):
         for key in set(_block_keys(view)):
@@ -89,7 +89,7 @@ def candidate_pairs(
     views: Sequence[NodeView],
     name_vectors: np.ndarray | None = None,
     *,
-    max_block: int = 50,
+    max_block: int = 25,
     knn: int = 5,
     knn_min_similarity: float = 0.75,
 ) -> set[Pair]:

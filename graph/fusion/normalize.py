@@ -54,17 +54,20 @@ _DOTTED_ACRONYM = re.compile(r"^(?:[A-Za-z]\.){2,}[A-Za-z]?\.?$")
 
 def fold_unicode(text: str) -> str:
     """Strip accents and compatibility forms: "Café Münchën" -> "Cafe Munchen"."""
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def raw_tokens(name: str) -> list[str]:
+@lru_cache(maxsize=200_000)
+def raw_tokens(name: str) -> tuple[str, ...]:
     """Lower-cased word tokens with accents folded and punctuation removed (no expansion)."""
     text = fold_unicode(name).translate(_APOSTROPHES).lower()
     text = text.replace("&", " and ")
     text = re.sub(r"'s\b", "", text)  # possessive: "McDonald's" -> "mcdonald"
     text = re.sub(r"(?<=\w)[.'](?=\w)", "", text)  # "u.s.a" -> "usa", "o'neil" -> "oneil"
-    return re.findall(r"[a-z0-9]+", text)
+    return tuple(re.findall(r"[a-z0-9]+", text))
 
 
 @lru_cache(maxsize=200_000)
@@ -91,6 +94,7 @@ def content_tokens(name: str) -> set[str]:
     return {tok for tok in name_tokens(name) if tok not in STOP_TOKENS}
 
 
+@lru_cache(maxsize=200_000)
 def acronym(name: str) -> str:
     """Initials of a multi-word name ("National Aeronautics and Space Administration" -> "nasa")."""
     words = [tok for tok in raw_tokens(name) if tok not in ACRONYM_SKIP and not tok.isdigit()]
@@ -115,5 +119,6 @@ def acronym_key(name: str) -> str:
 
 
 def numbers_in(name: str) -> frozenset[str]:
-    """Digit tokens ("1998 FIFA World Cup" -> {"1998"}): names differing only in them are different things."""
-    return frozenset(tok for tok in raw_tokens(name) if tok.isdigit())
+    """Digit runs ("9th Earl" -> {"9"}, "1998 FIFA World Cup" -> {"1998"}): names that differ in
+    them are different things, however close the strings are."""
+    return frozenset(re.findall(r"\d+", fold_unicode(name)))

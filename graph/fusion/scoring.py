@@ -208,8 +208,24 @@ def name_similarity(a: NodeView, b: NodeView, weights: ScoreWeights = ScoreWeigh
     best = 0.0
     for name_a in list(a.keys)[:4]:
         for name_b in list(b.keys)[:4]:
-            best = max(best, fuzz.token_sort_ratio(name_a, name_b), fuzz.ratio(name_a, name_b))
-    return best / 100.0
+            score = max(fuzz.token_sort_ratio(name_a, name_b), fuzz.ratio(name_a, name_b)) / 100.0
+            if not tokens_align(name_a, name_b):
+                score = min(score, UNALIGNED_CAP)
+            best = max(best, score)
+    return best
+
+
+UNALIGNED_CAP = 0.7  # "Adolf I, Prince of X" vs "Georg, Prince of X": close strings, different people
+
+
+def tokens_align(key_a: str, key_b: str) -> bool:
+    """Every word of each name has a near-identical word in the other (a misspelling, not a new word)."""
+    words_a, words_b = set(key_a.split()), set(key_b.split())
+    for mine, theirs in ((words_a - words_b, words_b), (words_b - words_a, words_a)):
+        for word in mine:
+            if not any(fuzz.ratio(word, other) >= 75 for other in theirs):
+                return False
+    return True
 
 
 def cosine(a: np.ndarray | None, b: np.ndarray | None) -> float | None:
