@@ -61,18 +61,26 @@ def _paragraphs(text: str) -> list[str]:
 
 
 def extractive_answer(question: str, evidence: Sequence[Evidence], embedder: Embedder, max_sentences: int = 2) -> str:
-    """Best evidence sentences by semantic similarity plus keyword overlap, with rank as a tie-breaker."""
+    """Evidence sentences chosen greedily: semantic similarity to the question, plus the share of the
+    question's keywords a sentence adds to those already covered, so a two-hop question gets one
+    sentence per hop; the rank of the evidence breaks ties."""
     candidates = candidate_sentences(evidence)
     if not candidates:
         return NO_EVIDENCE
     vectors = embedder.embed([question] + [s for _, s in candidates])
-    similarity = vectors[1:] @ vectors[0]
-    wanted = _keywords(question)
-    overlap = np.array([len(wanted & _keywords(s)) / (len(wanted) or 1) for _, s in candidates])
-    rank_prior = np.array([1.0 / (number + 1) for number, _ in candidates])
-    scores = similarity + 0.5 * overlap + 0.2 * rank_prior
-    best = sorted(np.argsort(-scores)[:max_sentences])  # keep reading order of the evidence
-    return " ".join(f"{candidates[i][1]} [{candidates[i][0]}]" for i in best)
+    base = vectors[1:] @ vectors[0] + 0.2 * np.array([1.0 / (number + 1) for number, _ in candidates])
+    keywords = [_keywords(s) for _, s in candidates]
+    uncovered = _keywords(question)
+    total = len(uncovered) or 1
+    chosen: list[int] = []
+    for _ in range(min(max_sentences, len(candidates))):
+        gain = np.array([len(uncovered & words) / total for words in keywords])
+        scores = base + 0.5 * gain
+        scores[chosen] = -np.inf
+        best = int(np.argmax(scores))
+        chosen.append(best)
+        uncovered -= keywords[best]
+    return " ".join(f"{candidates[i][1]} [{candidates[i][0]}]" for i in sorted(chosen))
 
 
 def evidence_block(evidence: Sequence[Evidence]) -> str:
