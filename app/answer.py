@@ -22,8 +22,10 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
 _WORD = re.compile(r"[a-z0-9]+")
 _STOPWORDS = frozenset(
-    "a an the of in on at to for from by with and or is are was were be been who what when where which "
-    "how why did does do whose whom that this it its as".split()
+    (
+        "a an the of in on at to for from by with and or is are was were be been who what when where which "
+        "how why did does do whose whom that this it its as"
+    ).split()
 )
 
 

@@ -154,7 +154,10 @@ def serve(
 
 
 @app.command()
-def ui(port: Annotated[int, typer.Option()] = 8501, api: Annotated[str, typer.Option()] = "http://127.0.0.1:8000") -> None:
+def ui(
+    port: Annotated[int, typer.Option()] = 8501,
+    api: Annotated[str, typer.Option()] = "http://127.0.0.1:8000",
+) -> None:
     """Start the Streamlit chat UI (talks to the REST API at --api)."""
     import subprocess
 

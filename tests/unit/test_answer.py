@@ -12,7 +12,10 @@ def _evidence(text: str, title: str, pages: list[PageSpan] | None = None) -> Evi
 
 def test_candidate_sentences_undo_line_wraps_and_skip_headings() -> None:
     evidence = [_evidence("# Title\n\nThe bridge crosses the river near\nthe town. It opened in 1931.", "a")]
-    assert candidate_sentences(evidence) == [(1, "The bridge crosses the river near the town."), (1, "It opened in 1931.")]
+    assert candidate_sentences(evidence) == [
+        (1, "The bridge crosses the river near the town."),
+        (1, "It opened in 1931."),
+    ]
 
 
 def test_extractive_answer_picks_the_answering_sentence_and_cites_it(embedder) -> None:  # type: ignore[no-untyped-def]
