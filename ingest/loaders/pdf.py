@@ -21,7 +21,7 @@ class PdfLoader(Loader):
         try:
             reader = PdfReader(str(path))
             page_texts = [(page.extract_text() or "").strip() for page in reader.pages]
-            title = str((reader.metadata or {}).get("/Title") or "") if reader.metadata else ""
+            title = str(reader.metadata.get("/Title") or "") if reader.metadata is not None else ""
         except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
             raise IngestError(f"{path}: unreadable PDF ({exc})") from exc
         text, spans = _join_pages(page_texts)
