@@ -7,25 +7,27 @@ Loading never touches the network: ``local_files_only`` is always set.
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 from typing import Any
 
 from pydantic import PrivateAttr
 
-from app.errors import ConfigError
+from app.errors import ConfigError, MissingExtraError
 from app.llm.local import Completion, LocalChatModel
 
 
 def _load(model_path: str) -> tuple[Any, Any]:
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     path = Path(model_path)
     if not path.exists():
         raise ConfigError(f"hf model path does not exist: {model_path}")
     location: dict[str, Any] = {"pretrained_model_name_or_path": str(path), "local_files_only": True}
     if path.is_file() and path.suffix == ".gguf":
-        # GGUF loading goes through accelerate; its absence shows up as a plain ValueError.
+        if importlib.util.find_spec("accelerate") is None:  # transformers needs it to de-quantize GGUF
+            raise MissingExtraError("accelerate", "hf")
         location = {**location, "pretrained_model_name_or_path": str(path.parent), "gguf_file": path.name}
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
     tokenizer = AutoTokenizer.from_pretrained(**location)
     model = AutoModelForCausalLM.from_pretrained(**location)
     model.eval()

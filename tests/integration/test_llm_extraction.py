@@ -142,7 +142,7 @@ def test_llamacpp_provider_in_process_with_grammar(chunks: list[Chunk]) -> None:
 
 def test_hf_provider_loads_the_gguf_offline(chunks: list[Chunk]) -> None:
     settings = Settings(llm_provider="hf", llm_model="smollm2", llm_timeout_s=120, llm_max_retries=0)
-    model = build_chat_model(settings, max_tokens=64)
+    model = build_chat_model(settings, max_tokens=48)
     # Plain generate: no constrained decoding, so this is the tolerant-parsing path.
     extractions, report = LLMExtractor(model, use_structured_output=False).extract_with_report(chunks[:1])
     assert_pipeline_behaviour(chunks[:1], extractions, report)

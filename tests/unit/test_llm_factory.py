@@ -47,9 +47,7 @@ def test_openai_provider_needs_a_server_or_a_key() -> None:
 def test_ollama_provider_uses_the_openai_compatible_endpoint() -> None:
     if importlib.util.find_spec("langchain_ollama") is not None:
         pytest.skip("langchain-ollama is installed, so ChatOllama is used instead")
-    model = build_chat_model(
-        settings(llm_provider="ollama", llm_model="llama3", llm_base_url="http://h:11434")
-    )
+    model = build_chat_model(settings(llm_provider="ollama", llm_model="llama3", llm_base_url="http://h:11434"))
     assert isinstance(model, ChatOpenAI)
     assert model.openai_api_base == "http://h:11434/v1"
     default = build_chat_model(settings(llm_provider="ollama", llm_model="llama3"))
@@ -116,3 +114,14 @@ def test_official_openai_keeps_max_completion_tokens() -> None:
     model = build_chat_model(settings(llm_provider="openai", llm_model="m", llm_api_key="k"), max_tokens=42)
     payload = model._get_request_payload("hi")  # type: ignore[attr-defined]
     assert payload["max_completion_tokens"] == 42 and "extra_body" not in payload
+
+
+def test_hf_gguf_without_accelerate_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.llm import hf
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        hf.importlib.util, "find_spec", lambda name, *a: None if name == "accelerate" else real_find_spec(name, *a)
+    )
+    with pytest.raises(MissingExtraError, match=r"accelerate.*amalgam\[hf\]"):
+        build_chat_model(settings(llm_provider="hf", llm_model="smollm2"))
