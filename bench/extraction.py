@@ -54,10 +54,7 @@ def summary(reports: list[ChunkReport], tally: ExtractionReport, seconds: float)
         "first_reply_valid": sum(r.first_reply_valid for r in reports) / n,
         "usable_without_retry": sum(r.calls == 1 for r in parsed) / n,  # repaired at most, no retry
         "usable": len(parsed) / n,
-        **{
-            status: float(sum(r.status == status for r in reports))
-            for status in ("ok", "repaired", "empty", "failed")
-        },
+        **{status: float(sum(r.status == status for r in reports)) for status in ("ok", "repaired", "empty", "failed")},
         "entities_per_chunk": sum(r.entities for r in reports) / n,
         "relations_per_chunk": sum(r.relations for r in reports) / n,
         "calls_per_chunk": tally.calls / n,
@@ -86,9 +83,7 @@ def run(chunks: list[Chunk], settings: Settings, max_tokens: int) -> dict[str, d
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chunks", type=int, default=24)
     parser.add_argument("--max-tokens", type=int, default=256)
     parser.add_argument("--max-chars", type=int, default=500)

@@ -39,9 +39,7 @@ def resolve_model_path(name: str) -> str:
     packaged = PACKAGED_MODELS.get(name.lower().removeprefix("llm-"))
     if packaged is None:
         if not Path(name).exists():
-            raise ConfigError(
-                f"model path does not exist: {name!r}; known packaged models: {list(PACKAGED_MODELS)}"
-            )
+            raise ConfigError(f"model path does not exist: {name!r}; known packaged models: {list(PACKAGED_MODELS)}")
         return name
     package, filename = packaged
     spec = importlib.util.find_spec(package)  # find, not import: the package imports optional plugins
@@ -54,15 +52,11 @@ def _http_clients(settings: Settings) -> dict[str, object]:
     """HTTP clients whose connection pool is the concurrency limit: extra calls wait for a slot."""
     import httpx
 
-    limits = httpx.Limits(
-        max_connections=settings.llm_concurrency, max_keepalive_connections=settings.llm_concurrency
-    )
+    limits = httpx.Limits(max_connections=settings.llm_concurrency, max_keepalive_connections=settings.llm_concurrency)
     return {"http_client": httpx.Client(limits=limits), "http_async_client": httpx.AsyncClient(limits=limits)}
 
 
-def _openai_compatible(
-    settings: Settings, options: ModelOptions, base_url: str, api_key: str
-) -> BaseChatModel:
+def _openai_compatible(settings: Settings, options: ModelOptions, base_url: str, api_key: str) -> BaseChatModel:
     import httpx
 
     from app.llm.openai_compat import CompatibleChatOpenAI

@@ -71,9 +71,7 @@ class HFChatModel(LocalChatModel):
         prompt_len = int(inputs["input_ids"].shape[1])
         new_tokens = output[0][prompt_len:]
         text = self._tokenizer.decode(new_tokens, skip_special_tokens=True)
-        return Completion(
-            text=_cut_at_stop(text, stop), prompt_tokens=prompt_len, completion_tokens=len(new_tokens)
-        )
+        return Completion(text=_cut_at_stop(text, stop), prompt_tokens=prompt_len, completion_tokens=len(new_tokens))
 
 
 def _cut_at_stop(text: str, stop: list[str] | None) -> str:

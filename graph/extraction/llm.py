@@ -140,14 +140,10 @@ class LLMExtractor(Extractor):
         self._format_settled = not use_structured_output
         self._format_lock = threading.Lock()
         self._system = load_prompt("extract_system").substitute(
-            entity_types=f" from: {', '.join(self.entity_types)}."
-            if self.entity_types
-            else DEFAULT_TYPE_HINT,
+            entity_types=f" from: {', '.join(self.entity_types)}." if self.entity_types else DEFAULT_TYPE_HINT,
             relation_types=f" from: {', '.join(self.relation_types)}." if self.relation_types else ".",
         )
-        self._user, self._repair, self._glean = (
-            load_prompt(n) for n in ("extract_user", "repair_user", "glean_user")
-        )
+        self._user, self._repair, self._glean = (load_prompt(n) for n in ("extract_user", "repair_user", "glean_user"))
         self.last_report: ExtractionReport | None = None
 
     # -- public ---------------------------------------------------------------------------------
@@ -176,9 +172,7 @@ class LLMExtractor(Extractor):
     # -- one chunk ------------------------------------------------------------------------------
 
     def _extract_chunk(self, chunk: Chunk) -> tuple[Extraction, ChunkReport, _Tally]:
-        run = _ChunkRun(
-            chunk, [SystemMessage(self._system), HumanMessage(self._user.substitute(text=chunk.text))]
-        )
+        run = _ChunkRun(chunk, [SystemMessage(self._system), HumanMessage(self._user.substitute(text=chunk.text))])
         try:
             parsed, first_valid = self._first_pass(run)
         except ExtractionError as exc:
@@ -198,9 +192,7 @@ class LLMExtractor(Extractor):
             filtered_items=filtered,
         )
         note = "no entities found in the reply" if status == "empty" else ""
-        extraction = Extraction(
-            chunk_id=chunk.id, entities=entities, relations=relations, status=status, error=note
-        )
+        extraction = Extraction(chunk_id=chunk.id, entities=entities, relations=relations, status=status, error=note)
         return extraction, report, run.tally
 
     def _first_pass(self, run: _ChunkRun) -> tuple[ParsedExtraction, bool]:
@@ -305,9 +297,7 @@ class LLMExtractor(Extractor):
                 )
         return list(kept.values())
 
-    def _relations(
-        self, items: list[ExtractedRelation], names: dict[str, str], chunk: Chunk
-    ) -> list[RelationMention]:
+    def _relations(self, items: list[ExtractedRelation], names: dict[str, str], chunk: Chunk) -> list[RelationMention]:
         kept: dict[tuple[str, str, str], RelationMention] = {}
         for item in items:
             relation_type = safe_type(item.type, "RELATED_TO")

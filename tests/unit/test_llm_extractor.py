@@ -44,9 +44,7 @@ class ScriptedChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "scripted"
 
-    def _generate(
-        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
-    ):
+    def _generate(self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any):
         self.seen.append(kwargs)
         text = self.script(messages, kwargs)
         usage = {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}
@@ -110,9 +108,7 @@ def test_chunk_fails_after_one_retry_and_the_run_goes_on() -> None:
 
 
 def test_empty_output_is_reported_as_empty_not_silently_ok() -> None:
-    [extraction], report = LLMExtractor(replies('{"entities": [], "relations": []}')).extract_with_report(
-        [chunk_of()]
-    )
+    [extraction], report = LLMExtractor(replies('{"entities": [], "relations": []}')).extract_with_report([chunk_of()])
     assert extraction.status == "empty" and extraction.error
     assert report.totals["empty"] == 1
 

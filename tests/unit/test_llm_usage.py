@@ -30,9 +30,7 @@ def test_callback_sums_usage_metadata_per_call() -> None:
 
 
 def test_usage_falls_back_to_llm_output_and_skips_calls_without_figures() -> None:
-    reported = LLMResult(
-        generations=[[]], llm_output={"token_usage": {"prompt_tokens": 4, "completion_tokens": 6}}
-    )
+    reported = LLMResult(generations=[[]], llm_output={"token_usage": {"prompt_tokens": 4, "completion_tokens": 6}})
     assert usage_of(reported) is not None and usage_of(reported).total_tokens == 10  # type: ignore[union-attr]
     assert usage_of(LLMResult(generations=[[]])) is None
 
