@@ -12,8 +12,8 @@ from app import services
 from app.config import load_settings
 from retrieval.evaluate import (
     DEFAULT_DATASET,
+    GRAPH_KINDS,
     METHODS,
-    NerOnlyExtractor,
     build_workspace,
     evaluate,
     format_table,
@@ -33,22 +33,26 @@ EVAL_WORKSPACE = "eval-multihop"
 def multihop(
     split: Annotated[str, typer.Option(help="dev (report) or train (tuning); never tune on dev")] = "dev",
     limit: Annotated[int | None, typer.Option(help="only the first N questions of the split")] = None,
-    graph: Annotated[bool, typer.Option("--graph/--no-graph", help="build the entity graph (spaCy)")] = True,
+    graph: Annotated[str, typer.Option(help="entity graph: ner (spaCy, slow once), titles (fast) or none")] = "ner",
     methods: Annotated[str, typer.Option(help=f"comma-separated subset of: {', '.join(METHODS)}")] = "all",
-    dataset_dir: Annotated[
-        Path, typer.Option(help="folder with corpus.jsonl and questions.jsonl")
-    ] = DEFAULT_DATASET,
+    dataset_dir: Annotated[Path, typer.Option(help="folder with corpus.jsonl and questions.jsonl")] = DEFAULT_DATASET,
     output: Annotated[Path | None, typer.Option(help="also write the scores as JSON here")] = None,
+    torch_threads: Annotated[int, typer.Option(help="torch CPU threads; 1 avoids oversubscription on busy boxes")] = 0,
 ) -> None:
     """Ingest the corpus once (cached under the data dir), then score each retriever on the split."""
+    if torch_threads > 0:
+        import torch
+
+        torch.set_num_threads(torch_threads)
     settings = load_settings(workspace=EVAL_WORKSPACE)
     chosen = METHODS if methods == "all" else {m: METHODS[m] for m in _names(methods)}
     embedder = services.get_embedder(settings)
     store = services.open_store(settings)
     passages = load_corpus(dataset_dir)
     vectors = load_corpus_embeddings(embedder, passages, model_name=settings.embedding_model)
-    extractor = NerOnlyExtractor() if graph else None
-    indexes = build_workspace(store, embedder, settings.workspace_dir, passages, vectors, extractor=extractor)
+    if graph not in GRAPH_KINDS:
+        raise typer.BadParameter(f"--graph must be one of {', '.join(GRAPH_KINDS)}")
+    indexes = build_workspace(store, embedder, settings.workspace_dir, passages, vectors, graph=graph)
     multihop_retriever = load_treehop(indexes.dense, embedder.dim)
     if multihop_retriever is None:
         typer.echo("note: no TreeHop model for this embedder; the treehop method returns nothing", err=True)
