@@ -127,15 +127,18 @@ class LLMExtractor(Extractor):
         concurrency: int = 4,
         use_structured_output: bool = True,
         require_grounding: bool = True,
+        max_items: int = 24,
     ) -> None:
-        if gleaning < 0 or concurrency < 1:
-            raise ValueError("gleaning must be >= 0 and concurrency >= 1")
+        if gleaning < 0 or concurrency < 1 or max_items < 1:
+            raise ValueError("gleaning must be >= 0, concurrency and max_items >= 1")
         self.chat_model = chat_model
         self.entity_types = sorted({safe_type(t, "") for t in entity_types or []} - {""})
         self.relation_types = sorted({safe_type(t, "") for t in relation_types or []} - {""})
         self.gleaning = gleaning
         self.concurrency = concurrency
         self.require_grounding = require_grounding
+        # Under constrained decoding, the cap on each list is what lets a looping small model stop.
+        self.max_items = max_items
         self._formats = list(STRUCTURED_FORMATS) if use_structured_output else []
         self._format_settled = not use_structured_output
         self._format_lock = threading.Lock()
@@ -257,7 +260,7 @@ class LLMExtractor(Extractor):
     def _bound_model(self) -> Any:
         if not self._formats:
             return self.chat_model
-        schema = extraction_json_schema()
+        schema = extraction_json_schema(self.max_items)
         if self._formats[0] == "json_schema":
             response_format = {"type": "json_schema", "json_schema": {"name": "extraction", "schema": schema}}
         else:

@@ -181,3 +181,10 @@ def test_extract_keeps_the_last_report() -> None:
 def test_bad_arguments_are_rejected() -> None:
     with pytest.raises(ValueError):
         LLMExtractor(replies(), gleaning=-1)
+
+
+def test_list_cap_reaches_the_schema_sent_to_the_backend() -> None:
+    model = ScriptedChatModel(script=lambda messages, kwargs: json.dumps(GOOD), seen=[])
+    LLMExtractor(model, max_items=3).extract([chunk_of()])
+    schema = model.seen[0]["response_format"]["json_schema"]["schema"]
+    assert schema["properties"]["entities"]["maxItems"] == 3 == schema["properties"]["relations"]["maxItems"]
