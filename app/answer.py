@@ -33,7 +33,7 @@ def to_sources(evidence: Sequence[Evidence]) -> list[Source]:
     return [
         Source(
             doc_id=e.chunk.doc_id, chunk_id=e.chunk.id, title=e.title, source=e.source,
-            page=e.chunk.page, text=e.chunk.text, score=round(e.score, 6),
+            page=e.chunk.page, pages=e.chunk.pages, text=e.chunk.text, score=round(e.score, 6),
         )
         for e in evidence
     ]

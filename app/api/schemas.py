@@ -22,7 +22,8 @@ class Source(BaseModel):
     chunk_id: str
     title: str
     source: str = ""
-    page: int | None = None
+    page: int | None = Field(default=None, description="First page of the chunk (1-based), null without pages.")
+    pages: list[int] = Field(default_factory=list, description="Every page the chunk spans.")
     text: str
     score: float
 
