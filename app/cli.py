@@ -210,6 +210,7 @@ def neo4j_status() -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs index builds at DEBUG through its own handler
     try:
         app()
     except AmalgamError as exc:

@@ -47,7 +47,10 @@ def pick_device(device: str = "auto") -> str:
 def _load(path: str, device: str) -> Any:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    import transformers
     from sentence_transformers import SentenceTransformer
+
+    transformers.logging.disable_progress_bar()  # a bar per model load is noise in CLI output
 
     try:
         return SentenceTransformer(path, device=device)
@@ -65,7 +68,9 @@ class SentenceTransformerEmbedder:
 
     @property
     def dim(self) -> int:
-        return int(self._model.get_sentence_embedding_dimension())
+        # sentence-transformers 6 renamed the method; keep working with older releases too.
+        getter = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        return int(getter())
 
     @property
     def max_tokens(self) -> int:
