@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,9 +112,7 @@ def load_corpus_embeddings(
 def passage_records(passages: list[Passage]) -> tuple[list[Document], list[Chunk]]:
     docs, chunks = [], []
     for p in passages:
-        doc = Document.from_text(
-            p.full_text, source=f"multihop#{p.id}", title=p.title, metadata={"passage_id": p.id}
-        )
+        doc = Document.from_text(p.full_text, source=f"multihop#{p.id}", title=p.title, metadata={"passage_id": p.id})
         docs.append(doc)
         chunks.append(Chunk.from_span(doc, 0, 0, len(doc.text), chunker="passage"))
     return docs, chunks
@@ -165,9 +164,7 @@ class NerOnlyExtractor(Extractor):
                 if ent.label_ in ENTITY_LABELS
             }
             mentions = [
-                EntityMention(name=n, type=t, chunk_id=chunk.id, doc_id=chunk.doc_id)
-                for n, t in names.items()
-                if n
+                EntityMention(name=n, type=t, chunk_id=chunk.id, doc_id=chunk.doc_id) for n, t in names.items() if n
             ]
             out.append(Extraction(chunk_id=chunk.id, entities=mentions, status="ok" if mentions else "empty"))
         return out
@@ -184,7 +181,9 @@ class CorpusGraph:
     relations: list[RelationRecord]
 
 
-def corpus_graph(passages: list[Passage], chunks: list[Chunk], extractions: list[Extraction]) -> CorpusGraph:
+def corpus_graph(
+    passages: list[Passage], chunks: list[Chunk], extractions: list[Extraction], *, max_df: float = 0.002
+) -> CorpusGraph:
     """Entities resolved by exact normalised name: NER mentions, each passage's own title, and any other
     passage title that a passage quotes verbatim. Relations: spaCy's SVO triples plus title -> entity
     co-occurrence, so that "passage A names B's title" becomes a hop the graph retrievers can follow."""
@@ -198,9 +197,7 @@ def corpus_graph(passages: list[Passage], chunks: list[Chunk], extractions: list
         key = _entity_key(name)
         names.setdefault(key, (name, type_))
         entity_id = stable_id("ent", key)
-        mentions.setdefault(
-            (chunk.id, entity_id), MentionRecord(chunk_id=chunk.id, entity_id=entity_id, name=name)
-        )
+        mentions.setdefault((chunk.id, entity_id), MentionRecord(chunk_id=chunk.id, entity_id=entity_id, name=name))
         return entity_id
 
     for passage, chunk, extraction in zip(passages, chunks, extractions, strict=True):
@@ -215,18 +212,25 @@ def corpus_graph(passages: list[Passage], chunks: list[Chunk], extractions: list
         for rel in extraction.relations:
             if rel.source in ids and rel.target in ids:
                 key4 = (ids[rel.source], ids[rel.target], safe_type(rel.type), chunk.id)
-                relations[key4] = RelationRecord(
-                    source_id=key4[0], target_id=key4[1], type=key4[2], chunk_id=chunk.id
-                )
+                relations[key4] = RelationRecord(source_id=key4[0], target_id=key4[1], type=key4[2], chunk_id=chunk.id)
         for other in set(ids.values()) - {title_id}:
             relations[(title_id, other, "CO_OCCURS", chunk.id)] = RelationRecord(
                 source_id=title_id, target_id=other, type="CO_OCCURS", chunk_id=chunk.id
             )
+    # Entities in more than max_df of the passages ("American", "London") are hubs, not bridges: like stop
+    # words they carry no signal and would pull thousands of chunks into every subgraph.
+    df = Counter(entity_id for _, entity_id in mentions)
+    hubs = {e for e, n in df.items() if n > max(max_df * len(passages), 20)}
     entities = [
         EntityRecord(id=stable_id("ent", key), name=name, type=safe_type(type_, "CONCEPT"))
         for key, (name, type_) in names.items()
+        if stable_id("ent", key) not in hubs
     ]
-    return CorpusGraph(entities, list(mentions.values()), list(relations.values()))
+    return CorpusGraph(
+        entities,
+        [m for m in mentions.values() if m.entity_id not in hubs],
+        [r for r in relations.values() if r.source_id not in hubs and r.target_id not in hubs],
+    )
 
 
 MARKER = "multihop-workspace.json"
@@ -253,7 +257,7 @@ def build_workspace(
     if graph not in GRAPH_KINDS:
         raise ValueError(f"graph must be one of {GRAPH_KINDS}, got {graph!r}")
     marker = workspace_dir / MARKER
-    want = {"passages": len(passages), "graph": graph}
+    want = {"passages": len(passages), "graph": graph, "version": 2}
     indexes = IndexSet.open(workspace_dir, embedder.dim)
     if marker.exists() and json.loads(marker.read_text()) == want:
         return indexes
@@ -266,20 +270,25 @@ def build_workspace(
     if graph != "none":
         if graph == "ner":
             extractor = NerOnlyExtractor()
-            extractions = cached_extractions(
-                chunks, extractor, cache_dir / f"extractions-{extractor.name}.jsonl"
-            )
+            extractions = cached_extractions(chunks, extractor, cache_dir / f"extractions-{extractor.name}.jsonl")
         else:
             extractions = [Extraction(chunk_id=c.id, status="empty") for c in chunks]
         built = corpus_graph(passages, chunks, extractions)
-        names = embedder.embed([e.name for e in built.entities])
-        for record, vector in zip(built.entities, names, strict=True):
-            record.embedding = vector.tolist()
+        _embed_bridge_entities(embedder, built)
         store.upsert_entities(built.entities)
         store.upsert_mentions(built.mentions)
         store.upsert_relations(built.relations)
     marker.write_text(json.dumps(want))
     return indexes
+
+
+def _embed_bridge_entities(embedder: Embedder, built: CorpusGraph, min_mentions: int = 2) -> None:
+    """Embed the names of entities mentioned by several chunks (the bridges; ~17k of ~93k with NER).
+    An entity seen once is still linked by its name; embedding all would cost minutes more per build."""
+    counts = Counter(m.entity_id for m in built.mentions)
+    bridges = [e for e in built.entities if counts[e.id] >= min_mentions]
+    for record, vector in zip(bridges, embedder.embed([e.name for e in bridges]), strict=True):
+        record.embedding = vector.tolist()
 
 
 # -- metrics ----------------------------------------------------------------------------------------
