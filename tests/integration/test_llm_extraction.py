@@ -140,6 +140,18 @@ def test_llamacpp_provider_in_process_with_grammar(chunks: list[Chunk]) -> None:
     assert usage.call_count == report.calls and usage.completion_tokens > 0
 
 
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """On a loaded 2-core machine torch's spinning worker threads make generation ~7x slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.usefixtures("one_torch_thread")
 def test_hf_provider_loads_the_gguf_offline(chunks: list[Chunk]) -> None:
     settings = Settings(llm_provider="hf", llm_model="smollm2", llm_timeout_s=120, llm_max_retries=0)
     model = build_chat_model(settings, max_tokens=48)
