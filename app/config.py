@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(default=2, ge=0)
     llm_concurrency: int = Field(default=4, ge=1)
     llm_temperature: float = Field(default=0.0, ge=0)
+    llm_max_tokens: int = Field(default=512, ge=16)
+
+    # Optional ontology for LLM extraction (empty = any type) and "anything missed?" passes.
+    extraction_entity_types: list[str] = Field(default_factory=list)
+    extraction_relation_types: list[str] = Field(default_factory=list)
+    extraction_gleaning: int = Field(default=0, ge=0, le=3)
 
     retrieval_mode: Literal["dense", "hybrid", "graph", "multihop", "auto"] = "hybrid"
     top_k: int = Field(default=5, ge=1, le=100)

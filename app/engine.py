@@ -16,6 +16,7 @@ from app.answer import Answerer
 from app.api.schemas import AskResponse, DocumentInfo
 from app.config import Settings
 from app.errors import RetrievalError
+from app.llm.usage import TokenUsage
 from app.pipeline import IngestReport, Pipeline, ProgressCallback
 from graph.store.base import DeleteReport, GraphStore
 from ingest.embedder import Embedder
@@ -26,6 +27,7 @@ class Engine:
     def __init__(self, settings: Settings, store: GraphStore | None = None) -> None:
         self.settings = settings
         self._store = store
+        self.usage = TokenUsage()  # tokens every LLM call of this engine spent
 
     @cached_property
     def store(self) -> GraphStore:
@@ -42,7 +44,8 @@ class Engine:
             store=self.store,
             embedder=self.embedder,
             chunker=services.get_chunker(self.settings, self.embedder),
-            extractor=services.get_extractor(self.settings),
+            extractor=services.get_extractor(self.settings, self.usage),
+            summarize=services.get_summarizer(self.settings, self.usage),
         )
 
     @cached_property
@@ -51,7 +54,7 @@ class Engine:
 
     @cached_property
     def answerer(self) -> Answerer:
-        return Answerer(self.embedder, services.get_chat_model(self.settings))
+        return Answerer(self.embedder, services.get_chat_model(self.settings, self.usage))
 
     def close(self) -> None:
         if "store" in self.__dict__:
@@ -60,6 +63,7 @@ class Engine:
     # -- documents ---------------------------------------------------------------------------------
     def ingest(self, paths: Sequence[Path], progress: ProgressCallback | None = None) -> IngestReport:
         report = self.pipeline.ingest(paths, progress)
+        report.llm_tokens = self.usage.as_dict() if self.usage.calls else {}
         self._indexes_changed()
         return report
 

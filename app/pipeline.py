@@ -22,6 +22,7 @@ from app import services
 from app.config import Settings
 from app.errors import IngestError
 from graph.extraction.base import Extractor
+from graph.fusion.resolver import EntityResolver, refresh_entities
 from graph.store.base import DeleteReport, GraphStore
 from ingest.chunking.base import Chunker
 from ingest.embedder import Embedder
@@ -47,6 +48,7 @@ class IngestReport(BaseModel):
     entities: int = 0
     relations: int = 0
     extraction_status: dict[str, int] = Field(default_factory=dict)
+    llm_tokens: dict[str, int] = Field(default_factory=dict)  # prompt/completion tokens when an LLM was used
     errors: list[FileError] = Field(default_factory=list)
 
     @property
@@ -61,6 +63,7 @@ class Pipeline:
     embedder: Embedder
     chunker: Chunker
     extractor: Extractor
+    summarize: Callable[[str, list[str]], str] | None = None  # LLM description fusion; None = extractive
     batch_size: int = 128
     _indexes: object = field(default=None, repr=False)
 
@@ -131,7 +134,7 @@ class Pipeline:
         report.extraction_status = dict(
             Counter(report.extraction_status) + Counter(e.status for e in extractions)
         )
-        resolver = services.get_resolver(self.store, self.embedder, self.settings)
+        resolver = EntityResolver(self.store, self.embedder, summarize=self.summarize)
         fused = resolver.resolve(extractions)
         resolver.write(fused)
         report.entities += len(fused.entities)
@@ -147,7 +150,7 @@ class Pipeline:
             self.indexes.remove_chunks(chunk_ids)
             self.indexes.save()
         if result.affected_entity_ids:
-            services.refresh_entities(self.store, result.affected_entity_ids, self.settings, self.embedder)
+            refresh_entities(self.store, result.affected_entity_ids, self.summarize, self.embedder)
         return result
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from app.config import Settings
 from app.errors import ConfigError
+from app.llm.usage import TokenUsage
 from graph.extraction.base import Extractor
 from graph.store.base import GraphStore
 from ingest.chunking.base import Chunker
@@ -63,7 +64,7 @@ def get_chunker(settings: Settings, embedder: Embedder | None) -> Chunker:
     )
 
 
-def get_extractor(settings: Settings) -> Extractor:
+def get_extractor(settings: Settings, usage: TokenUsage | None = None) -> Extractor:
     name = settings.extractor
     if name == "auto":
         name = "llm" if settings.llm_enabled else "spacy"
@@ -76,17 +77,23 @@ def get_extractor(settings: Settings) -> Extractor:
             raise ConfigError("extractor 'llm' needs an LLM: set AMALGAM_LLM_PROVIDER and AMALGAM_LLM_MODEL")
         from graph.extraction.llm import LLMExtractor
 
-        return LLMExtractor(get_chat_model(settings), concurrency=settings.llm_concurrency)
+        return LLMExtractor(
+            get_chat_model(settings, usage),
+            entity_types=settings.extraction_entity_types or None,
+            relation_types=settings.extraction_relation_types or None,
+            gleaning=settings.extraction_gleaning,
+            concurrency=settings.llm_concurrency,
+        )
     raise ConfigError(f"unknown extractor {name!r}; known: auto, llm, spacy")
 
 
-def get_chat_model(settings: Settings):  # type: ignore[no-untyped-def]
-    """The configured LangChain chat model, or ``None`` in offline mode."""
+def get_chat_model(settings: Settings, usage: TokenUsage | None = None):  # type: ignore[no-untyped-def]
+    """The configured LangChain chat model, or ``None`` in offline mode; ``usage`` sums its tokens."""
     if not settings.llm_enabled:
         return None
     from app.llm.factory import build_chat_model
 
-    return build_chat_model(settings)
+    return build_chat_model(settings, max_tokens=settings.llm_max_tokens, usage=usage)
 
 
 def open_indexes(settings: Settings, dim: int):  # type: ignore[no-untyped-def]
@@ -95,9 +102,9 @@ def open_indexes(settings: Settings, dim: int):  # type: ignore[no-untyped-def]
     return IndexSet.open(settings.workspace_dir, dim)
 
 
-def get_summarizer(settings: Settings):  # type: ignore[no-untyped-def]
+def get_summarizer(settings: Settings, usage: TokenUsage | None = None):  # type: ignore[no-untyped-def]
     """An LLM summariser of entity/community descriptions, or ``None`` offline (extractive fusion)."""
-    chat_model = get_chat_model(settings)
+    chat_model = get_chat_model(settings, usage)
     if chat_model is None:
         return None
     from importlib import resources
@@ -109,18 +116,6 @@ def get_summarizer(settings: Settings):  # type: ignore[no-untyped-def]
         return str(chat_model.invoke(prompt).content).strip()
 
     return summarize
-
-
-def get_resolver(store: GraphStore, embedder: Embedder, settings: Settings):  # type: ignore[no-untyped-def]
-    from graph.fusion.resolver import EntityResolver
-
-    return EntityResolver(store, embedder, summarize=get_summarizer(settings))
-
-
-def refresh_entities(store: GraphStore, entity_ids: list[str], settings: Settings, embedder: Embedder) -> None:
-    from graph.fusion.resolver import refresh_entities as refresh
-
-    refresh(store, entity_ids, get_summarizer(settings), embedder)
 
 
 def get_retriever(settings: Settings, store: GraphStore, embedder: Embedder):  # type: ignore[no-untyped-def]
