@@ -4,7 +4,7 @@ Index-bound signals only (dense, BM25, dense+BM25 fused, TreeHop when its weight
 vs HNSW dense index at the full size. Latency includes embedding the question (what a user waits for).
 Graph and full-hybrid latency at full size come from ``amalgam eval multihop`` (they need the graph).
 
-    HF_HUB_OFFLINE=1 python bench/retrieval.py [--queries 100]
+    HF_HUB_OFFLINE=1 python bench/retrieval.py [--queries 100] [--torch-threads 1]
 """
 
 from __future__ import annotations
@@ -41,7 +41,12 @@ def _timed(fn: Callable[[str], object], questions: list[str]) -> tuple[float, fl
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--torch-threads", type=int, default=0, help="1 avoids oversubscription on a busy box")
     args = parser.parse_args()
+    if args.torch_threads > 0:
+        import torch
+
+        torch.set_num_threads(args.torch_threads)
     embedder = SentenceTransformerEmbedder()
     passages = load_corpus()
     vectors = load_corpus_embeddings(embedder, passages)
