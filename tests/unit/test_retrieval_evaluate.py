@@ -1,0 +1,40 @@
+from graph.models import EntityMention, Extraction
+from retrieval.evaluate import MethodScores, Passage, answer_in, corpus_graph, passage_records
+
+
+def test_corpus_graph_links_quoted_titles_and_drops_hubs() -> None:
+    passages = [
+        Passage("p1", "Marta Velasquez", "Marta Velasquez studied at Academy of Lumen in Umbria.", ""),
+        Passage("p2", "Academy of Lumen", "Academy of Lumen is an art school in Umbria.", ""),
+    ] + [Passage(f"x{i}", f"Town {i}", "A town in Umbria.", "") for i in range(30)]
+    _, chunks = passage_records(passages)
+    extractions = [
+        Extraction(chunk_id=c.id, entities=[EntityMention(name="Umbria", type="GPE", chunk_id=c.id, doc_id=c.doc_id)])
+        for c in chunks
+    ]
+    graph = corpus_graph(passages, chunks, extractions, max_df=0.5)
+    names = {e.id: e.name for e in graph.entities}
+    mentioned = {(c, names[e]) for c, e in ((m.chunk_id, m.entity_id) for m in graph.mentions)}
+    assert (chunks[0].id, "Academy of Lumen") in mentioned  # the quoted title is a hop to p2
+    assert (chunks[1].id, "Academy of Lumen") in mentioned  # its own title
+    assert "Umbria" not in names.values()  # in every passage: a hub, dropped
+    assert all(r.type == "CO_OCCURS" for r in graph.relations)
+    assert any(
+        names.get(r.source_id) == "Marta Velasquez" and names.get(r.target_id) == "Academy of Lumen"
+        for r in graph.relations
+    )
+
+
+def test_answer_match_ignores_case_and_spacing() -> None:
+    assert answer_in(["The band   RUSH formed in Toronto"], ["Rush"])
+    assert not answer_in(["nothing here"], ["Rush", ""])
+
+
+def test_method_scores_report_percentages_and_percentiles() -> None:
+    scores = MethodScores()
+    for k in scores.recall:
+        scores.recall[k] += [1.0, 0.5]
+    scores.answer_hits += [1.0, 0.0]
+    scores.latencies_ms += [10.0, 30.0]
+    row = scores.row()
+    assert row["R@5"] == 75.0 and row["answer@5"] == 50.0 and row["p50 ms"] == 20.0
