@@ -53,9 +53,7 @@ def _table(chunks: list[Chunk]) -> Table:
         if len(preview) > PREVIEW_CHARS:
             preview = preview[: PREVIEW_CHARS // 2] + " … " + preview[-PREVIEW_CHARS // 2 :]
         pages = ",".join(map(str, chunk.pages))
-        table.add_row(
-            chunk.doc_id, str(chunk.index), str(chunk.start), str(chunk.end), pages, chunk.chunker, preview
-        )
+        table.add_row(chunk.doc_id, str(chunk.index), str(chunk.start), str(chunk.end), pages, chunk.chunker, preview)
     return table
 
 

@@ -118,7 +118,4 @@ def split_document(doc: Document, *, max_tokens: int | None = None) -> list[Sent
     sentences = split_sentences(doc.text, max_tokens=max_tokens)
     if not doc.pages:
         return sentences
-    return [
-        Sentence(s.start, s.end, s.text, next(iter(doc.pages_between(s.start, s.end)), None))
-        for s in sentences
-    ]
+    return [Sentence(s.start, s.end, s.text, next(iter(doc.pages_between(s.start, s.end)), None)) for s in sentences]

