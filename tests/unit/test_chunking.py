@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from pathlib import Path
 from unittest.mock import MagicMock
 
@@ -12,10 +13,10 @@ import typer
 from typer.testing import CliRunner
 
 from app.cli_chunk import chunk_command
-from app.errors import UnknownComponentError
+from app.errors import MissingExtraError, UnknownComponentError
 from ingest.chunking.base import Chunker
 from ingest.chunking.fixed import FixedChunker
-from ingest.chunking.lm import CausalLM
+from ingest.chunking.lm import CausalLM, LlamaCppLM
 from ingest.chunking.perplexity import PerplexityChunker, dynamic_threshold, local_minima
 from ingest.chunking.registry import CHUNKER_NAMES, build_chunker
 from ingest.chunking.semantic import SemanticChunker
@@ -155,6 +156,12 @@ def test_perplexity_falls_back_to_semantic_when_its_lm_cannot_load(
         chunker = build_chunker("perplexity", lm="/no/such/model.gguf", embedder=embedder)  # type: ignore[arg-type]
     assert isinstance(chunker, SemanticChunker)
     assert "falling back to semantic" in caplog.text
+
+
+def test_llamacpp_backend_names_its_extra_when_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)  # import llama_cpp now raises ImportError
+    with pytest.raises(MissingExtraError, match=r"amalgam\[llamacpp\]"):
+        LlamaCppLM(Path("unused.gguf"))
 
 
 # -- the CLI command --------------------------------------------------------------------------------
