@@ -23,20 +23,14 @@ DEFAULT_CACHE = Path.home() / ".cache" / "amalgam"
 @treehop_app.command("train")
 def train_command(
     output: Annotated[Path, typer.Option(help="Directory for model.safetensors + config.json.")],
-    data_dir: Annotated[
-        Path, typer.Option(help="Multi-hop data set (corpus.jsonl, questions.jsonl).")
-    ] = DEFAULT_DATA,
+    data_dir: Annotated[Path, typer.Option(help="Multi-hop data set (corpus.jsonl, questions.jsonl).")] = DEFAULT_DATA,
     source: Annotated[
         list[str], typer.Option(help="Training data: 'train' (labelled train split) and/or 'generated'.")
     ] = ["train", "generated"],  # noqa: B006 - typer reads the default, never mutates it
-    epochs: Annotated[int, typer.Option(min=1)] = 8,
+    epochs: Annotated[int, typer.Option(min=1)] = 16,
     generated_limit: Annotated[int, typer.Option(min=0, help="At most this many generated hops.")] = 4000,
-    embedder: Annotated[
-        str | None, typer.Option(help="Embedding model; default: the configured one.")
-    ] = None,
-    cache_dir: Annotated[
-        Path, typer.Option(help="Where embeddings of the data set are cached.")
-    ] = DEFAULT_CACHE,
+    embedder: Annotated[str | None, typer.Option(help="Embedding model; default: the configured one.")] = None,
+    cache_dir: Annotated[Path, typer.Option(help="Where embeddings of the data set are cached.")] = DEFAULT_CACHE,
     evaluate: Annotated[bool, typer.Option(help="Report dev recall@2/5/10 vs dense afterwards.")] = True,
 ) -> None:
     """Train TreeHop on the train split (never dev) and/or corpus-generated hops, and save it."""

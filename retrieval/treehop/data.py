@@ -121,9 +121,7 @@ def cached_embeddings(
     return vectors
 
 
-def corpus_embeddings(
-    passages: Sequence[Passage], embedder: Embedder, cache_dir: Path, model_name: str
-) -> np.ndarray:
+def corpus_embeddings(passages: Sequence[Passage], embedder: Embedder, cache_dir: Path, model_name: str) -> np.ndarray:
     return cached_embeddings(
         cache_dir / "corpus.npz",
         [p.id for p in passages],

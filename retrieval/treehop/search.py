@@ -5,9 +5,11 @@ retrieved by an earlier hop or by a better-scoring sibling (redundancy pruning),
 ``keep`` best of the layer (by their retrieval score, the "true rank") to spawn next-hop queries through
 the TreeHop model. So every hop after the first costs ``keep`` queries, whatever the tree's width.
 
-The final ranking interleaves the layers (best of hop 1, best of hop 2, second of hop 1, ...): a
-multi-hop answer needs one passage from each hop, and scores of different hops are not comparable
-(updated queries sit further from every passage than the question does).
+The final ranking keeps the ``lead`` best hop-1 passages first (the question's own best matches are
+the most reliable hits), then interleaves the layers (next of hop 1, best of hop 2, ...): a multi-hop
+answer needs one passage from each hop, and scores of different hops are not comparable (updated
+queries sit further from every passage than the question does). ``lead=3`` was chosen on the train
+split (see docs/bench-treehop.md).
 """
 
 from __future__ import annotations
@@ -34,23 +36,30 @@ class TreeHopRetriever:
     name = "treehop"
 
     def __init__(
-        self, index: FaissIndex, model: TreeHopModel, *, hops: int = 2, top_n: int = 5, keep: int = 5
+        self,
+        index: FaissIndex,
+        model: TreeHopModel,
+        *,
+        hops: int = 2,
+        top_n: int = 5,
+        keep: int = 5,
+        lead: int = 3,
     ):
-        if hops < 1 or top_n < 1 or keep < 1:
-            raise ValueError(f"hops, top_n and keep must be >= 1 (got {hops}, {top_n}, {keep})")
+        if hops < 1 or top_n < 1 or keep < 1 or lead < 0:
+            raise ValueError(f"hops, top_n, keep must be >= 1, lead >= 0 (got {hops}, {top_n}, {keep}, {lead})")
         if index.dim != model.embed_dim:
             raise RetrievalError(
                 f"TreeHop model expects {model.embed_dim}-d embeddings but the index holds {index.dim}-d; "
                 "retrain it for this embedder with `amalgam treehop train`"
             )
         self.index, self.model = index, model
-        self.hops, self.top_n, self.keep = hops, top_n, keep
+        self.hops, self.top_n, self.keep, self.lead = hops, top_n, keep, lead
 
     def search(self, query: Query, k: int) -> list[ScoredChunk]:
         if k <= 0 or len(self.index) == 0:
             return []
         layers = self.search_layers(np.asarray(query.embedding, dtype=np.float32))
-        return [ScoredChunk(hit.chunk_id, hit.score) for hit in interleave(layers)[:k]]
+        return [ScoredChunk(hit.chunk_id, hit.score) for hit in interleave(layers, self.lead)[:k]]
 
     def search_layers(self, embedding: np.ndarray) -> list[list[Hit]]:
         """All hits, one list per hop, each best first; duplicates across and within hops removed."""
@@ -85,9 +94,12 @@ class TreeHopRetriever:
         return sorted(best.values(), key=lambda hit: -hit.score)
 
 
-def interleave(layers: list[list[Hit]]) -> list[Hit]:
-    """Round-robin over hops, each hop best first."""
-    merged: list[Hit] = []
-    for rank in range(max((len(layer) for layer in layers), default=0)):
-        merged.extend(layer[rank] for layer in layers if rank < len(layer))
+def interleave(layers: list[list[Hit]], lead: int = 0) -> list[Hit]:
+    """The first ``lead`` hits of hop 1, then round-robin over hops, each hop best first."""
+    if not layers:
+        return []
+    rest = [layers[0][lead:], *layers[1:]]
+    merged: list[Hit] = list(layers[0][:lead])
+    for rank in range(max((len(layer) for layer in rest), default=0)):
+        merged.extend(layer[rank] for layer in rest if rank < len(layer))
     return merged

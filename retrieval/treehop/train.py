@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class TrainConfig:
-    epochs: int = 8
+    epochs: int = 16
     batch_size: int = 128
     lr: float = 1e-3
     weight_decay: float = 1e-4
@@ -50,9 +50,7 @@ class ChainTensors:
     negatives: torch.Tensor  # (n, h) passage rows of hard negatives
 
 
-def hard_negatives(
-    query_vectors: np.ndarray, passages: np.ndarray, gold: Sequence[set[int]], count: int
-) -> np.ndarray:
+def hard_negatives(query_vectors: np.ndarray, passages: np.ndarray, gold: Sequence[set[int]], count: int) -> np.ndarray:
     """The ``count`` best-scoring non-gold passages of each query by exact inner product."""
     out = np.zeros((len(query_vectors), count), dtype=np.int64)
     for start in range(0, len(query_vectors), 256):
@@ -89,9 +87,7 @@ def tensorize(
     )
 
 
-def batch_loss(
-    model: TreeHopModel, batch: ChainTensors, passages: torch.Tensor, temperature: float
-) -> torch.Tensor:
+def batch_loss(model: TreeHopModel, batch: ChainTensors, passages: torch.Tensor, temperature: float) -> torch.Tensor:
     q = batch.queries
     losses = []
     for step in range(batch.contexts.shape[1]):
@@ -150,8 +146,6 @@ def train(
     return model.eval(), epoch_losses
 
 
-def evaluate_loss(
-    model: TreeHopModel, tensors: ChainTensors, passages: np.ndarray, temperature: float
-) -> float:
+def evaluate_loss(model: TreeHopModel, tensors: ChainTensors, passages: np.ndarray, temperature: float) -> float:
     with torch.no_grad():
         return float(batch_loss(model.eval(), tensors, torch.from_numpy(passages), temperature))

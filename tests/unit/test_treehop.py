@@ -193,7 +193,7 @@ def test_tiny_training_run_lowers_the_loss() -> None:
     chains = [Chain(f"q{i}", ((f"p{a}", f"p{b}"),), (f"p{a}", f"p{b}")) for i, (a, b) in enumerate(pairs)]
     # Questions mix both hops plus noise, as a bridge question does.
     vectors = unit(np.stack([passages[a] + 0.5 * passages[b] + 0.3 * rng.normal(size=DIM) for a, b in pairs]))
-    config = TrainConfig(epochs=40, batch_size=16, hard_negatives=4, lr=3e-3)
+    config = TrainConfig(epochs=25, batch_size=16, hard_negatives=4, lr=3e-3)
     tensors = tensorize(chains, vectors, passages, row_of, config)
     model_config = TreeHopConfig(embed_dim=DIM, gate_dim=32, mlp_dim=32)
     before = evaluate_loss(TreeHopModel(model_config), tensors, passages, config.temperature)
@@ -215,3 +215,11 @@ def test_embedding_cache_is_reused_only_for_the_same_model(tmp_path: Path) -> No
     cached_embeddings(cache, ["a", "b"], ["x", "y"], embed, "m2")
     np.testing.assert_array_equal(first, again)
     assert calls == [2, 2]
+
+
+def test_lead_keeps_the_best_first_hop_hits_on_top() -> None:
+    hop1 = [Hit("a", 0.9, 1, 0), Hit("b", 0.8, 1, 0), Hit("c", 0.7, 1, 0)]
+    hop2 = [Hit("x", 0.5, 2, 0), Hit("y", 0.4, 2, 0)]
+    assert [h.chunk_id for h in interleave([hop1, hop2], lead=2)] == ["a", "b", "c", "x", "y"]
+    assert [h.chunk_id for h in interleave([hop1, hop2], lead=1)] == ["a", "b", "x", "c", "y"]
+    assert interleave([]) == []
