@@ -155,9 +155,7 @@ def question(order: str, ids: list[str], split: str = "train") -> Question:
 
 
 def test_chains_follow_hop_order() -> None:
-    assert [c.steps for c in chains_from_question(question("annotated", ["a", "b", "c"]))] == [
-        (("a", "b"), ("b", "c"))
-    ]
+    assert [c.steps for c in chains_from_question(question("annotated", ["a", "b", "c"]))] == [(("a", "b"), ("b", "c"))]
     assert sorted(c.steps for c in chains_from_question(question("parallel", ["a", "b"]))) == [
         (("a", "b"),),
         (("b", "a"),),
@@ -170,12 +168,8 @@ def test_chains_follow_hop_order() -> None:
 
 def test_generated_chains_link_a_mention_to_its_passage_and_respect_exclusions() -> None:
     passages = [
-        Passage(
-            "a", "Night Boat", "Night Boat is a film directed by Lawrence Huntington. It was shot in 1946."
-        ),
-        Passage(
-            "b", "Lawrence Huntington", "Lawrence Huntington was a director. He was born in London in 1900."
-        ),
+        Passage("a", "Night Boat", "Night Boat is a film directed by Lawrence Huntington. It was shot in 1946."),
+        Passage("b", "Lawrence Huntington", "Lawrence Huntington was a director. He was born in London in 1900."),
         Passage("c", "Other", "Nothing to see here."),
     ]
     chains = generated_chains(passages)
