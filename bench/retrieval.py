@@ -4,7 +4,8 @@ Index-bound signals only (dense, BM25, dense+BM25 fused, TreeHop when its weight
 vs HNSW dense index at the full size. Latency includes embedding the question (what a user waits for).
 Graph and full-hybrid latency at full size come from ``amalgam eval multihop`` (they need the graph).
 
-    HF_HUB_OFFLINE=1 python bench/retrieval.py [--queries 100] [--torch-threads 1]
+    HF_HUB_OFFLINE=1 python -m bench.retrieval [--queries 100] [--torch-threads 1]   (as a module: a script
+    named retrieval.py would shadow the retrieval package)
 """
 
 from __future__ import annotations
