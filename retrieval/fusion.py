@@ -18,9 +18,7 @@ from retrieval.types import ScoredChunk
 class FusedHit:
     chunk_id: str
     score: float
-    retrievers: list[str] = field(
-        default_factory=list
-    )  # signals that ranked it, strongest contribution first
+    retrievers: list[str] = field(default_factory=list)  # signals that ranked it, strongest contribution first
 
 
 def weighted_rrf(
@@ -49,8 +47,7 @@ def weighted_rrf(
     if limit is not None:
         ordered = ordered[:limit]
     return [
-        FusedHit(c, scores[c], [name for _, name in sorted(contributions[c], key=lambda g: -g[0])])
-        for c in ordered
+        FusedHit(c, scores[c], [name for _, name in sorted(contributions[c], key=lambda g: -g[0])]) for c in ordered
     ]
 
 
@@ -81,9 +78,7 @@ class CrossEncoderReranker:
         return [float(s) for s in scores]
 
 
-def rerank_hits(
-    question: str, hits: list[FusedHit], texts: Mapping[str, str], reranker: Reranker
-) -> list[FusedHit]:
+def rerank_hits(question: str, hits: list[FusedHit], texts: Mapping[str, str], reranker: Reranker) -> list[FusedHit]:
     """Re-order hits by the re-ranker's scores (hits without text keep their place at the end)."""
     scorable = [h for h in hits if h.chunk_id in texts]
     scores = reranker.rerank(question, [texts[h.chunk_id] for h in scorable])

@@ -133,9 +133,7 @@ class GraphRetriever:
             links[entity.id] = EntityLink(entity.id, entity.name, score, "alias")
         for hit in self.store.vector_search_entities(query.embedding.tolist(), self.link_k):
             if hit.score >= self.link_min_score and hit.entity.id not in links:
-                links[hit.entity.id] = EntityLink(
-                    hit.entity.id, hit.entity.name, float(hit.score), "embedding"
-                )
+                links[hit.entity.id] = EntityLink(hit.entity.id, hit.entity.name, float(hit.score), "embedding")
         return sorted(links.values(), key=lambda link: -link.score)
 
     # -- ranking -----------------------------------------------------------------------------------
@@ -143,9 +141,7 @@ class GraphRetriever:
         links = self.link_entities(query)
         if not links:
             return GraphSignals(notes=[ABSTAIN_NOTE])
-        graph = build_graph(
-            self.store.subgraph([link.entity_id for link in links], self.hops, self.subgraph_limit)
-        )
+        graph = build_graph(self.store.subgraph([link.entity_id for link in links], self.hops, self.subgraph_limit))
         position = {node: i for i, node in enumerate(graph.nodes)}
         seeds = {position[link.entity_id]: link.score for link in links if link.entity_id in position}
         if not seeds or graph.adjacency.nnz == 0:
@@ -170,9 +166,7 @@ class GraphRetriever:
         chunk_scores = scores[graph.n_entities :]
         order = np.argsort(-chunk_scores, kind="stable")[:k]
         return [
-            ScoredChunk(graph.nodes[graph.n_entities + i], float(chunk_scores[i]))
-            for i in order
-            if chunk_scores[i] > 0
+            ScoredChunk(graph.nodes[graph.n_entities + i], float(chunk_scores[i])) for i in order if chunk_scores[i] > 0
         ]
 
     def _ppr(
@@ -191,9 +185,7 @@ class GraphRetriever:
         total = sum(score for _, score in dense)
         for i, score in dense:
             restart[i] += self.passage_weight * score / total if total > 0 else 0.0
-        return self._chunk_ranking(
-            graph, personalized_pagerank(graph.adjacency, restart, damping=self.damping), k
-        )
+        return self._chunk_ranking(graph, personalized_pagerank(graph.adjacency, restart, damping=self.damping), k)
 
     def _proximity(self, graph: _Graph, seed_weights: dict[int, float], k: int) -> list[ScoredChunk]:
         """Each seed gives 0.5**(d-1) to a chunk d steps away: chunks near several seeds (bridges) win."""

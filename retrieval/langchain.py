@@ -39,8 +39,6 @@ class AmalgamRetriever(BaseRetriever):
     k: int = 5
     mode: str = "hybrid"
 
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[LCDocument]:
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
         result = self.retriever.retrieve(query, k=self.k, mode=self.mode)
         return [evidence_to_document(e) for e in result.evidence]

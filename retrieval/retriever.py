@@ -116,9 +116,7 @@ def _connecting_relations(store: GraphStore, entity_ids: set[str], names: dict[s
     if not entity_ids:
         return []
     inside = [
-        r
-        for r in store.relations_of(sorted(entity_ids))
-        if r.source_id in entity_ids and r.target_id in entity_ids
+        r for r in store.relations_of(sorted(entity_ids)) if r.source_id in entity_ids and r.target_id in entity_ids
     ]
     inside.sort(key=lambda r: -r.weight)
     return list(dict.fromkeys(f"{names[r.source_id]} -[{r.type}]-> {names[r.target_id]}" for r in inside))
@@ -218,9 +216,7 @@ class HybridRetriever:
         """Signals added when the mode's own cannot answer, so a question still gets evidence."""
         abstained = not (graph.ppr or graph.proximity or graph.role)
         if mode == "auto":
-            notes.append(
-                "auto mode: " + ("hybrid" if not abstained else "dense+bm25+treehop (no graph link)")
-            )
+            notes.append("auto mode: " + ("hybrid" if not abstained else "dense+bm25+treehop (no graph link)"))
             return {"dense", "bm25", "treehop"} | (set() if abstained else set(GRAPH_SIGNALS))
         if "treehop" in wanted and self.multihop is None:
             notes.append("multi-hop retriever unavailable (no TreeHop model for this embedder): using dense")

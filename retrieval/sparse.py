@@ -104,9 +104,7 @@ class BM25Index:
     def tokenize(self, texts: list[str]) -> list[list[str]]:
         import bm25s
 
-        tokens = bm25s.tokenize(
-            texts, stopwords="en", stemmer=self._stem, return_ids=False, show_progress=False
-        )
+        tokens = bm25s.tokenize(texts, stopwords="en", stemmer=self._stem, return_ids=False, show_progress=False)
         return [list(t) for t in tokens]
 
     def _ensure_built(self) -> None:
@@ -131,11 +129,5 @@ class BM25Index:
         tokens = [t for t in self.tokenize([text])[0] if t in vocab]
         if not tokens:
             return []
-        docs, scores = self._model.retrieve(
-            [tokens], k=min(k, len(self._order)), show_progress=False, n_threads=1
-        )
-        return [
-            ScoredChunk(self._order[int(d)], float(s))
-            for d, s in zip(docs[0], scores[0], strict=True)
-            if s > 0
-        ]
+        docs, scores = self._model.retrieve([tokens], k=min(k, len(self._order)), show_progress=False, n_threads=1)
+        return [ScoredChunk(self._order[int(d)], float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]

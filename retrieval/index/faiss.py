@@ -123,9 +123,7 @@ class FaissIndex:
             return
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.shape != (len(chunk_ids), self.dim):
-            raise RetrievalError(
-                f"expected vectors of shape ({len(chunk_ids)}, {self.dim}), got {vectors.shape}"
-            )
+            raise RetrievalError(f"expected vectors of shape ({len(chunk_ids)}, {self.dim}), got {vectors.shape}")
         ids = np.array([faiss_id(c) for c in chunk_ids], dtype=np.int64)
         replaced = int(self._index.remove_ids(ids))
         self._index.add_with_ids(vectors, ids)
@@ -205,9 +203,7 @@ class FaissIndex:
     def search_batch(self, queries: np.ndarray, k: int) -> list[list[ScoredChunk]]:
         if len(self) == 0 or k <= 0:
             return [[] for _ in range(len(queries))]
-        scores, ids = self._searcher().search(
-            np.ascontiguousarray(queries, dtype=np.float32), min(k, len(self))
-        )
+        scores, ids = self._searcher().search(np.ascontiguousarray(queries, dtype=np.float32), min(k, len(self)))
         return [
             [
                 ScoredChunk(self._ids[i], float(s))

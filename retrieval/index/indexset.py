@@ -26,9 +26,7 @@ class IndexSet:
         self.sparse = sparse
 
     @classmethod
-    def open(
-        cls, workspace_dir: Path, dim: int, *, ann: AnnKind = "hnsw", ann_threshold: int = 100_000
-    ) -> IndexSet:
+    def open(cls, workspace_dir: Path, dim: int, *, ann: AnnKind = "hnsw", ann_threshold: int = 100_000) -> IndexSet:
         directory = workspace_dir / cls.SUBDIR
         return cls(
             FaissIndex.open(dim, directory, ann=ann, ann_threshold=ann_threshold),

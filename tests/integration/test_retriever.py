@@ -21,18 +21,12 @@ PASSAGES = [
         "Marta Velasquez is a painter born in Orvieto. She studied at Academy of Lumen.",
         "",
     ),
-    Passage(
-        "p2", "Academy of Lumen", "Academy of Lumen is an art school founded in 1820 by Giulia Serra.", ""
-    ),
+    Passage("p2", "Academy of Lumen", "Academy of Lumen is an art school founded in 1820 by Giulia Serra.", ""),
     Passage("p3", "Orvieto", "Orvieto is a hill town in Umbria, known for its cathedral and white wine.", ""),
     Passage("p4", "Giulia Serra", "Giulia Serra was a sculptor and teacher from Perugia.", ""),
-    Passage(
-        "p5", "Lake Trasimeno", "Lake Trasimeno is the largest lake of the Italian peninsula, in Umbria.", ""
-    ),
+    Passage("p5", "Lake Trasimeno", "Lake Trasimeno is the largest lake of the Italian peninsula, in Umbria.", ""),
     Passage("p6", "Umbria", "Umbria is a region of central Italy; its capital is Perugia.", ""),
-    Passage(
-        "p7", "Perugia", "Perugia is the capital city of Umbria, home to a university for foreigners.", ""
-    ),
+    Passage("p7", "Perugia", "Perugia is the capital city of Umbria, home to a university for foreigners.", ""),
     Passage("p8", "White wine", "White wine is a wine fermented without skin contact.", ""),
 ]
 # What an extractor would have found besides the titles (which the corpus graph links by itself).
@@ -51,10 +45,7 @@ def _build(store, embedder, workspace_dir: Path) -> tuple[HybridRetriever, dict[
     extractions = [
         Extraction(
             chunk_id=c.id,
-            entities=[
-                EntityMention(name=n, type="PERSON", chunk_id=c.id, doc_id=c.doc_id)
-                for n in NER.get(p.id, [])
-            ],
+            entities=[EntityMention(name=n, type="PERSON", chunk_id=c.id, doc_id=c.doc_id) for n in NER.get(p.id, [])],
         )
         for p, c in zip(PASSAGES, chunks, strict=True)
     ]
