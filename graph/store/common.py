@@ -40,8 +40,7 @@ def check_entities(entities: Sequence[EntityRecord], dim: int) -> None:
             raise GraphStoreError(f"entity {entity.id!r} has an unsafe type {entity.type!r}")
         if entity.embedding is not None and len(entity.embedding) != dim:
             raise GraphStoreError(
-                f"entity {entity.id!r} embedding has {len(entity.embedding)} dimensions; "
-                f"the store expects {dim}"
+                f"entity {entity.id!r} embedding has {len(entity.embedding)} dimensions; the store expects {dim}"
             )
 
 

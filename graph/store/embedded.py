@@ -40,6 +40,19 @@ def _blob(vector: Sequence[float] | None) -> bytes | None:
     return None if vector is None else np.asarray(vector, dtype=np.float32).tobytes()
 
 
+def top_k(scores: np.ndarray, ids: Sequence[str], k: int) -> list[int]:
+    """Positions of the k best scores, ordered by (-score rounded to 1e-6, id): deterministic, and the
+    order the Neo4j store returns. argpartition keeps it O(n); every row tied with the k-th survives the
+    cut, so the id tie-break picks among all of them."""
+    rounded = np.round(scores.astype(np.float64), 6)
+    if k < len(ids):
+        kth = np.partition(-rounded, k - 1)[k - 1]
+        candidates = np.flatnonzero(-rounded <= kth)
+    else:
+        candidates = np.arange(len(ids))
+    return sorted(candidates.tolist(), key=lambda i: (-rounded[i], ids[i]))[:k]
+
+
 class EmbeddedGraphStore:
     def __init__(self, path: Path, workspace: str, embedding_dim: int) -> None:
         self.path = Path(path)
@@ -104,9 +117,7 @@ class EmbeddedGraphStore:
         with self._tx() as db:
             db.executemany(q.UPSERT_DOCUMENT, rows)
 
-    def upsert_chunks(
-        self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]] | None = None
-    ) -> None:
+    def upsert_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]] | None = None) -> None:
         vectors = check_vectors(embeddings, len(chunks), self.embedding_dim, "chunk")
         self._require("documents", {c.doc_id for c in chunks}, "document")
         rows = [
@@ -163,9 +174,7 @@ class EmbeddedGraphStore:
 
     def upsert_relations(self, relations: Sequence[RelationRecord]) -> None:
         check_relations(relations)
-        self._require(
-            "entities", {r.source_id for r in relations} | {r.target_id for r in relations}, "entity"
-        )
+        self._require("entities", {r.source_id for r in relations} | {r.target_id for r in relations}, "entity")
         with self._tx() as db:
             db.executemany(
                 q.UPSERT_RELATION,
@@ -196,9 +205,7 @@ class EmbeddedGraphStore:
 
     def set_relation_conflicts(self, relation_ids: Sequence[str], conflict: bool) -> None:
         with self._tx() as db:
-            db.execute(
-                q.SET_CONFLICT, {"ws": self.workspace, "conflict": int(conflict), "ids": _ids(relation_ids)}
-            )
+            db.execute(q.SET_CONFLICT, {"ws": self.workspace, "conflict": int(conflict), "ids": _ids(relation_ids)})
 
     def upsert_communities(self, communities: Sequence[Community]) -> None:
         with self._tx() as db:
@@ -312,14 +319,9 @@ class EmbeddedGraphStore:
     def vector_search_chunks(self, embedding: Sequence[float], k: int) -> list[ChunkHit]:
         top = self._search("chunks", embedding, k)
         chunks = {c.id: c for c in self.get_chunks([i for i, _ in top])}
-        docs = {
-            row[0]: (row[1], row[2])
-            for row in self._rows(q.TITLES, ids=_ids([c.doc_id for c in chunks.values()]))
-        }
+        docs = {row[0]: (row[1], row[2]) for row in self._rows(q.TITLES, ids=_ids([c.doc_id for c in chunks.values()]))}
         return [
-            ChunkHit(
-                chunk=chunks[i], score=s, title=docs[chunks[i].doc_id][0], source=docs[chunks[i].doc_id][1]
-            )
+            ChunkHit(chunk=chunks[i], score=s, title=docs[chunks[i].doc_id][0], source=docs[chunks[i].doc_id][1])
             for i, s in top
         ]
 
@@ -334,9 +336,7 @@ class EmbeddedGraphStore:
         if not ids or k <= 0:
             return []
         scores = matrix @ (query / (np.linalg.norm(query) or 1.0))
-        # Ties broken by id so results are deterministic (and match the Neo4j store).
-        order = sorted(range(len(ids)), key=lambda i: (-round(float(scores[i]), 6), ids[i]))[:k]
-        return [(ids[i], float(scores[i])) for i in order]
+        return [(ids[i], float(scores[i])) for i in top_k(scores, ids, k)]
 
     def _matrix(self, table: str) -> tuple[list[str], np.ndarray]:
         with self._lock:
@@ -453,9 +453,7 @@ def _delete_document(db: sqlite3.Connection, ws: str, doc_id: str) -> DeleteRepo
     run(q.MARK_STALE, entities=_ids(touched))
     relation_ids.update(row[0] for row in run(q.RELATIONS_OF_ENTITIES, entities=_ids(orphans)))
     doomed = _ids(relation_ids)
-    relations = run(
-        q.DELETE_RELATIONS_LEFT_WITHOUT_EVIDENCE, relations=doomed, orphans=_ids(orphans)
-    ).rowcount
+    relations = run(q.DELETE_RELATIONS_LEFT_WITHOUT_EVIDENCE, relations=doomed, orphans=_ids(orphans)).rowcount
     run(q.DELETE_DANGLING_EVIDENCE, relations=doomed)
     run(q.DELETE_COMMUNITY_MEMBERSHIPS_OF, entities=_ids(orphans))
     run(q.DELETE_ENTITIES, entities=_ids(orphans))

@@ -84,9 +84,7 @@ CLEAR_TABLE = {
 
 # -- delete_document -----------------------------------------------------------------------------
 CHUNK_IDS_OF_DOCUMENT = "SELECT id FROM chunks WHERE ws = :ws AND doc_id = :doc_id"
-ENTITIES_MENTIONED_IN = (
-    f"SELECT DISTINCT entity_id FROM mentions WHERE ws = :ws AND chunk_id IN {_in('chunks')}"
-)
+ENTITIES_MENTIONED_IN = f"SELECT DISTINCT entity_id FROM mentions WHERE ws = :ws AND chunk_id IN {_in('chunks')}"
 DELETE_MENTIONS_IN = f"DELETE FROM mentions WHERE ws = :ws AND chunk_id IN {_in('chunks')}"
 RELATIONS_WITH_EVIDENCE_IN = f"""
 SELECT DISTINCT r.id, r.source_id, r.target_id FROM relations r
@@ -113,9 +111,7 @@ AND relation_id NOT IN (SELECT id FROM relations WHERE ws = :ws)"""
 RELATIONS_OF_ENTITIES = f"""
 SELECT id FROM relations
 WHERE ws = :ws AND (source_id IN {_in("entities")} OR target_id IN {_in("entities")})"""
-DELETE_COMMUNITY_MEMBERSHIPS_OF = (
-    f"DELETE FROM community_entities WHERE ws = :ws AND entity_id IN {_in('entities')}"
-)
+DELETE_COMMUNITY_MEMBERSHIPS_OF = f"DELETE FROM community_entities WHERE ws = :ws AND entity_id IN {_in('entities')}"
 DELETE_ENTITIES = f"DELETE FROM entities WHERE ws = :ws AND id IN {_in('entities')}"
 DELETE_CHUNKS_OF_DOCUMENT = "DELETE FROM chunks WHERE ws = :ws AND doc_id = :doc_id"
 DELETE_DOCUMENT = "DELETE FROM documents WHERE ws = :ws AND id = :doc_id"
@@ -130,16 +126,12 @@ GET_DOCUMENT = f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE ws = :ws AND id
 DOCUMENT_BY_SOURCE = (
     f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE ws = :ws AND source = :source ORDER BY id LIMIT 1"
 )
-LIST_DOCUMENTS = (
-    "SELECT id, source, title, '', hash, pages, metadata FROM documents WHERE ws = :ws ORDER BY source, id"
-)
+LIST_DOCUMENTS = "SELECT id, source, title, '', hash, pages, metadata FROM documents WHERE ws = :ws ORDER BY source, id"
 TITLES = f"SELECT id, title, source FROM documents WHERE ws = :ws AND id IN {_in('ids')}"
 
 _CHUNK_COLUMNS = "id, doc_id, idx, text, start, stop, pages, chunker"
 GET_CHUNKS = f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE ws = :ws AND id IN {_in('ids')}"
-CHUNKS_OF_DOCUMENT = (
-    f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE ws = :ws AND doc_id = :doc_id ORDER BY idx, id"
-)
+CHUNKS_OF_DOCUMENT = f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE ws = :ws AND doc_id = :doc_id ORDER BY idx, id"
 CHUNKS_PAGE = f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE ws = :ws AND id > :after ORDER BY id LIMIT :n"
 NEXT_LINKS = """
 SELECT a.id, b.id FROM chunks a JOIN chunks b ON b.ws = a.ws AND b.doc_id = a.doc_id AND b.idx = a.idx + 1
@@ -147,9 +139,11 @@ WHERE a.ws = :ws AND a.doc_id = :doc_id ORDER BY a.idx"""
 
 _ENTITY_COLUMNS = "id, name, type, description"
 GET_ENTITIES = f"SELECT {_ENTITY_COLUMNS} FROM entities WHERE ws = :ws AND id IN {_in('ids')} ORDER BY id"
+# A UNION of two index lookups: with an OR, SQLite scans every entity of the workspace.
 FIND_ENTITIES = f"""
-SELECT {_ENTITY_COLUMNS} FROM entities WHERE ws = :ws AND (name_lc IN {_in("names")}
-    OR id IN (SELECT entity_id FROM mentions WHERE ws = :ws AND name_lc IN {_in("names")})) ORDER BY id"""
+SELECT {_ENTITY_COLUMNS} FROM entities WHERE ws = :ws AND id IN (
+    SELECT id FROM entities WHERE ws = :ws AND name_lc IN {_in("names")}
+    UNION SELECT entity_id FROM mentions WHERE ws = :ws AND name_lc IN {_in("names")}) ORDER BY id"""
 ENTITY_IDS_PAGE = "SELECT id FROM entities WHERE ws = :ws AND id > :after ORDER BY id LIMIT :n"
 MENTIONS_OF = f"""
 SELECT entity_id, chunk_id, name, description FROM mentions WHERE ws = :ws AND entity_id IN {_in("ids")}"""
@@ -160,28 +154,31 @@ ORDER BY chunk_id, entity_id"""
 RELATIONS_OF = f"""
 SELECT id, source_id, target_id, type, conflict FROM relations
 WHERE ws = :ws AND (source_id IN {_in("ids")} OR target_id IN {_in("ids")}) ORDER BY id"""
-EVIDENCE_OF = (
-    f"SELECT relation_id, chunk_id, description FROM evidence WHERE ws = :ws AND relation_id IN {_in('ids')}"
-)
+EVIDENCE_OF = f"SELECT relation_id, chunk_id, description FROM evidence WHERE ws = :ws AND relation_id IN {_in('ids')}"
 
 EMBEDDINGS = {
     table: f"SELECT id, embedding FROM {table} WHERE ws = :ws AND embedding IS NOT NULL ORDER BY id"
     for table in ("chunks", "entities")
 }
 
-# One hop of ``subgraph``: RELATED in either direction, or mentioned in the same chunk.
-NEIGHBOURS = f"""
-SELECT target_id FROM relations WHERE ws = :ws AND source_id IN {_in("ids")}
-UNION SELECT source_id FROM relations WHERE ws = :ws AND target_id IN {_in("ids")}
-UNION SELECT m2.entity_id FROM mentions m1 JOIN mentions m2 ON m2.ws = m1.ws AND m2.chunk_id = m1.chunk_id
-WHERE m1.ws = :ws AND m1.entity_id IN {_in("ids")}"""
-MENTION_PAIRS = f"""
-SELECT DISTINCT chunk_id, entity_id FROM mentions WHERE ws = :ws AND entity_id IN {_in("ids")}
-ORDER BY chunk_id, entity_id"""
+# Reads of ``subgraph``. Each starts from the id list (CROSS JOIN fixes SQLite's join order), so it
+# costs index lookups per listed id instead of a scan of the workspace's mentions or relations.
+# One hop: RELATED in either direction, or mentioned in the same chunk.
+NEIGHBOURS = """
+SELECT r.target_id FROM json_each(:ids) j CROSS JOIN relations r ON r.ws = :ws AND r.source_id = j.value
+UNION SELECT r.source_id FROM json_each(:ids) j CROSS JOIN relations r ON r.ws = :ws AND r.target_id = j.value
+UNION SELECT m2.entity_id FROM json_each(:ids) j
+    CROSS JOIN mentions m1 ON m1.ws = :ws AND m1.entity_id = j.value
+    CROSS JOIN mentions m2 ON m2.ws = :ws AND m2.chunk_id = m1.chunk_id"""
+MENTION_PAIRS = """
+SELECT DISTINCT m.chunk_id, m.entity_id FROM json_each(:ids) j
+CROSS JOIN mentions m ON m.ws = :ws AND m.entity_id = j.value
+ORDER BY m.chunk_id, m.entity_id"""
 RELATION_TRIPLES = f"""
-SELECT r.source_id, r.target_id, COUNT(e.chunk_id) FROM relations r
-JOIN evidence e ON e.ws = r.ws AND e.relation_id = r.id
-WHERE r.ws = :ws AND r.source_id IN {_in("ids")} AND r.target_id IN {_in("ids")}
+SELECT r.source_id, r.target_id, COUNT(e.chunk_id) FROM json_each(:ids) j
+CROSS JOIN relations r ON r.ws = :ws AND r.source_id = j.value
+CROSS JOIN evidence e ON e.ws = r.ws AND e.relation_id = r.id
+WHERE r.target_id IN {_in("ids")}
 GROUP BY r.id ORDER BY r.source_id, r.target_id, r.id"""
 
 COMMUNITIES = """

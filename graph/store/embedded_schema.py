@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS mentions (
     ws TEXT NOT NULL, chunk_id TEXT NOT NULL, entity_id TEXT NOT NULL, name TEXT NOT NULL,
     name_lc TEXT NOT NULL, description TEXT NOT NULL,
     PRIMARY KEY (ws, chunk_id, entity_id, name));
-CREATE INDEX IF NOT EXISTS mentions_entity ON mentions (ws, entity_id);
+-- Covering (entity -> chunk): subgraph reads need no table lookup per mention.
+CREATE INDEX IF NOT EXISTS mentions_entity_chunk ON mentions (ws, entity_id, chunk_id);
 CREATE INDEX IF NOT EXISTS mentions_name ON mentions (ws, name_lc);
 
 CREATE TABLE IF NOT EXISTS relations (

@@ -54,9 +54,7 @@ B0, B1 = (c.id for c in CHUNKS_B)
 ENTITIES = [
     EntityRecord(id=PARIS, name="Paris", type="LOCATION", description="capital", embedding=unit(1, 0, 0)),
     EntityRecord(id=FRANCE, name="France", type="LOCATION", description="country", embedding=unit(0, 1, 0)),
-    EntityRecord(
-        id=CURIE, name="Marie Curie", type="PERSON", description="physicist", embedding=unit(0, 0, 1)
-    ),
+    EntityRecord(id=CURIE, name="Marie Curie", type="PERSON", description="physicist", embedding=unit(0, 0, 1)),
 ]
 MENTIONS = [
     MentionRecord(chunk_id=A0, entity_id=PARIS, name="Paris", description="a city in France"),
@@ -66,13 +64,9 @@ MENTIONS = [
     MentionRecord(chunk_id=B0, entity_id=CURIE, name="Madame Curie", description="worked in Paris"),
     MentionRecord(chunk_id=B0, entity_id=PARIS, name="Paris"),
 ]
-LOCATED_IN = RelationRecord(
-    source_id=PARIS, target_id=FRANCE, type="LOCATED_IN", chunk_id=A0, description="in"
-)
+LOCATED_IN = RelationRecord(source_id=PARIS, target_id=FRANCE, type="LOCATED_IN", chunk_id=A0, description="in")
 LIVED_A = RelationRecord(source_id=CURIE, target_id=PARIS, type="LIVED_IN", chunk_id=A1, description="lived")
-LIVED_B = RelationRecord(
-    source_id=CURIE, target_id=PARIS, type="LIVED_IN", chunk_id=B0, description="worked there"
-)
+LIVED_B = RelationRecord(source_id=CURIE, target_id=PARIS, type="LIVED_IN", chunk_id=B0, description="worked there")
 
 
 def load(store: GraphStore) -> None:
@@ -171,9 +165,7 @@ def test_relation_evidence_merges_and_weight_counts_chunks(loaded: GraphStore) -
 
 def test_find_entities_by_name_or_alias_ignoring_case(loaded: GraphStore) -> None:
     assert [e.id for e in loaded.find_entities(["city of LIGHT"])] == [PARIS]
-    assert sorted(e.id for e in loaded.find_entities(["FRANCE", "madame curie", "nobody"])) == sorted(
-        [FRANCE, CURIE]
-    )
+    assert sorted(e.id for e in loaded.find_entities(["FRANCE", "madame curie", "nobody"])) == sorted([FRANCE, CURIE])
     assert loaded.find_entities([]) == []
 
 
@@ -255,9 +247,7 @@ def test_workspaces_are_isolated(graph_store_factory, loaded: GraphStore) -> Non
     assert entity(loaded, PARIS).mention_count == 3 and loaded.stats().chunks == 5
     other.upsert_documents([DOC_B])
     other.clear()
-    assert loaded.stats().documents == 2 and [
-        h.chunk.id for h in loaded.vector_search_chunks(unit(1, 0), 1)
-    ] == [A0]
+    assert loaded.stats().documents == 2 and [h.chunk.id for h in loaded.vector_search_chunks(unit(1, 0), 1)] == [A0]
 
 
 def test_clear_empties_the_workspace(loaded: GraphStore) -> None:
@@ -302,9 +292,7 @@ def test_communities_replace_get_and_go_stale(loaded: GraphStore) -> None:
 def test_bad_input_is_rejected_and_nothing_half_written(loaded: GraphStore) -> None:
     before = loaded.stats()
     with pytest.raises(GraphStoreError, match="unsafe type"):
-        loaded.upsert_relations(
-            [LIVED_A, LIVED_A.model_copy(update={"type": "lived in'}) DETACH DELETE n //"})]
-        )
+        loaded.upsert_relations([LIVED_A, LIVED_A.model_copy(update={"type": "lived in'}) DETACH DELETE n //"})])
     with pytest.raises(GraphStoreError, match="unsafe type"):
         loaded.upsert_entities([ENTITIES[0].model_copy(update={"type": "Person"})])
     with pytest.raises(GraphStoreError, match="dimensions"):
@@ -329,8 +317,17 @@ def test_unreachable_neo4j_says_how_to_start_it() -> None:
         port = probe.getsockname()[1]
     uri = f"bolt://127.0.0.1:{port}"
     with pytest.raises(StoreUnavailableError) as caught:
-        open_store(
-            "neo4j", uri=uri, user="neo4j", password="x", database="neo4j", workspace="w", embedding_dim=4
-        )
+        open_store("neo4j", uri=uri, user="neo4j", password="x", database="neo4j", workspace="w", embedding_dim=4)
     message = str(caught.value)
     assert uri in message and "start it with: amalgam neo4j start" in message and "\n" not in message
+
+
+def test_embedded_top_k_keeps_every_tie_at_the_cut_and_orders_by_id() -> None:
+    from graph.store.embedded import top_k
+
+    scores = np.array([0.5, 0.9, 0.5, 0.5 + 1e-9, 0.1, 0.9], dtype=np.float32)
+    ids = ["e", "d", "c", "b", "a", "f"]
+    # 0.9 twice (d before f), then the three 0.5s (equal to 1e-6) in id order: b, c, e.
+    assert [ids[i] for i in top_k(scores, ids, 4)] == ["d", "f", "b", "c"]
+    assert [ids[i] for i in top_k(scores, ids, 10)] == ["d", "f", "b", "c", "e", "a"]
+    assert top_k(scores, ids, 1) == [1]
