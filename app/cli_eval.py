@@ -14,6 +14,7 @@ from retrieval.evaluate import (
     DEFAULT_DATASET,
     GRAPH_KINDS,
     METHODS,
+    Passage,
     build_workspace,
     evaluate,
     format_table,
@@ -22,7 +23,8 @@ from retrieval.evaluate import (
     load_questions,
     passage_records,
 )
-from retrieval.retriever import HybridRetriever, load_treehop
+from retrieval.retriever import FusionWeights, HybridRetriever, load_treehop
+from retrieval.tuning import collect_rankings, coordinate_search, recall_at
 
 eval_app = typer.Typer(help="Measure retrieval on benchmark data.", no_args_is_help=True)
 
@@ -40,28 +42,8 @@ def multihop(
     torch_threads: Annotated[int, typer.Option(help="torch CPU threads; 1 avoids oversubscription on busy boxes")] = 0,
 ) -> None:
     """Ingest the corpus once (cached under the data dir), then score each retriever on the split."""
-    if torch_threads > 0:
-        import torch
-        from threadpoolctl import threadpool_limits
-
-        torch.set_num_threads(torch_threads)
-        # numpy's BLAS too: on a busy box one 16k x 384 product took 13 ms with 2 threads, 2.5 ms with 1.
-        threadpool_limits(torch_threads)
-    settings = load_settings(workspace=EVAL_WORKSPACE)
     chosen = METHODS if methods == "all" else {m: METHODS[m] for m in _names(methods)}
-    embedder = services.get_embedder(settings)
-    store = services.open_store(settings)
-    passages = load_corpus(dataset_dir)
-    vectors = load_corpus_embeddings(embedder, passages, model_name=settings.embedding_model)
-    if graph not in GRAPH_KINDS:
-        raise typer.BadParameter(f"--graph must be one of {', '.join(GRAPH_KINDS)}")
-    indexes = build_workspace(store, embedder, settings.workspace_dir, passages, vectors, graph=graph)
-    multihop_retriever = load_treehop(indexes.dense, embedder.dim)
-    if multihop_retriever is None:
-        typer.echo("note: no TreeHop model for this embedder; the treehop method returns nothing", err=True)
-    retriever = HybridRetriever(store, embedder, indexes, multihop=multihop_retriever)
-    _, chunks = passage_records(passages)
-    chunk_to_passage = {c.id: p.id for c, p in zip(chunks, passages, strict=True)}
+    retriever, passages, chunk_to_passage = _open_eval(graph, dataset_dir, torch_threads)
     questions = load_questions(dataset_dir, split)[:limit]
     scores = evaluate(retriever, questions, chunk_to_passage, {p.id: p.full_text for p in passages}, chosen)
     typer.echo(f"{len(questions)} {split} questions, {len(passages)} passages\n")
@@ -69,7 +51,55 @@ def multihop(
     if output is not None:
         rows = {m: {b: s.row() for b, s in per.items()} for m, per in scores.items()}
         output.write_text(json.dumps(rows, indent=2))
-    store.close()
+    retriever.store.close()
+
+
+@eval_app.command("tune-fusion")
+def tune_fusion(
+    split: Annotated[str, typer.Option(help="train only: tuning on dev would inflate the dev figures")] = "train",
+    limit: Annotated[int | None, typer.Option(help="only the first N questions of the split")] = None,
+    graph: Annotated[str, typer.Option(help="entity graph: ner, titles or none")] = "ner",
+    dataset_dir: Annotated[Path, typer.Option(help="folder with corpus.jsonl and questions.jsonl")] = DEFAULT_DATASET,
+    torch_threads: Annotated[int, typer.Option(help="torch CPU threads; 1 avoids oversubscription on busy boxes")] = 0,
+) -> None:
+    """Coordinate search of the hybrid fusion weights and RRF k on the train split; prints the best."""
+    if split == "dev":
+        raise typer.BadParameter("tune on train; dev is for reporting")
+    retriever, _, chunk_to_passage = _open_eval(graph, dataset_dir, torch_threads)
+    questions = load_questions(dataset_dir, split)[:limit]
+    data = collect_rankings(retriever, [(q.dataset, q.question, q.supporting_ids) for q in questions], chunk_to_passage)
+    best, log = coordinate_search(data)
+    typer.echo("\n".join(log))
+    for label, weights in (("defaults", FusionWeights()), ("tuned", best)):
+        typer.echo(f"{label}: {weights}")
+        for bucket, by_k in recall_at(data, weights).items():
+            typer.echo(f"  {bucket}: R@5 {by_k[5]:.1f} R@10 {by_k[10]:.1f}")
+    retriever.store.close()
+
+
+def _open_eval(graph: str, dataset_dir: Path, torch_threads: int) -> tuple[HybridRetriever, list[Passage], dict]:
+    """The evaluation workspace (built once, cached under the data dir) and a retriever over it."""
+    if torch_threads > 0:
+        import torch
+        from threadpoolctl import threadpool_limits
+
+        torch.set_num_threads(torch_threads)
+        # numpy's BLAS too: on a busy box one 16k x 384 product took 13 ms with 2 threads, 2.5 ms with 1.
+        threadpool_limits(torch_threads)
+    if graph not in GRAPH_KINDS:
+        raise typer.BadParameter(f"--graph must be one of {', '.join(GRAPH_KINDS)}")
+    settings = load_settings(workspace=EVAL_WORKSPACE)
+    embedder = services.get_embedder(settings)
+    store = services.open_store(settings)
+    passages = load_corpus(dataset_dir)
+    vectors = load_corpus_embeddings(embedder, passages, model_name=settings.embedding_model)
+    indexes = build_workspace(store, embedder, settings.workspace_dir, passages, vectors, graph=graph)
+    multihop_retriever = load_treehop(indexes.dense, embedder.dim)
+    if multihop_retriever is None:
+        typer.echo("note: no TreeHop model for this embedder; the treehop method returns nothing", err=True)
+    _, chunks = passage_records(passages)
+    chunk_to_passage = {c.id: p.id for c, p in zip(chunks, passages, strict=True)}
+    return HybridRetriever(store, embedder, indexes, multihop=multihop_retriever), passages, chunk_to_passage
 
 
 def _names(methods: str) -> list[str]:

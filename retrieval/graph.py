@@ -12,7 +12,7 @@ No linked entity: the retriever abstains (empty rankings and a note); the other 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -137,7 +137,14 @@ class GraphRetriever:
         return sorted(links.values(), key=lambda link: -link.score)
 
     # -- ranking -----------------------------------------------------------------------------------
-    def signals(self, query: Query, k: int, dense_hits: Sequence[ScoredChunk] = ()) -> GraphSignals:
+    def signals(
+        self,
+        query: Query,
+        k: int,
+        dense_hits: Sequence[ScoredChunk] = (),
+        compute: Collection[str] = ("ppr", "proximity", "role"),
+    ) -> GraphSignals:
+        """The graph rankings named in ``compute`` (the others stay empty: a zero-weight signal costs nothing)."""
         links = self.link_entities(query)
         if not links:
             return GraphSignals(notes=[ABSTAIN_NOTE])
@@ -148,9 +155,9 @@ class GraphRetriever:
             return GraphSignals(links=links, notes=[ABSTAIN_NOTE])
         seed_weights = self._seed_weights(graph, seeds)
         return GraphSignals(
-            ppr=self._ppr(graph, seed_weights, position, dense_hits, k),
-            proximity=self._proximity(graph, seed_weights, k),
-            role=self._role(graph, seed_weights, k),
+            ppr=self._ppr(graph, seed_weights, position, dense_hits, k) if "ppr" in compute else [],
+            proximity=self._proximity(graph, seed_weights, k) if "proximity" in compute else [],
+            role=self._role(graph, seed_weights, k) if "role" in compute else [],
             links=links,
         )
 

@@ -35,17 +35,23 @@ EMPTY_NOTE = "the workspace has no indexed chunks yet: ingest documents first"
 
 @dataclass
 class FusionWeights:
-    """Weights of each signal in reciprocal-rank fusion (0 disables a signal)."""
+    """Weights of each signal in reciprocal-rank fusion (0 disables a signal).
+
+    Defaults chosen on the train split only (``amalgam eval tune-fusion``, docs/bench-retrieval.md):
+    PPR counts double, proximity adds nothing once PPR and role are in, and a small RRF offset trusts each
+    signal's first places more than the textbook 60."""
 
     dense: float = 1.0
-    bm25: float = 1.0
-    ppr: float = 1.0
-    proximity: float = 0.5
-    role: float = 0.25
+    bm25: float = 1.5
+    ppr: float = 2.0
+    proximity: float = 0.0
+    role: float = 0.75
     treehop: float = 1.0
+    rrf_k: int = 10  # the rank offset of RRF: lower trusts each signal's first places more
 
     def as_dict(self) -> dict[str, float]:
-        return asdict(self)
+        """The signal weights alone (``rrf_k`` is not a signal)."""
+        return {name: value for name, value in asdict(self).items() if name != "rrf_k"}
 
 
 def load_treehop(index: Any, dim: int) -> Retriever | None:
@@ -192,13 +198,26 @@ class HybridRetriever:
         if len(self.indexes) == 0:
             return [], query, GraphSignals(), [*notes, EMPTY_NOTE]
         wanted = set(signals if signals is not None else SIGNALS_BY_MODE.get(mode, SIGNALS_BY_MODE["hybrid"]))
+        weights = self.weights.as_dict()
+        # A signal the fusion weighs 0 is not computed at all (unless it is all that was asked for).
+        wanted = {s for s in wanted if weights.get(s, 0.0) > 0} or wanted
         depth = max(self.candidates, k)
+        rankings, graph = self.signal_rankings(query, wanted, mode=mode, depth=depth, notes=notes)
+        fused = weighted_rrf(rankings, weights, k_rrf=self.weights.rrf_k, limit=depth)
+        return fused, query, graph, notes
+
+    def signal_rankings(
+        self, query: Query, wanted: Collection[str], *, mode: str, depth: int, notes: list[str]
+    ) -> tuple[dict[str, list[ScoredChunk]], GraphSignals]:
+        """Each wanted signal's own ranking (``depth`` deep), fallbacks of the mode included, not yet fused."""
+        wanted = set(wanted)
         rankings: dict[str, list[ScoredChunk]] = {}
         if wanted & {"dense", *GRAPH_SIGNALS} or mode in ("graph", "auto"):
             rankings["dense"] = self.indexes.dense.search(query.embedding, depth)
         graph = GraphSignals()
         if wanted & set(GRAPH_SIGNALS) or mode == "auto":
-            graph = self.graph.signals(query, depth, rankings.get("dense", []))
+            compute = wanted & set(GRAPH_SIGNALS) if mode != "auto" else set(GRAPH_SIGNALS)
+            graph = self.graph.signals(query, depth, rankings.get("dense", []), compute=compute)
             notes.extend(graph.notes)
             rankings.update(ppr=graph.ppr, proximity=graph.proximity, role=graph.role)
         wanted |= self._fallbacks(mode, wanted, graph, notes)
@@ -208,9 +227,7 @@ class HybridRetriever:
             rankings["bm25"] = self.indexes.sparse.search(query.text, depth)
         if "treehop" in wanted and self.multihop is not None:
             rankings["treehop"] = self.multihop.search(query, depth)
-        selected = {name: ranking for name, ranking in rankings.items() if name in wanted}
-        fused = weighted_rrf(selected, self.weights.as_dict(), limit=depth)
-        return fused, query, graph, notes
+        return {name: ranking for name, ranking in rankings.items() if name in wanted}, graph
 
     def _fallbacks(self, mode: str, wanted: set[str], graph: GraphSignals, notes: list[str]) -> set[str]:
         """Signals added when the mode's own cannot answer, so a question still gets evidence."""

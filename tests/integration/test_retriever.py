@@ -12,7 +12,7 @@ from retrieval.evaluate import Passage, corpus_graph, passage_records
 from retrieval.graph import ABSTAIN_NOTE
 from retrieval.index.indexset import IndexSet
 from retrieval.langchain import AmalgamRetriever
-from retrieval.retriever import EMPTY_NOTE, HybridRetriever
+from retrieval.retriever import EMPTY_NOTE, FusionWeights, HybridRetriever
 
 PASSAGES = [
     Passage(
@@ -93,8 +93,10 @@ def test_graph_mode_reaches_the_second_hop_through_the_entity_graph(built) -> No
     assert not notes
     ppr = [to_passage[h.chunk_id] for h in graph.ppr]
     assert ppr[0] == "p1" and "p2" in ppr[:3]
-    assert graph.proximity and graph.role
+    assert graph.role and not graph.proximity  # proximity weighs 0 by default: not even computed
     assert {"ppr"} <= {name for h in fused for name in h.retrievers}
+    retriever.weights = FusionWeights(proximity=0.5)
+    assert retriever.rank(QUESTION, k=5, mode="graph")[2].proximity
 
 
 def test_no_linked_entity_abstains_but_others_still_answer(built) -> None:  # type: ignore[no-untyped-def]
