@@ -198,20 +198,29 @@ def _backend(spec: str) -> CausalLM:
 
 def compare_backends(docs: list[BenchDoc], specs: list[str]) -> None:
     print("\n## LM backends: sentence scoring on the same documents")
-    print("| backend@threads | load s | sentences | tokens/s wall | sentences/s wall | sentences per CPU-s | corr |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| backend@threads | signal | load s | sentences | tokens/s wall | sentences/s wall | sentences per CPU-s "
+        "| corr |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     texts = [[s.text for s in d.sentences] for d in docs]
-    reference = None
+    reference: dict[str, np.ndarray] = {}
     for spec in specs:
         lm, load_s, _ = timed(lambda s=spec: _backend(s))
         assert not isinstance(lm, float)
-        sentence_losses(lm, texts[0][:10])  # warm-up: kernel selection, first-call allocations
         tokens = sum(len(lm.token_ids(" ".join(t))) for t in texts)
-        losses, wall, cpu = timed(lambda m=lm: np.concatenate([sentence_losses(m, t) for t in texts]))
-        assert isinstance(losses, np.ndarray)
-        reference = losses if reference is None else reference
-        n, corr = len(losses), float(np.corrcoef(reference, losses)[0, 1])
-        print(f"| {spec} | {load_s:.1f} | {n} | {tokens / wall:.0f} | {n / wall:.1f} | {n / cpu:.1f} | {corr:.4f} |")
+        for signal, opening in (("sentence", None), ("opening", 5)):
+            sentence_losses(lm, texts[0][:10], opening_tokens=opening)  # warm-up: first-call costs
+            losses, wall, cpu = timed(
+                lambda m=lm, k=opening: np.concatenate([sentence_losses(m, t, opening_tokens=k) for t in texts])
+            )
+            assert isinstance(losses, np.ndarray)
+            reference.setdefault(signal, losses)
+            n, corr = len(losses), float(np.corrcoef(reference[signal], losses)[0, 1])
+            print(
+                f"| {spec} | {signal} | {load_s:.1f} | {n} | {tokens / wall:.0f} | {n / wall:.1f} | {n / cpu:.1f} "
+                f"| {corr:.4f} |"
+            )
 
 
 def main() -> None:
@@ -223,6 +232,7 @@ def main() -> None:
     parser.add_argument("--backends", default="transformers-bf16@1,transformers-bf16@2,transformers-fp32@1,llamacpp@1")
     parser.add_argument("--backend-docs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--only", default="", help="comma-separated chunker names (default: all)")
     args = parser.parse_args()
     targets = [int(t) for t in args.targets.split(",")]
 
@@ -241,18 +251,22 @@ def main() -> None:
         "fixed": lambda ds: run_fixed(ds, targets),
         "sentence": lambda ds: run_gap_chunker(_sentence_window(), ds, targets),
         "semantic": lambda ds: run_gap_chunker(SemanticChunker(embedder), ds, targets),
+        "perplexity-paper": lambda ds: run_gap_chunker(PerplexityChunker(lm=lm, signal="sentence"), ds, targets),
         "perplexity": lambda ds: run_gap_chunker(PerplexityChunker(lm=lm), ds, targets),
     }
+    if args.only:
+        chunkers = {name: run for name, run in chunkers.items() if name in args.only.split(",")}
     for run in chunkers.values():
         run(docs[:1])  # warm-up: first-call costs (kernel selection, allocations) are not throughput
     results = {name: run(docs) for name, run in chunkers.items()}
     report(results, docs, questions, embedder, targets, "all documents")
 
     subset = docs[: args.margin_docs]
-    sub_results = {name: run(subset) for name, run in chunkers.items() if name != "fixed"}
-    sub_results["margin"] = run_gap_chunker(MarginChunker(lm=lm), subset, targets)
-    sub_questions = [q for q in questions if all(_doc_of(pid, subset) for pid in q["supporting_ids"])]
-    report(sub_results, subset, sub_questions, embedder, targets, f"first {len(subset)} documents (margin)")
+    if subset:  # --margin-docs 0 skips this section
+        sub_results = {name: run(subset) for name, run in chunkers.items() if name != "fixed"}
+        sub_results["margin"] = run_gap_chunker(MarginChunker(lm=lm), subset, targets)
+        sub_questions = [q for q in questions if all(_doc_of(pid, subset) for pid in q["supporting_ids"])]
+        report(sub_results, subset, sub_questions, embedder, targets, f"first {len(subset)} documents (margin)")
     if args.backends:
         compare_backends(docs[: args.backend_docs], args.backends.split(","))
 

@@ -47,9 +47,12 @@ class CausalLM(Protocol):
 
     def token_ids(self, text: str) -> list[int]: ...
 
-    def token_losses(self, windows: Sequence[tuple[Sequence[int], int]]) -> list[np.ndarray]:
+    def token_losses(
+        self, windows: Sequence[tuple[Sequence[int], int]], positions: Sequence[Sequence[int]] | None = None
+    ) -> list[np.ndarray]:
         """For each ``(ids, score_from)``: cross-entropy (nats) of ``ids[score_from:]``, each token
-        conditioned on the ones before it in the window (a start-of-text token leads every window)."""
+        conditioned on the ones before it in the window (a start-of-text token leads every window).
+        With ``positions``, only the tokens at those window indices are scored (in that order)."""
         ...
 
     def next_token_logprobs(self, prompt: str, candidates: Sequence[str]) -> list[float]:
@@ -75,6 +78,20 @@ def _log_softmax_pick(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
     peak = logits.max(axis=1, keepdims=True)
     log_norm = np.log(np.exp(logits - peak).sum(axis=1, dtype=np.float64)) + peak[:, 0]
     return log_norm - logits[np.arange(len(targets)), targets]
+
+
+def _scored_positions(
+    windows: Sequence[tuple[Sequence[int], int]], positions: Sequence[Sequence[int]] | None
+) -> list[list[int]]:
+    """Window indices to score per window: ``positions`` when given, else ``score_from`` onwards."""
+    if positions is None:
+        return [list(range(score_from, len(ids))) for ids, score_from in windows]
+    if len(positions) != len(windows):
+        raise ValueError("need one list of positions per window")
+    for (ids, _), pos in zip(windows, positions, strict=True):
+        if any(not 0 <= p < len(ids) for p in pos):
+            raise ValueError("a scored position lies outside its window")
+    return [list(pos) for pos in positions]
 
 
 class LlamaCppLM:
@@ -108,13 +125,15 @@ class LlamaCppLM:
         self._llama.eval(list(ids))
         return np.asarray(self._llama.scores[: len(ids)])
 
-    def token_losses(self, windows: Sequence[tuple[Sequence[int], int]]) -> list[np.ndarray]:
+    def token_losses(
+        self, windows: Sequence[tuple[Sequence[int], int]], positions: Sequence[Sequence[int]] | None = None
+    ) -> list[np.ndarray]:
         results = []
         with self._lock:
-            for ids, score_from in windows:
+            for (ids, _), scored in zip(windows, _scored_positions(windows, positions), strict=True):
                 logits = self._logits([self._start_token, *ids[:-1]])
                 targets = np.asarray(ids, dtype=np.int64)
-                results.append(_log_softmax_pick(logits[score_from:], targets[score_from:]))
+                results.append(_log_softmax_pick(logits[scored], targets[scored]))
         return results
 
     def next_token_logprobs(self, prompt: str, candidates: Sequence[str]) -> list[float]:
@@ -181,7 +200,9 @@ class TransformersLM:
     def token_ids(self, text: str) -> list[int]:
         return list(self._tokenizer(text, add_special_tokens=False).input_ids)
 
-    def token_losses(self, windows: Sequence[tuple[Sequence[int], int]]) -> list[np.ndarray]:
+    def token_losses(
+        self, windows: Sequence[tuple[Sequence[int], int]], positions: Sequence[Sequence[int]] | None = None
+    ) -> list[np.ndarray]:
         torch = self._torch
         if not windows:
             return []
@@ -191,15 +212,18 @@ class TransformersLM:
         for row, (ids, _) in enumerate(windows):
             batch[row, : len(ids)] = torch.tensor([self._start_token, *ids[:-1]])
             mask[row, : len(ids)] = 1
+        picks = list(enumerate(_scored_positions(windows, positions)))
+        rows = torch.tensor([row for row, pos in picks for _ in pos], dtype=torch.long)
+        cols = torch.tensor([p for _, pos in picks for p in pos], dtype=torch.long)
+        targets = torch.tensor([windows[row][0][p] for row, pos in picks for p in pos], dtype=torch.long)
         with self._forward_context():
-            logits = self._model(input_ids=batch, attention_mask=mask).logits.float()
-            log_probs = torch.log_softmax(logits, dim=-1)
-        results = []
-        for row, (ids, score_from) in enumerate(windows):
-            targets = torch.tensor(ids[score_from:], dtype=torch.long)
-            picked = log_probs[row, score_from : len(ids)].gather(1, targets[:, None])[:, 0]
-            results.append((-picked).double().numpy())
-        return results
+            # The vocabulary projection is ~20% of the model's FLOPs and its float logits the
+            # largest tensor: run it on the scored positions only, never on the context.
+            hidden = self._model.base_model(input_ids=batch, attention_mask=mask).last_hidden_state
+            logits = self._model.get_output_embeddings()(hidden[rows, cols]).float()
+            losses = torch.nn.functional.cross_entropy(logits, targets, reduction="none").double().numpy()
+        sizes = np.cumsum([len(pos) for _, pos in picks])[:-1]
+        return list(np.split(losses, sizes))
 
     def next_token_logprobs(self, prompt: str, candidates: Sequence[str]) -> list[float]:
         ids = [self._start_token, *self.token_ids(prompt)]

@@ -1,4 +1,4 @@
-"""Perplexity and margin chunking with the real SmolLM2-135M (llama.cpp), loaded once."""
+"""Perplexity and margin chunking with the real SmolLM2-135M (default backend), loaded once."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from ingest.chunking.lm import CausalLM, load_lm
 from ingest.chunking.margin import MarginChunker
-from ingest.chunking.perplexity import PerplexityChunker, sentence_losses
+from ingest.chunking.perplexity import PerplexityChunker, Signal, sentence_losses
 from ingest.models import Document
 from ingest.sentences import split_sentences
 
@@ -53,9 +53,19 @@ def test_windowed_scoring_matches_one_pass_where_context_suffices(smollm2: Causa
     assert np.corrcoef(whole, windowed)[0, 1] > 0.8
 
 
-def test_perplexity_chunker_cuts_at_the_topic_change(smollm2: CausalLM) -> None:
+def test_scoring_chosen_positions_matches_scoring_every_token(smollm2: CausalLM) -> None:
+    sentences = [s.text for s in split_sentences(TOPIC_A + " " + TOPIC_B)]
+    every = sentence_losses(smollm2, sentences, window=48, context=16)
+    chosen = sentence_losses(smollm2, sentences, window=48, context=16, opening_tokens=10_000)
+    np.testing.assert_allclose(chosen, every, rtol=0.02)
+    opening = sentence_losses(smollm2, sentences, window=48, context=16, opening_tokens=3)
+    assert not np.allclose(opening, every)
+
+
+@pytest.mark.parametrize("signal", ["opening", "sentence"])
+def test_perplexity_chunker_cuts_at_the_topic_change(smollm2: CausalLM, signal: Signal) -> None:
     doc = Document.from_text(TOPIC_A + "\n" + TOPIC_B, source="t", title="t")
-    chunks = PerplexityChunker(target_tokens=60, max_tokens=120, lm=smollm2).chunk(doc)
+    chunks = PerplexityChunker(target_tokens=60, max_tokens=120, lm=smollm2, signal=signal).chunk(doc)
     assert len(chunks) >= 2
     change = doc.text.index("Sourdough")
     starts = [c.start for c in chunks]
