@@ -18,7 +18,6 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from app import services
 from app.config import Settings
 from app.errors import IngestError
 from graph.extraction.base import Extractor
@@ -28,6 +27,7 @@ from ingest.chunking.base import Chunker
 from ingest.embedder import Embedder
 from ingest.loaders import discover, load_path
 from ingest.models import Chunk, Document
+from retrieval.index.indexset import IndexSet
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +65,13 @@ class Pipeline:
     extractor: Extractor
     summarize: Callable[[str, list[str]], str] | None = None  # LLM description fusion; None = extractive
     batch_size: int = 128
-    _indexes: object = field(default=None, repr=False)
+    _indexes: IndexSet | None = field(default=None, repr=False)
 
     @property
-    def indexes(self):  # type: ignore[no-untyped-def]
+    def indexes(self) -> IndexSet:
+        """The workspace's FAISS + BM25 indexes, opened on first use."""
         if self._indexes is None:
-            self._indexes = services.open_indexes(self.settings, self.embedder.dim)
+            self._indexes = IndexSet.open(self.settings.workspace_dir, self.embedder.dim)
         return self._indexes
 
     # -- ingest ------------------------------------------------------------------------------------

@@ -101,12 +101,6 @@ def get_chat_model(settings: Settings, usage: TokenUsage | None = None):  # type
     return build_chat_model(settings, max_tokens=settings.llm_max_tokens, usage=usage)
 
 
-def open_indexes(settings: Settings, dim: int):  # type: ignore[no-untyped-def]
-    from retrieval.index.indexset import IndexSet
-
-    return IndexSet.open(settings.workspace_dir, dim)
-
-
 def get_summarizer(settings: Settings, usage: TokenUsage | None = None):  # type: ignore[no-untyped-def]
     """An LLM summariser of entity/community descriptions, or ``None`` offline (extractive fusion)."""
     chat_model = get_chat_model(settings, usage)
