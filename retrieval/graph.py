@@ -107,7 +107,7 @@ class GraphRetriever:
         *,
         hops: int = 1,
         subgraph_limit: int = 2000,
-        damping: float = 0.5,
+        damping: float = 0.7,  # chosen on the train split: 0.3 / 0.5 / 0.7 gave hybrid R@5 72.6 / 73.9 / 74.5
         passage_weight: float = 0.05,
         link_k: int = 5,
         link_min_score: float = 0.75,
