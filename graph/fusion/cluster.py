@@ -16,9 +16,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
+from graph.fusion.context import Definition, definition_of, years_conflict
 from graph.fusion.normalize import normalize_name
 from graph.fusion.scoring import NodeView, ScoreWeights, type_family, types_compatible
 
@@ -34,6 +36,10 @@ class MentionItem:
     neighbours: frozenset[str] = frozenset()
     embedding: np.ndarray | None = None
 
+    @cached_property
+    def definition(self) -> Definition:
+        return definition_of(self.name, self.description)
+
 
 @dataclass
 class StoredItem:
@@ -45,6 +51,7 @@ class StoredItem:
     has_context: bool = False
     neighbours: frozenset[str] = frozenset()
     embedding: np.ndarray | None = None
+    description: str = ""
 
 
 @dataclass
@@ -59,6 +66,9 @@ class Group:
     embedding_sum: np.ndarray | None = None
     context_count: int = 0
     entity_id: str | None = None  # set when the group is a stored entity
+    # Definitions among the group's descriptions (see context.py): the years they pin, their vectors.
+    definition_years: set[str] = field(default_factory=set)
+    definition_sum: np.ndarray | None = None
 
     @property
     def entity_type(self) -> str:
@@ -73,10 +83,11 @@ class Group:
 
     @property
     def embedding(self) -> np.ndarray | None:
-        if self.embedding_sum is None:
-            return None
-        norm = float(np.linalg.norm(self.embedding_sum))
-        return self.embedding_sum / norm if norm > 0 else None
+        return _unit(self.embedding_sum)
+
+    @property
+    def definition_centre(self) -> np.ndarray | None:
+        return _unit(self.definition_sum)
 
     def view(self) -> NodeView:
         ordered = [name for name, _ in self.names.most_common()]
@@ -91,16 +102,29 @@ class Group:
     def add_context(self, embedding: np.ndarray | None, neighbours: Iterable[str]) -> None:
         self.neighbours.update(neighbours)
         if embedding is not None:
-            self.embedding_sum = (
-                embedding.copy() if self.embedding_sum is None else self.embedding_sum + embedding
-            )
+            self.embedding_sum = embedding.copy() if self.embedding_sum is None else self.embedding_sum + embedding
             self.context_count += 1
+
+    def add_definition(self, definition: Definition, embedding: np.ndarray | None) -> None:
+        if not definition.is_definition:
+            return
+        self.definition_years.update(definition.years)
+        if embedding is not None:
+            self.definition_sum = embedding.copy() if self.definition_sum is None else self.definition_sum + embedding
 
     def add_mention(self, item: MentionItem) -> None:
         self.names[item.name] += 1
         self.types[item.entity_type] += 1
         self.mention_indices.append(item.index)
         self.add_context(item.embedding, item.neighbours - {self.key})
+        self.add_definition(item.definition, item.embedding)
+
+
+def _unit(vector: np.ndarray | None) -> np.ndarray | None:
+    if vector is None:
+        return None
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else None
 
 
 def _group_fits(item: MentionItem, group: Group, weights: ScoreWeights) -> tuple[bool, float]:
@@ -108,12 +132,21 @@ def _group_fits(item: MentionItem, group: Group, weights: ScoreWeights) -> tuple
     family = type_family(item.entity_type)
     if not types_compatible(family, group.family):
         return False, 0.0
+    definition = item.definition
+    if definition.is_definition and years_conflict(definition.years, frozenset(group.definition_years)):
+        return False, 0.0
     centre = group.embedding
     if item.embedding is None or centre is None:
         return True, 0.0
     similarity = float(np.dot(item.embedding, centre))
+    shared = bool(item.neighbours & group.neighbours)
     # Disjoint context: the descriptions disagree and no co-mentioned entity is shared.
-    if similarity < weights.split_below and not (item.neighbours & group.neighbours):
+    if similarity < weights.split_below and not shared:
+        return False, similarity
+    # Two definitions of one thing read alike; unlike definitions are two things of one name.
+    defined = group.definition_centre
+    unlike = defined is not None and float(np.dot(item.embedding, defined)) < weights.split_definitions_below
+    if definition.is_definition and unlike and not shared:
         return False, similarity
     return True, similarity
 
@@ -127,6 +160,8 @@ def _best_group(item: MentionItem, candidates: list[Group], weights: ScoreWeight
             continue
         # Prefer a group of the same specific family, then the closest context.
         rank = (1.0 if family and family == group.family else 0.0) + similarity
+        if item.definition.years & group.definition_years:
+            rank += 1.0  # the same identifying year
         if best is None or rank > best[0]:
             best = (rank, position)
     return candidates[best[1]] if best else None
@@ -147,6 +182,7 @@ def group_by_name(
             group.add_context(entity.embedding, entity.neighbours)
         else:
             group.neighbours.update(entity.neighbours)
+        group.add_definition(definition_of(entity.names[0], entity.description), entity.embedding)
         groups.append(group)
         for key in {normalize_name(name) for name in entity.names}:
             by_key.setdefault(key, []).append(group)

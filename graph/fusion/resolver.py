@@ -69,9 +69,7 @@ def flatten_mentions(extractions: Sequence[Extraction]) -> list[_Mention]:
                 if normalize_name(endpoint) and endpoint.strip().casefold() not in named:
                     named.add(endpoint.strip().casefold())
                     mentions.append(
-                        _Mention(
-                            chunk_id=extraction.chunk_id, name=" ".join(endpoint.split()), type="CONCEPT"
-                        )
+                        _Mention(chunk_id=extraction.chunk_id, name=" ".join(endpoint.split()), type="CONCEPT")
                     )
     return mentions
 
@@ -182,6 +180,7 @@ class EntityResolver:
                 has_context=e.id in embedding,
                 neighbours=neighbours.get(e.id, frozenset()),
                 embedding=embedding.get(e.id),
+                description=e.description,
             )
             for e in self._stored_entities
         }
@@ -193,14 +192,9 @@ class EntityResolver:
         name_vectors = None
         if self.embedder is not None and views:
             missing = [i for i, v in enumerate(views) if v.embedding is None]
-            extra = (
-                self._embed([f"{views[i].names[0]} ({type_label(views[i].entity_type)})" for i in missing])
-                or []
-            )
+            extra = self._embed([f"{views[i].names[0]} ({type_label(views[i].entity_type)})" for i in missing]) or []
             fill = dict(zip(missing, extra, strict=True))
-            name_vectors = np.vstack(
-                [v.embedding if v.embedding is not None else fill[i] for i, v in enumerate(views)]
-            )
+            name_vectors = np.vstack([v.embedding if v.embedding is not None else fill[i] for i, v in enumerate(views)])
         pairs = candidate_pairs(views, name_vectors)
         return cluster_groups(groups, pairs, lambda a, b: pair_score(a, b, self.weights), self.threshold)
 
@@ -209,13 +203,10 @@ class EntityResolver:
         if vectors is None:
             return entities
         return [
-            e.model_copy(update={"embedding": v.astype(float).tolist()})
-            for e, v in zip(entities, vectors, strict=True)
+            e.model_copy(update={"embedding": v.astype(float).tolist()}) for e, v in zip(entities, vectors, strict=True)
         ]
 
-    def _relations(
-        self, extractions: Sequence[Extraction], resolved: Resolved
-    ) -> tuple[list[RelationRecord], int]:
+    def _relations(self, extractions: Sequence[Extraction], resolved: Resolved) -> tuple[list[RelationRecord], int]:
         records: list[RelationRecord] = []
         for extraction in extractions:
             for relation in extraction.relations:
@@ -243,9 +234,7 @@ class EntityResolver:
         keys = {r.id: RelationKey(r.id, r.source_id, r.target_id, r.type) for r in relations}
         endpoints = sorted({r.source_id for r in relations} | {r.target_id for r in relations})
         for stored in self.store.relations_of(endpoints):
-            keys.setdefault(
-                stored.id, RelationKey(stored.id, stored.source_id, stored.target_id, stored.type)
-            )
+            keys.setdefault(stored.id, RelationKey(stored.id, stored.source_id, stored.target_id, stored.type))
         return find_conflicts(list(keys.values()))
 
 
@@ -270,8 +259,7 @@ def refresh_entities(
     if embedder is not None and records:
         vectors = embedder.embed([f"{r.name}: {r.description}" if r.description else r.name for r in records])
         records = [
-            r.model_copy(update={"embedding": v.astype(float).tolist()})
-            for r, v in zip(records, vectors, strict=True)
+            r.model_copy(update={"embedding": v.astype(float).tolist()}) for r, v in zip(records, vectors, strict=True)
         ]
     store.upsert_entities(records)
     return records

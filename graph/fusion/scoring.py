@@ -180,9 +180,7 @@ class NodeView:
 
     @cached_property
     def tokens(self) -> frozenset[str]:
-        return (
-            frozenset().union(*(content_tokens(name) for name in self.names)) if self.names else frozenset()
-        )
+        return frozenset().union(*(content_tokens(name) for name in self.names)) if self.names else frozenset()
 
 
 @dataclass(frozen=True)
@@ -190,13 +188,15 @@ class ScoreWeights:
     # Description cosine moves the name score by embedding * (cosine - context_pivot), clipped:
     # disagreeing context can sink a good name match, agreeing context only nudges a weak one.
     embedding: float = 0.5
-    context_pivot: float = 0.65
-    max_penalty: float = 0.35
+    context_pivot: float = 0.45
+    max_penalty: float = 0.2
     max_bonus: float = 0.05
     neighbours: float = 0.15  # bonus for shared co-mentioned entities (times their Jaccard overlap)
     acronym_name_score: float = 0.9  # name score of an acronym and its expansion
     # Below this description cosine, two same-named nodes with no shared neighbours are different things.
-    split_below: float = 0.45
+    split_below: float = 0.3
+    # Below this cosine, a definition does not define what the group's definitions define (context.py).
+    split_definitions_below: float = 0.6
 
 
 def name_similarity(a: NodeView, b: NodeView, weights: ScoreWeights = ScoreWeights()) -> float:
