@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from graph.fusion.normalize import name_tokens
+from graph.fusion.normalize import ABBREVIATIONS, ARTICLES, name_tokens, raw_tokens
 
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
 _HEAD_CHARS = 200  # the years that identify a thing sit in the opening words of its definition
@@ -30,12 +30,20 @@ class Definition:
 NO_DEFINITION = Definition()
 
 
+def _opening_tokens(text: str) -> tuple[str, ...]:
+    """``name_tokens`` without its caches: descriptions are one-off strings that would crowd names out."""
+    tokens = [ABBREVIATIONS.get(token, token) for token in raw_tokens.__wrapped__(text)]
+    while len(tokens) > 1 and tokens[0] in ARTICLES:
+        tokens = tokens[1:]
+    return tuple(tokens)
+
+
 def is_definition(name: str, description: str) -> bool:
     """Whether the description opens with the name (articles, case, punctuation and quotes ignored)."""
     key = name_tokens(name)
     if not key or not description:
         return False
-    opening = name_tokens(description[: len(name) + 40])
+    opening = _opening_tokens(description[: len(name) + 40])
     return opening[: len(key)] == key
 
 
