@@ -38,7 +38,7 @@ def upload(file: UploadFile, engine: EngineDep, settings: SettingsDep) -> Ingest
     report = engine.ingest([target])
     if report.errors and not report.documents_new + report.documents_replaced + report.documents_unchanged:
         target.unlink(missing_ok=True)
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, report.errors[0].error)
+        raise HTTPException(422, report.errors[0].error)
     return IngestResult(
         documents_new=report.documents_new, documents_unchanged=report.documents_unchanged,
         documents_replaced=report.documents_replaced, chunks=report.chunks, entities=report.entities,
