@@ -130,10 +130,7 @@ def test_fused_description_is_the_most_informative_or_the_summary() -> None:
     assert most_informative(texts) == texts[1]
     assert fuse_descriptions("Paris", texts) == texts[1]
     long_texts = [t * 20 for t in texts]
-    assert (
-        fuse_descriptions("Paris", long_texts, lambda name, ds: f"{name}: {len(ds)} sources")
-        == "Paris: 3 sources"
-    )
+    assert fuse_descriptions("Paris", long_texts, lambda name, ds: f"{name}: {len(ds)} sources") == "Paris: 3 sources"
 
     def broken(name: str, descriptions: list[str]) -> str:
         raise RuntimeError("LLM down")
@@ -144,21 +141,15 @@ def test_fused_description_is_the_most_informative_or_the_summary() -> None:
 def test_homonym_qualifiers_use_type_then_description() -> None:
     assert qualifiers(["PLANET", "CHEMICAL_ELEMENT"], ["", ""]) == ["planet", "chemical element"]
     assert description_head("Tony Kaye is an English keyboardist for Yes") == "English keyboardist"
-    labels = qualifiers(
-        ["PERSON", "PERSON"], ["He is an English keyboardist.", "He is an American director."]
-    )
+    labels = qualifiers(["PERSON", "PERSON"], ["He is an English keyboardist.", "He is an American director."])
     assert labels == ["English keyboardist", "American director"]
 
 
 def test_parallel_relations_merge_and_self_loops_drop() -> None:
     def rel(source: str, target: str, chunk: str, strength: float = 1.0) -> RelationRecord:
-        return RelationRecord(
-            source_id=source, target_id=target, type="FOUNDED", chunk_id=chunk, strength=strength
-        )
+        return RelationRecord(source_id=source, target_id=target, type="FOUNDED", chunk_id=chunk, strength=strength)
 
-    merged = merge_parallel(
-        [rel("a", "b", "c1"), rel("a", "b", "c1", 5.0), rel("a", "b", "c2"), rel("a", "a", "c1")]
-    )
+    merged = merge_parallel([rel("a", "b", "c1"), rel("a", "b", "c1", 5.0), rel("a", "b", "c2"), rel("a", "a", "c1")])
     assert [(r.chunk_id, r.strength) for r in merged] == [("c1", 5.0), ("c2", 1.0)]
 
 
