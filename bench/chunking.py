@@ -251,7 +251,10 @@ def main() -> None:
         "fixed": lambda ds: run_fixed(ds, targets),
         "sentence": lambda ds: run_gap_chunker(_sentence_window(), ds, targets),
         "semantic": lambda ds: run_gap_chunker(SemanticChunker(embedder), ds, targets),
-        "perplexity-paper": lambda ds: run_gap_chunker(PerplexityChunker(lm=lm, signal="sentence"), ds, targets),
+        # The paper's signal with the first shipped windows (384 + 64, batches of 4): the "before".
+        "perplexity-paper": lambda ds: run_gap_chunker(
+            PerplexityChunker(lm=lm, signal="sentence", window=384, context=64, batch=4), ds, targets
+        ),
         "perplexity": lambda ds: run_gap_chunker(PerplexityChunker(lm=lm), ds, targets),
     }
     if args.only:
