@@ -9,7 +9,10 @@ Amalgam's EntityResolver, in the same run on the same mentions.
 
 Throughput: mentions resolved per second at 10k and 100k mentions (5 mentions per chunk).
 
-    HF_HUB_OFFLINE=1 python bench/fusion.py [--titles 600] [--sizes 10000 100000] [--no-embedder]
+    HF_HUB_OFFLINE=1 python bench/fusion.py [--part report|tune|all] [--seed 7] [--titles 600]
+        [--sizes 10000 100000] [--no-embedder]
+
+Thresholds are tuned on --part tune only; --part report (the default) is the held-out half.
 """
 
 from __future__ import annotations
