@@ -60,11 +60,5 @@ def neighbour_keys(store: GraphStore, entities: Sequence[Entity]) -> dict[str, f
         if relation.target_id in linked:
             linked[relation.target_id].add(relation.source_id)
     other_ids = sorted(set().union(*linked.values()))
-    names = (
-        {entity.id: normalize_name(entity.name) for entity in store.get_entities(other_ids)}
-        if other_ids
-        else {}
-    )
-    return {
-        entity_id: frozenset(names[o] for o in others if o in names) for entity_id, others in linked.items()
-    }
+    names = {entity.id: normalize_name(entity.name) for entity in store.get_entities(other_ids)} if other_ids else {}
+    return {entity_id: frozenset(names[o] for o in others if o in names) for entity_id, others in linked.items()}

@@ -51,9 +51,7 @@ def most_informative(descriptions: Sequence[str]) -> str:
     def score(index: int) -> tuple[float, str]:
         mine = words[index]
         overlaps = [
-            len(mine & other) / len(mine | other)
-            for j, other in enumerate(words)
-            if j != index and mine | other
+            len(mine & other) / len(mine | other) for j, other in enumerate(words) if j != index and mine | other
         ]
         centrality = sum(overlaps) / len(overlaps) if overlaps else 0.0
         return (len(mine) * (1.0 + centrality), candidates[index])

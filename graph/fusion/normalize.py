@@ -14,9 +14,7 @@ from functools import lru_cache
 
 ARTICLES = frozenset({"the", "a", "an"})
 # Words skipped when forming initials ("University of Oxford" -> "uo", as people write it).
-ACRONYM_SKIP = frozenset(
-    {"of", "and", "the", "for", "in", "on", "at", "to", "a", "an", "de", "la", "le", "du"}
-)
+ACRONYM_SKIP = frozenset({"of", "and", "the", "for", "in", "on", "at", "to", "a", "an", "de", "la", "le", "du"})
 # Tokens so common in names that sharing them says nothing about identity.
 STOP_TOKENS = ACRONYM_SKIP | {"s", "inc", "ltd", "co", "corp", "llc", "plc"}
 
@@ -109,11 +107,7 @@ def acronym_key(name: str) -> str:
     if _DOTTED_ACRONYM.match(stripped):
         return stripped.replace(".", "").lower()
     letters = stripped.replace(" ", "")
-    if (
-        2 <= len(letters) <= 8
-        and letters.isalpha()
-        and sum(ch.isupper() for ch in letters) >= len(letters) - 1
-    ):
+    if 2 <= len(letters) <= 8 and letters.isalpha() and sum(ch.isupper() for ch in letters) >= len(letters) - 1:
         return letters.lower()
     return ""
 

@@ -55,9 +55,7 @@ def _choose_type(types: Counter[str], stored: Entity | None) -> str:
     return stored.type if stored is not None else (types.most_common(1)[0][0] if types else "CONCEPT")
 
 
-def _drafts(
-    groups: Sequence[Group], components: Sequence[list[int]], stored: dict[str, Entity]
-) -> list[_Draft]:
+def _drafts(groups: Sequence[Group], components: Sequence[list[int]], stored: dict[str, Entity]) -> list[_Draft]:
     drafts: list[_Draft] = []
     for component in components:
         members = [groups[i] for i in component]
@@ -98,8 +96,7 @@ def _assign_ids(drafts: list[_Draft], stored: dict[str, Entity], descriptions: d
         candidate = entity_id(draft.name, draft.type)
         if len(owners) > 1 or candidate in taken:
             texts = [
-                o.description if isinstance(o, Entity) else descriptions.get(o.mention_indices[0], "")
-                for o in owners
+                o.description if isinstance(o, Entity) else descriptions.get(o.mention_indices[0], "") for o in owners
             ]
             labels = qualifiers([o.type for o in owners], texts)
             qualifier = labels[next(i for i, o in enumerate(owners) if o is draft)]
@@ -135,8 +132,6 @@ def build_entities(
             )
             resolved.by_chunk_name.setdefault((chunk_id, name.casefold()), draft.id)
         fused = fuse_descriptions(draft.name, list(by_source.values()), summarize)
-        resolved.entities.append(
-            EntityRecord(id=draft.id, name=draft.name, type=draft.type, description=fused)
-        )
+        resolved.entities.append(EntityRecord(id=draft.id, name=draft.name, type=draft.type, description=fused))
         resolved.new_count += draft.stored is None
     return resolved
