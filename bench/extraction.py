@@ -29,7 +29,7 @@ from app.llm.factory import build_chat_model  # noqa: E402
 from graph.extraction.llm import ChunkReport, ExtractionReport, LLMExtractor  # noqa: E402
 from ingest.models import Chunk, Document  # noqa: E402
 
-CORPUS = Path("/work/shared/datasets/multihop/corpus.jsonl")
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "multihop" / "corpus.jsonl"
 MODES = ("constrained", "tight", "free")  # tight: constrained, at most TIGHT_ITEMS per list
 TIGHT_ITEMS = 6
 

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from graph.models import EntityMention, Extraction  # noqa: E402
 
-CORPUS = Path("/work/shared/datasets/multihop/corpus.jsonl")
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "multihop" / "corpus.jsonl"
 ABBREVIATE = {
     "University": "Univ.", "Saint": "St.", "Mount": "Mt.", "Company": "Co.", "Corporation": "Corp.",
     "International": "Int'l", "Brothers": "Bros.", "Fort": "Ft.", "Department": "Dept.",

@@ -33,7 +33,7 @@ from graph.store.base import GraphStore  # noqa: E402
 from graph.store.registry import open_store  # noqa: E402
 from ingest.models import Chunk, Document  # noqa: E402
 
-CORPUS = Path("/work/shared/datasets/multihop/corpus.jsonl")
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "multihop" / "corpus.jsonl"
 MAX_CHUNK_CHARS = 300
 
 

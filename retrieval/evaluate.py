@@ -27,7 +27,8 @@ from ingest.models import Chunk, Document
 from retrieval.index.indexset import IndexSet
 from retrieval.retriever import HybridRetriever
 
-DEFAULT_DATASET = Path("/work/shared/datasets/multihop")
+# In a checkout, shared/ sits beside the repository (../shared/datasets/multihop); --dataset-dir overrides.
+DEFAULT_DATASET = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "multihop"
 DEFAULT_CACHE = Path.home() / ".cache" / "amalgam" / "multihop"
 
 

@@ -29,7 +29,7 @@ from ingest.models import Chunk, Document
 
 pytestmark = pytest.mark.slow
 
-CORPUS = Path("/work/shared/datasets/multihop/corpus.jsonl")
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "multihop" / "corpus.jsonl"
 FALLBACK_TEXTS = [
     "Jeffrey Porcaro was an American drummer. He was best known for his work with the rock band Toto.",
     "Marie Curie was a physicist and chemist. She worked at the University of Paris.",
