@@ -56,10 +56,10 @@ class SpacyExtractor(Extractor):
     def _extract_one(self, chunk: Chunk, doc: Any) -> Extraction:
         entities: dict[str, EntityMention] = {}
         span_of_token: dict[int, str] = {}
-        for ent in doc.ents:
-            if ent.label_ not in ENTITY_LABELS or not _clean_name(ent.text):
-                continue
-            name = _clean_name(ent.text)
+        kept = [ent for ent in doc.ents if ent.label_ in ENTITY_LABELS and _clean_name(ent.text)]
+        full_name = short_name_map({_clean_name(e.text): e.label_ for e in kept})
+        for ent in kept:
+            name = full_name.get(_clean_name(ent.text), _clean_name(ent.text))
             entities.setdefault(name, EntityMention(
                 name=name, type=ent.label_, description=_sentence(ent), chunk_id=chunk.id, doc_id=chunk.doc_id,
             ))
@@ -68,6 +68,18 @@ class SpacyExtractor(Extractor):
         relations = list(_svo_relations(doc, span_of_token, chunk))
         status = "ok" if entities else "empty"
         return Extraction(chunk_id=chunk.id, entities=list(entities.values()), relations=relations, status=status)
+
+
+def short_name_map(labels: dict[str, str]) -> dict[str, str]:
+    """Within one chunk, a name that is the tail of exactly one longer person's name ("Solberg" after
+    "Ingrid Solberg") is that person: map it to the full name so its relations attach to one node."""
+    people = [name for name, label in labels.items() if label == "PERSON" and " " in name]
+    mapping: dict[str, str] = {}
+    for name in labels:
+        longer = [p for p in people if p != name and p.endswith(f" {name}")]
+        if len(longer) == 1:
+            mapping[name] = longer[0]
+    return mapping
 
 
 def _clean_name(text: str) -> str:

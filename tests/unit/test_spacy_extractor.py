@@ -37,3 +37,19 @@ def test_one_extraction_per_chunk_in_order(extractor: SpacyExtractor) -> None:
     chunks = [_chunk("Paris is in France."), _chunk("nothing here"), _chunk("Berlin is in Germany.")]
     results = extractor.extract(chunks)
     assert [r.chunk_id for r in results] == [c.id for c in chunks]
+
+
+def test_a_surname_after_the_full_name_is_the_same_person(extractor: SpacyExtractor) -> None:
+    chunk = _chunk("Ingrid Solberg designed the viaduct. Solberg was born in Bergen.")
+    [result] = extractor.extract([chunk])
+    names = {e.name for e in result.entities}
+    assert "Solberg" not in names and "Ingrid Solberg" in names
+    assert any(r.source == "Ingrid Solberg" and r.target == "Bergen" for r in result.relations)
+
+
+def test_short_names_map_only_to_a_unique_longer_person() -> None:
+    from graph.extraction.spacy import short_name_map
+
+    assert short_name_map({"Ingrid Solberg": "PERSON", "Solberg": "PERSON"}) == {"Solberg": "Ingrid Solberg"}
+    assert short_name_map({"Ada Smith": "PERSON", "Bob Smith": "PERSON", "Smith": "PERSON"}) == {}
+    assert short_name_map({"Bank of Smith": "ORG", "Smith": "PERSON"}) == {}
