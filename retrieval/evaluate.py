@@ -24,65 +24,11 @@ from graph.models import (
 from graph.store.base import GraphStore
 from ingest.embedder import Embedder
 from ingest.models import Chunk, Document
+from retrieval.datasets import DEFAULT_DATASET, Passage, Question, load_passages, load_questions
 from retrieval.index.indexset import IndexSet
 from retrieval.retriever import HybridRetriever
 
-# In a checkout, shared/ sits beside the repository (../shared/datasets/multihop); --dataset-dir overrides.
-DEFAULT_DATASET = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "multihop"
 DEFAULT_CACHE = Path.home() / ".cache" / "amalgam" / "multihop"
-
-
-@dataclass(frozen=True)
-class Passage:
-    id: str
-    title: str
-    text: str
-    source: str
-
-    @property
-    def full_text(self) -> str:
-        """What is embedded and indexed: the title carries much of a Wikipedia passage's meaning."""
-        return f"{self.title}\n{self.text}"
-
-
-@dataclass(frozen=True)
-class EvalQuestion:
-    id: str
-    dataset: str
-    question: str
-    answer: str
-    split: str
-    supporting_ids: list[str]
-    answer_aliases: list[str] = field(default_factory=list)
-    type: str = ""
-
-
-def load_corpus(dataset_dir: Path = DEFAULT_DATASET) -> list[Passage]:
-    with (dataset_dir / "corpus.jsonl").open() as f:
-        rows = [json.loads(line) for line in f if line.strip()]
-    return [Passage(r["id"], r["title"], r["text"], r["source"]) for r in rows]
-
-
-def load_questions(dataset_dir: Path = DEFAULT_DATASET, split: str = "dev") -> list[EvalQuestion]:
-    out = []
-    with (dataset_dir / "questions.jsonl").open() as f:
-        for line in f:
-            r = json.loads(line)
-            if r.get("split") != split:
-                continue
-            out.append(
-                EvalQuestion(
-                    id=r["id"],
-                    dataset=r["dataset"],
-                    question=r["question"],
-                    answer=r["answer"],
-                    split=r["split"],
-                    supporting_ids=list(r["supporting_ids"]),
-                    answer_aliases=list(r.get("answer_aliases") or []),
-                    type=r.get("type", ""),
-                )
-            )
-    return out
 
 
 def load_corpus_embeddings(
@@ -327,7 +273,7 @@ def answer_in(texts: list[str], answers: list[str]) -> bool:
 
 def evaluate(
     retriever: HybridRetriever,
-    questions: list[EvalQuestion],
+    questions: list[Question],
     chunk_to_passage: dict[str, str],
     passage_text: dict[str, str],
     methods: dict[str, tuple[str, ...]] = METHODS,
@@ -370,3 +316,7 @@ def format_table(scores: dict[str, dict[str, MethodScores]]) -> str:
                     f"{r['answer@5']:.1f} | {r.get('p50 ms', 0):.1f} | {r.get('p95 ms', 0):.1f} |"
                 )
     return "\n".join(lines)
+
+
+load_corpus = load_passages  # the harness's name for the passage loader
+__all__ = ["DEFAULT_DATASET", "Passage", "Question", "load_corpus", "load_questions"]

