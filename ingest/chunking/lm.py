@@ -168,7 +168,7 @@ class TransformersLM:
     """
 
     def __init__(
-        self, model_dir: Path, *, gguf_file: str | None = None, dtype: str = "bfloat16", threads: int = 1
+        self, model_dir: Path, *, gguf_file: str | None = None, dtype: str = "bfloat16", threads: int = 0
     ) -> None:
         import torch
 
@@ -182,8 +182,8 @@ class TransformersLM:
         start = self._tokenizer.bos_token_id
         self._start_token = start if start is not None else self._tokenizer.eos_token_id
         self._lock = threading.Lock()
-        # One thread by default: on a shared 2-core machine two OpenMP threads ran 3-4x slower
-        # (spinning under contention); see docs/bench-chunking.md.
+        # 0 = torch's process-wide setting (AMALGAM_TORCH_THREADS): on an idle 2-core machine two threads
+        # score 1.5x faster than one, but on a busy one they ran 3-4x slower (docs/bench-chunking.md).
         self.threads = threads
 
     @contextmanager
@@ -191,7 +191,7 @@ class TransformersLM:
         torch = self._torch
         previous = torch.get_num_threads()
         with self._lock, torch.inference_mode():
-            torch.set_num_threads(self.threads)
+            torch.set_num_threads(self.threads or previous)
             try:
                 yield
             finally:
