@@ -39,8 +39,19 @@ def to_sources(evidence: Sequence[Evidence]) -> list[Source]:
     ]
 
 
+def _stem(word: str) -> str:
+    """A crude stem, enough to match "designer" with "designed" and "born" with "born"."""
+    return word[:6] if len(word) > 6 else word
+
+
 def _keywords(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS}
+    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOPWORDS}
+
+
+def _names(sentence: str) -> set[str]:
+    """Keywords of the capitalised words after the first (proper names, roughly)."""
+    words = sentence.split()[1:]
+    return _keywords(" ".join(w for w in words if w[:1].isupper()))
 
 
 def candidate_sentences(evidence: Sequence[Evidence]) -> list[tuple[int, str]]:
@@ -50,7 +61,7 @@ def candidate_sentences(evidence: Sequence[Evidence]) -> list[tuple[int, str]]:
         for number, item in enumerate(evidence, start=1)
         for paragraph in _paragraphs(item.chunk.text)
         for sentence in _SENTENCE_END.split(paragraph)
-        if len(sentence.strip()) > 3
+        if len(sentence.split()) >= 4  # a title or fragment is not an answer
     ]
 
 
@@ -62,26 +73,30 @@ def _paragraphs(text: str) -> list[str]:
     ]
 
 
-def extractive_answer(question: str, evidence: Sequence[Evidence], embedder: Embedder, max_sentences: int = 2) -> str:
+def extractive_answer(question: str, evidence: Sequence[Evidence], embedder: Embedder, max_sentences: int = 3) -> str:
     """Evidence sentences chosen greedily: semantic similarity to the question, plus the share of the
-    question's keywords a sentence adds to those already covered, so a two-hop question gets one
-    sentence per hop; the rank of the evidence breaks ties."""
+    wanted keywords a sentence adds to those already covered. Names a chosen sentence introduces become
+    wanted too (the bridge of a two-hop question: "designed by Ingrid Solberg" → "Solberg was born in
+    Bergen"), so each hop gets its sentence; the rank of the evidence breaks ties."""
     candidates = candidate_sentences(evidence)
     if not candidates:
         return NO_EVIDENCE
     vectors = embedder.embed([question] + [s for _, s in candidates])
     base = vectors[1:] @ vectors[0] + 0.2 * np.array([1.0 / (number + 1) for number, _ in candidates])
     keywords = [_keywords(s) for _, s in candidates]
-    uncovered = _keywords(question)
-    total = len(uncovered) or 1
+    asked = _keywords(question)
+    uncovered = set(asked)
+    total = len(asked) or 1
     chosen: list[int] = []
     for _ in range(min(max_sentences, len(candidates))):
         gain = np.array([len(uncovered & words) / total for words in keywords])
-        scores = base + 0.5 * gain
+        scores = base + gain
         scores[chosen] = -np.inf
         best = int(np.argmax(scores))
+        if chosen and gain[best] == 0:
+            break  # it would add nothing the question (or a bridge name) asks for
         chosen.append(best)
-        uncovered -= keywords[best]
+        uncovered = (uncovered - keywords[best]) | (_names(candidates[best][1]) - asked)
     return " ".join(f"{candidates[i][1]} [{candidates[i][0]}]" for i in sorted(chosen))
 
 

@@ -40,3 +40,19 @@ def test_sources_carry_page_and_prompt_numbers_evidence(embedder) -> None:  # ty
     assert response.sources[0].page == 2 and response.generated_by == "extractive"
     assert "3.1 million" in response.answer
     assert "[1] (report, page 2)" in answer_prompt("q?", [item])
+
+
+def test_two_hop_answer_follows_the_bridge_name(embedder) -> None:  # type: ignore[no-untyped-def]
+    evidence = [
+        _evidence("The Halvorsen Viaduct crosses the Kestrel River. It was designed by the engineer Ingrid Solberg.",
+                  "viaduct"),
+        _evidence("Ingrid Solberg was a civil engineer. Solberg was born in the harbour city of Bergen.", "solberg"),
+    ]
+    answer = extractive_answer("Where was the designer of the Halvorsen Viaduct born?", evidence, embedder)
+    assert "Bergen" in answer and "[2]" in answer
+
+
+def test_sentences_adding_nothing_asked_are_left_out(embedder) -> None:  # type: ignore[no-untyped-def]
+    evidence = [_evidence("Mercury is a chemical element with the symbol Hg. A year on Mercury lasts 88 days.", "m")]
+    answer = extractive_answer("What is the chemical symbol of mercury?", evidence, embedder)
+    assert answer == "Mercury is a chemical element with the symbol Hg. [1]"
