@@ -6,7 +6,7 @@ The CLI, the REST API and jobs all go through an Engine, so they behave the same
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -92,6 +92,3 @@ class Engine:
 
     def ask(self, question: str, *, top_k: int | None = None, mode: str | None = None) -> AskResponse:
         return self.answerer.answer(self.retrieve(question, top_k=top_k, mode=mode))
-
-    def ask_stream(self, question: str, *, top_k: int | None = None, mode: str | None = None) -> Iterator[str]:
-        return self.answerer.stream(self.retrieve(question, top_k=top_k, mode=mode))

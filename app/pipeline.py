@@ -51,10 +51,6 @@ class IngestReport(BaseModel):
     llm_tokens: dict[str, int] = Field(default_factory=dict)  # prompt/completion tokens when an LLM was used
     errors: list[FileError] = Field(default_factory=list)
 
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
 
 @dataclass
 class Pipeline:
