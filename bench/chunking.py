@@ -253,7 +253,7 @@ def main() -> None:
         "semantic": lambda ds: run_gap_chunker(SemanticChunker(embedder), ds, targets),
         # The paper's signal with the first shipped windows (384 + 64, batches of 4): the "before".
         "perplexity-paper": lambda ds: run_gap_chunker(
-            PerplexityChunker(lm=lm, signal="sentence", window=384, context=64, batch=4), ds, targets
+            PerplexityChunker(lm=lm, signal="sentence", window=384, context=64), ds, targets
         ),
         "perplexity": lambda ds: run_gap_chunker(PerplexityChunker(lm=lm), ds, targets),
     }

@@ -20,6 +20,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -44,6 +45,7 @@ class CausalLM(Protocol):
     """What the chunkers need from a causal LM."""
 
     name: str
+    workers: int  # windows that token_losses scores at once: callers cut texts into a multiple of it
 
     def token_ids(self, text: str) -> list[int]: ...
 
@@ -103,6 +105,7 @@ class LlamaCppLM:
         except ImportError as exc:
             raise MissingExtraError("llama-cpp-python", "llamacpp") from exc
         self.name = f"llamacpp:{model_path.name}"
+        self.workers = 1  # one llama context
         self.n_ctx = n_ctx
         self._llama = Llama(
             model_path=str(model_path),
@@ -160,11 +163,15 @@ def _converted_dir(gguf: Path, dtype: str) -> Path:
 
 
 class TransformersLM:
-    """transformers backend: a GGUF (de-quantised) or a local checkpoint directory, batched.
+    """transformers backend: a GGUF (de-quantised) or a local checkpoint directory.
 
     De-quantising a GGUF takes ~30 s on 2 cores, so the converted checkpoint is saved once under
     ``~/.cache/amalgam/lm`` (written to a temporary folder, then renamed: safe to race) and loaded
     from there afterwards (~1 s).
+
+    Several windows are scored in parallel, one forward pass per worker thread with one torch thread
+    each: a 135M model's matrices are too small for two threads to share one pass efficiently, and
+    padded batches waste work on the short last window (docs/bench-chunking.md).
     """
 
     def __init__(
@@ -182,9 +189,11 @@ class TransformersLM:
         start = self._tokenizer.bos_token_id
         self._start_token = start if start is not None else self._tokenizer.eos_token_id
         self._lock = threading.Lock()
-        # 0 = torch's process-wide setting (AMALGAM_TORCH_THREADS): on an idle 2-core machine two threads
-        # score 1.5x faster than one, but on a busy one they ran 3-4x slower (docs/bench-chunking.md).
+        # 0 = torch's process-wide setting (AMALGAM_TORCH_THREADS). On a busy machine more threads
+        # than free cores ran 3-4x slower (docs/bench-chunking.md), so this follows the setting.
         self.threads = threads
+        self.workers = threads or torch.get_num_threads()
+        self._pool: ThreadPoolExecutor | None = None
 
     @contextmanager
     def _forward_context(self) -> Iterator[None]:
@@ -203,33 +212,41 @@ class TransformersLM:
     def token_losses(
         self, windows: Sequence[tuple[Sequence[int], int]], positions: Sequence[Sequence[int]] | None = None
     ) -> list[np.ndarray]:
+        scored = _scored_positions(windows, positions)
+        if len(windows) < 2 or self.workers < 2:
+            with self._forward_context():
+                return [self._window_losses(ids, pos) for (ids, _), pos in zip(windows, scored, strict=True)]
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.workers, "chunking-lm", _one_torch_thread, (self._torch,))
+            return list(self._pool.map(self._window_losses_in_worker, [ids for ids, _ in windows], scored))
+
+    def _window_losses_in_worker(self, ids: Sequence[int], scored: Sequence[int]) -> np.ndarray:
+        with self._torch.inference_mode():  # thread-local: each worker enters it itself
+            return self._window_losses(ids, scored)
+
+    def _window_losses(self, ids: Sequence[int], scored: Sequence[int]) -> np.ndarray:
+        """Cross-entropy of ``ids[p]`` for each ``p`` in ``scored``, one forward pass over ``ids``."""
         torch = self._torch
-        if not windows:
-            return []
-        longest = max(len(ids) for ids, _ in windows)
-        batch = torch.zeros((len(windows), longest), dtype=torch.long)
-        mask = torch.zeros_like(batch)
-        for row, (ids, _) in enumerate(windows):
-            batch[row, : len(ids)] = torch.tensor([self._start_token, *ids[:-1]])
-            mask[row, : len(ids)] = 1
-        picks = list(enumerate(_scored_positions(windows, positions)))
-        rows = torch.tensor([row for row, pos in picks for _ in pos], dtype=torch.long)
-        cols = torch.tensor([p for _, pos in picks for p in pos], dtype=torch.long)
-        targets = torch.tensor([windows[row][0][p] for row, pos in picks for p in pos], dtype=torch.long)
-        with self._forward_context():
-            # The vocabulary projection is ~20% of the model's FLOPs and its float logits the
-            # largest tensor: run it on the scored positions only, never on the context.
-            hidden = self._model.base_model(input_ids=batch, attention_mask=mask).last_hidden_state
-            logits = self._model.get_output_embeddings()(hidden[rows, cols]).float()
-            losses = torch.nn.functional.cross_entropy(logits, targets, reduction="none").double().numpy()
-        sizes = np.cumsum([len(pos) for _, pos in picks])[:-1]
-        return list(np.split(losses, sizes))
+        if not scored:
+            return np.zeros(0)
+        inputs = torch.tensor([[self._start_token, *ids[:-1]]])
+        hidden = self._model.base_model(input_ids=inputs).last_hidden_state[0, list(scored)]
+        # The vocabulary projection is ~20% of the model's FLOPs and its float logits the largest
+        # tensor: run it on the scored positions only, never on the context.
+        logits = self._model.get_output_embeddings()(hidden).float()
+        targets = torch.tensor([ids[p] for p in scored], dtype=torch.long)
+        return torch.nn.functional.cross_entropy(logits, targets, reduction="none").double().numpy()  # type: ignore[no-any-return]
 
     def next_token_logprobs(self, prompt: str, candidates: Sequence[str]) -> list[float]:
         ids = [self._start_token, *self.token_ids(prompt)]
         with self._forward_context():
             logits = self._model(input_ids=self._torch.tensor([ids])).logits[0, -1].float().numpy()
         return _candidate_logprobs(logits, [self.token_ids(c)[0] for c in candidates])
+
+
+def _one_torch_thread(torch: Any) -> None:
+    torch.set_num_threads(1)  # per worker thread: the workers already use every core between them
 
 
 def _load_checkpoint(model_dir: Path, gguf_file: str | None, dtype: Any) -> tuple[Any, Any]:

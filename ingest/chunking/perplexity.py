@@ -12,16 +12,22 @@ before it (mean token cross-entropy, nats). Two signals, chosen by ``signal``:
   in how a sentence opens (a new name, a new subject); the rest of a sentence mostly follows from
   its own first words, which dilutes the paper's whole-sentence mean. Measured on the multihop
   documents: boundary F1 0.79 vs 0.69 at target 100 (docs/bench-chunking.md). Only the opening
-  tokens need the vocabulary projection, which makes this signal cheaper too.
+  tokens need the vocabulary projection, which makes this signal cheaper too. A peak below the
+  document's ``peak_percentile`` (median by default) is a wiggle, not a topic change: it stays a
+  gap that merging may close first. The median was chosen on train-question documents (recall@5
+  and F1 both rose at targets 100 and 200; docs/bench-chunking.md).
 
-Long documents are scored in windows of ``window`` new tokens, each re-reading up to
-``context`` tokens before it, so memory stays flat. One window per forward pass by default: padded
-batches of windows ran ~30% slower per CPU-second than single windows (the last window of a
-document is short, so a batch is mostly padding), and 256 + 32 beat 384 + 64.
+Long documents are scored in windows of at most ``window`` new tokens, each re-reading up to
+``context`` tokens before it, so memory stays flat. The windows are independent, so the LM scores
+them in parallel (``CausalLM.workers``); the document is cut into a multiple of that many windows
+of equal size so no worker idles on a short last window. Measured on 2 cores: two one-thread
+windows at once beat one two-thread forward pass by ~15-30% (docs/bench-chunking.md); 256 + 32
+beat 384 + 64; padded batches of windows and a KV cache carried across windows were both slower.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Literal
 
@@ -40,7 +46,6 @@ def sentence_losses(
     *,
     window: int = 256,
     context: int = 32,
-    batch: int = 1,
     opening_tokens: int | None = None,
 ) -> np.ndarray:
     """Mean token cross-entropy (nats) of each sentence conditioned on the preceding sentences;
@@ -54,22 +59,32 @@ def sentence_losses(
         owners.extend([index] * len(tokens))
         scored.extend(opening_tokens is None or k < opening_tokens for k in range(len(tokens)))
     windows, positions, picked = [], [], []
-    for start in range(0, len(ids), window):
+    for start, end in window_bounds(len(ids), window, context, lm.workers):
         first = max(0, start - context)
-        windows.append((ids[first : start + window], start - first))
-        chosen = [i for i in range(start, min(start + window, len(ids))) if scored[i]]
+        windows.append((ids[first:end], start - first))
+        chosen = [i for i in range(start, end) if scored[i]]
         positions.append([i - first for i in chosen])
         picked.extend(chosen)
-    losses = [
-        loss
-        for begin in range(0, len(windows), batch)
-        for loss in lm.token_losses(windows[begin : begin + batch], positions[begin : begin + batch])
-    ]
+    losses = lm.token_losses(windows, positions)
     flat = np.concatenate(losses) if losses else np.zeros(0)
     owner_of = np.asarray(owners, dtype=np.int64)[picked] if picked else np.zeros(0, dtype=np.int64)
     totals = np.bincount(owner_of, weights=flat, minlength=len(sentences))
     counts = np.bincount(owner_of, minlength=len(sentences))
     return np.divide(totals, counts, out=np.zeros(len(sentences)), where=counts > 0)
+
+
+def window_bounds(tokens: int, window: int, context: int, workers: int = 1) -> list[tuple[int, int]]:
+    """``[start, end)`` of the new tokens of each window: at most ``window`` long and of equal size.
+    A text that needs several windows anyway gets a multiple of ``workers`` of them, unless the
+    pieces would be shorter than twice the re-read context; one that fits a window stays whole."""
+    if tokens <= 0:
+        return []
+    count = math.ceil(tokens / window)
+    balanced = math.ceil(count / workers) * workers
+    if count > 1 and tokens >= balanced * 2 * context:
+        count = balanced
+    size = math.ceil(tokens / count)
+    return [(start, min(start + size, tokens)) for start in range(0, tokens, size)]
 
 
 def local_minima(scores: Sequence[float], threshold: float) -> list[int]:
@@ -94,6 +109,15 @@ def local_peaks(values: Sequence[float]) -> list[int]:
     ]
 
 
+def strong_peaks(values: Sequence[float], percentile: float) -> list[bool]:
+    """Per index: is it a local peak at or above the ``percentile`` of ``values``."""
+    if not values:
+        return []
+    cutoff = float(np.percentile(values, percentile))
+    peaks = set(local_peaks(values))
+    return [i in peaks and value >= cutoff for i, value in enumerate(values)]
+
+
 def dynamic_threshold(scores: Sequence[float]) -> float:
     """Mean drop at the document's local minima: keeps only the sharper half of the dips."""
     drops = [max(scores[i - 1] - scores[i], scores[i + 1] - scores[i]) for i in local_minima(scores, threshold=0.0)]
@@ -111,21 +135,23 @@ class PerplexityChunker(GapScoringChunker):
         lm: str | CausalLM = "smollm2",
         signal: Signal = "opening",
         opening_tokens: int = 5,
+        peak_percentile: float = 50.0,
         threshold: float = 0.0,
         dynamic: bool = False,
         window: int = 256,
         context: int = 32,
-        batch: int = 1,
     ) -> None:
         super().__init__(target_tokens=target_tokens, max_tokens=max_tokens)
         if signal not in ("opening", "sentence"):
             raise ValueError(f"unknown perplexity signal {signal!r} (opening, sentence)")
         if opening_tokens < 1:
             raise ValueError("opening_tokens must be at least 1")
+        if not 0.0 <= peak_percentile <= 100.0:
+            raise ValueError("peak_percentile must lie in [0, 100]")
         self._lm = lm
-        self.signal, self.opening_tokens = signal, opening_tokens
+        self.signal, self.opening_tokens, self.peak_percentile = signal, opening_tokens, peak_percentile
         self.threshold, self.dynamic = threshold, dynamic
-        self.window, self.context, self.batch = window, context, batch
+        self.window, self.context = window, context
 
     @property
     def lm(self) -> CausalLM:
@@ -141,13 +167,11 @@ class PerplexityChunker(GapScoringChunker):
             [s.text for s in sentences],
             window=self.window,
             context=self.context,
-            batch=self.batch,
             opening_tokens=opening,
         ).tolist()
         strengths = scores[1:]  # gap i is as strong as sentence i+1 is surprising
         if self.signal == "opening":
-            peaks = set(local_peaks(strengths))
-            return GapScores(strengths, [i in peaks for i in range(len(strengths))])
+            return GapScores(strengths, strong_peaks(strengths, self.peak_percentile))
         threshold = dynamic_threshold(scores) if self.dynamic else self.threshold
         boundary_after = set(local_minima(scores, threshold))
         return GapScores(strengths, [i in boundary_after for i in range(len(strengths))])

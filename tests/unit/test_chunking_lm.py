@@ -48,7 +48,7 @@ def test_a_repeated_sentence_is_much_less_surprising(smollm2: CausalLM) -> None:
 def test_windowed_scoring_matches_one_pass_where_context_suffices(smollm2: CausalLM) -> None:
     sentences = [s.text for s in split_sentences(TOPIC_A + " " + TOPIC_B)]
     whole = sentence_losses(smollm2, sentences, window=512, context=0)
-    windowed = sentence_losses(smollm2, sentences, window=48, context=48, batch=2)
+    windowed = sentence_losses(smollm2, sentences, window=48, context=48)
     assert windowed.shape == whole.shape
     assert np.corrcoef(whole, windowed)[0, 1] > 0.8
 
@@ -60,6 +60,23 @@ def test_scoring_chosen_positions_matches_scoring_every_token(smollm2: CausalLM)
     np.testing.assert_allclose(chosen, every, rtol=0.02)
     opening = sentence_losses(smollm2, sentences, window=48, context=16, opening_tokens=3)
     assert not np.allclose(opening, every)
+
+
+def test_parallel_windows_score_like_one_window_at_a_time(smollm2: CausalLM) -> None:
+    ids = smollm2.token_ids(TOPIC_A + " " + TOPIC_B)
+    windows = [(ids[max(0, start - 16) : start + 40], min(start, 16)) for start in range(0, len(ids), 40)]
+    workers = smollm2.workers
+    try:
+        smollm2.workers = 1
+        serial = smollm2.token_losses(windows)
+        smollm2.workers = 2
+        parallel = smollm2.token_losses(windows)
+    finally:
+        smollm2.workers = workers
+    assert len(parallel) == len(windows) > 2
+    for one, other, (window, score_from) in zip(serial, parallel, windows, strict=True):
+        assert len(other) == len(window) - score_from
+        np.testing.assert_allclose(other, one, rtol=0.05, atol=0.05)
 
 
 @pytest.mark.parametrize("signal", ["opening", "sentence"])

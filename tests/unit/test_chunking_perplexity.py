@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from ingest.chunking.lm import _scored_positions
-from ingest.chunking.perplexity import PerplexityChunker, local_peaks, sentence_losses
+from ingest.chunking.perplexity import PerplexityChunker, local_peaks, sentence_losses, strong_peaks, window_bounds
 from ingest.sentences import split_sentences
 
 
@@ -20,6 +20,7 @@ class WordLengthLM:
     """One token per word (id = word length); the loss of a token is its id."""
 
     name = "word-length"
+    workers = 1
 
     def __init__(self) -> None:
         self.scored_tokens = 0
@@ -44,9 +45,9 @@ SENTENCES = ["aaa b cc", "dddd e", "f gg hhhhh iii", "jj"]
 @pytest.mark.parametrize(("window", "context"), [(512, 0), (3, 2), (2, 0), (5, 1)])
 def test_sentence_losses_are_per_sentence_means_across_windows(window: int, context: int) -> None:
     lm = WordLengthLM()
-    whole = sentence_losses(lm, SENTENCES, window=window, context=context, batch=2)
+    whole = sentence_losses(lm, SENTENCES, window=window, context=context)
     np.testing.assert_allclose(whole, [2.0, 2.5, 11 / 4, 2.0])
-    opening = sentence_losses(lm, SENTENCES, window=window, context=context, batch=2, opening_tokens=2)
+    opening = sentence_losses(lm, SENTENCES, window=window, context=context, opening_tokens=2)
     np.testing.assert_allclose(opening, [2.0, 2.5, 1.5, 2.0])
 
 
@@ -74,6 +75,13 @@ def test_opening_signal_cuts_where_a_sentence_opens_surprisingly() -> None:
     assert [first for first, _ in runs][1:] == [2, 5]
 
 
+def test_peaks_below_the_documents_median_are_not_boundaries() -> None:
+    strengths = [1.0, 3.0, 1.0, 1.5, 1.0, 4.0, 2.0, 2.0]  # peaks at 1, 3 and 5; median 1.75
+    assert [i for i, b in enumerate(strong_peaks(strengths, 50.0)) if b] == [1, 5]
+    assert [i for i, b in enumerate(strong_peaks(strengths, 0.0)) if b] == local_peaks(strengths)
+    assert strong_peaks([], 50.0) == []
+
+
 def test_sentence_signal_is_the_papers_local_minima() -> None:
     sentences = split_sentences("Aaaa bbbb. Cc dd. Eeee ffff. Gg hh. Iiii jjjj.")  # 4.5 2.5 4.5 2.5 4.5
     scores = PerplexityChunker(lm=WordLengthLM(), signal="sentence").score_gaps(sentences)
@@ -86,5 +94,25 @@ def test_bad_settings_and_positions_are_refused() -> None:
         PerplexityChunker(signal="margin")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="opening_tokens"):
         PerplexityChunker(opening_tokens=0)
+    with pytest.raises(ValueError, match="peak_percentile"):
+        PerplexityChunker(peak_percentile=101.0)
     with pytest.raises(ValueError, match="outside"):
         _scored_positions([([1, 2], 0)], [[2]])
+
+
+@pytest.mark.parametrize(
+    ("tokens", "window", "workers"), [(1000, 256, 2), (1000, 256, 1), (300, 256, 2), (513, 256, 3), (200, 256, 1)]
+)
+def test_windows_cover_the_text_in_equal_pieces_for_the_workers(tokens: int, window: int, workers: int) -> None:
+    bounds = window_bounds(tokens, window, context=32, workers=workers)
+    assert bounds[0][0] == 0 and bounds[-1][1] == tokens
+    assert all(end == start for (_, end), (start, _) in zip(bounds, bounds[1:], strict=False))
+    sizes = [end - start for start, end in bounds]
+    assert max(sizes) <= window and max(sizes) - min(sizes) <= 1
+    assert len(bounds) % workers == 0
+
+
+def test_a_text_that_fits_one_window_is_scored_whole() -> None:
+    assert window_bounds(200, 256, context=32, workers=2) == [(0, 200)]  # no split just for the workers
+    assert window_bounds(300, 256, context=100, workers=4) == [(0, 150), (150, 300)]  # 4 pieces too short
+    assert window_bounds(0, 256, context=32, workers=2) == []
