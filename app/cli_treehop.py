@@ -27,8 +27,10 @@ def train_command(
     source: Annotated[
         list[str], typer.Option(help="Training data: 'train' (labelled train split) and/or 'generated'.")
     ] = ["train", "generated"],  # noqa: B006 - typer reads the default, never mutates it
-    epochs: Annotated[int, typer.Option(min=1)] = 16,
-    generated_limit: Annotated[int, typer.Option(min=0, help="At most this many generated hops.")] = 4000,
+    epochs: Annotated[int | None, typer.Option(min=1, help="Default: the recipe's (TrainConfig.epochs).")] = None,
+    generated_limit: Annotated[
+        int | None, typer.Option(min=0, help="At most this many generated hops; default: the recipe's.")
+    ] = None,
     embedder: Annotated[str | None, typer.Option(help="Embedding model; default: the configured one.")] = None,
     cache_dir: Annotated[Path, typer.Option(help="Where embeddings of the data set are cached.")] = DEFAULT_CACHE,
     evaluate: Annotated[bool, typer.Option(help="Report dev recall@2/5/10 vs dense afterwards.")] = True,
@@ -55,7 +57,7 @@ def train_command(
             model_name,
             sources=tuple(source),
             generated_limit=generated_limit,
-            train_config=TrainConfig(epochs=epochs),
+            train_config=TrainConfig(epochs=epochs) if epochs else TrainConfig(),
         )
         run.model.save(output)
     except (AmalgamError, ValueError) as exc:

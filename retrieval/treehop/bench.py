@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from retrieval.index.faiss import FaissIndex
 from retrieval.treehop.evaluate import KS, DenseRetriever, recall_table
@@ -19,7 +20,7 @@ def corpus_index(corpus: Corpus) -> FaissIndex:
 
 
 def dev_recall_rows(
-    corpus: Corpus, model: TreeHopModel, index: FaissIndex | None = None, split: str = "dev", **search: int
+    corpus: Corpus, model: TreeHopModel, index: FaissIndex | None = None, split: str = "dev", **search: Any
 ) -> list[str]:
     """Markdown rows: recall@2/5/10 of dense and TreeHop per data set, same index, same questions."""
     index = index or corpus_index(corpus)

@@ -97,8 +97,11 @@ def generated_chains(
     limit: int = 4000,
     max_mentions: int = 30,
     seed: int = 0,
+    per_link: int = 1,
 ) -> list[Chain]:
-    """Chains A -> B where A mentions B's title; passages in ``exclude`` (e.g. dev gold) are never used."""
+    """Chains A -> B where A mentions B's title; passages in ``exclude`` (e.g. dev gold) are never used.
+
+    ``per_link`` > 1 writes up to that many questions per link, each with another sentence of B."""
     titles = _linkable_titles(passages, max_mentions)
     by_id = {p.id: p for p in passages}
     chains: list[Chain] = []
@@ -109,20 +112,20 @@ def generated_chains(
             b = by_id[titles[title]]
             if b.id == a.id or b.id in exclude or b.title.lower() == a.title.lower() or _is_index_page(b):
                 continue
-            chain = _synthetic_chain(a, b, title)
-            if chain is not None:
-                chains.append(chain)
+            chains.extend(_synthetic_chains(a, b, title, per_link))
     random.Random(seed).shuffle(chains)
     return chains[:limit]
 
 
-def _synthetic_chain(a: Passage, b: Passage, title: str) -> Chain | None:
+def _synthetic_chains(a: Passage, b: Passage, title: str, per_link: int = 1) -> list[Chain]:
     naming = next((s for s in _sentences(a.text) if title in s.lower()), None)
     others = [s for s in _sentences(b.text)[1:] if title not in s.lower()] or _sentences(b.text)[:1]
-    if naming is None or not others:
-        return None
-    question = f"{_mask(naming, title)} {_mask(others[0], title)}"
-    return Chain(question, ((a.id, b.id),), (a.id, b.id))
+    if naming is None:
+        return []
+    return [
+        Chain(f"{_mask(naming, title)} {_mask(other, title)}", ((a.id, b.id),), (a.id, b.id))
+        for other in others[:per_link]
+    ]
 
 
 def _is_index_page(passage: Passage) -> bool:

@@ -5,11 +5,19 @@ retrieved by an earlier hop or by a better-scoring sibling (redundancy pruning),
 ``keep`` best of the layer (by their retrieval score, the "true rank") to spawn next-hop queries through
 the TreeHop model. So every hop after the first costs ``keep`` queries, whatever the tree's width.
 
-The final ranking keeps the ``lead`` best hop-1 passages first (the question's own best matches are
-the most reliable hits), then interleaves the layers (next of hop 1, best of hop 2, ...): a multi-hop
-answer needs one passage from each hop, and scores of different hops are not comparable (updated
-queries sit further from every passage than the question does). ``lead=3`` was chosen on the train
-split (see docs/bench-treehop.md).
+The final ranking (``ranking="merged"``, the default) gives every passage one comparable score and
+sorts once: a hop-1 passage scores ``s(q, p)``; a later-hop passage ``B`` reached through ``A`` scores
+
+    s(q', B) + path_weight · s(q, A) + question_weight · s(q, B) + hop_offset
+
+Updated queries sit further from every passage than the question does, so ``s(q', B)`` alone is not
+comparable to ``s(q, p)``; real bridge targets still share the question's relation words (``s(q, B)``)
+and a path through a strong first hop is more likely right (``s(q, A)``). A passage reached several
+ways keeps its best score, so a hop-1 passage that a next query finds again moves up. The weights were
+tuned on the train split with 2-fold cross-fitting (docs/bench-treehop.md): with the concat-update model
+``question_weight=0`` won (the trained next query already keeps the question's part), leaving a path
+score ``s(q', B) + 0.5·s(q, A) - 0.2``. ``ranking="interleave"`` keeps the older rule (``lead`` best
+hop-1 passages, then round-robin over hops, with redundancy pruning across hops).
 """
 
 from __future__ import annotations
@@ -30,6 +38,12 @@ class Hit:
     score: float  # similarity to the query that retrieved it
     hop: int  # 1 = retrieved by the question itself
     parent: int  # index of the query (in its layer) that retrieved it
+    parent_score: float = 0.0  # score of the passage that spawned that query (0 at hop 1)
+
+
+RANKINGS = ("merged", "interleave")
+# Tuned on the train split (2-fold: models trained on one half, knobs scored on the other half).
+PATH_WEIGHT, QUESTION_WEIGHT, HOP_OFFSET = 0.5, 3.0, -1.6
 
 
 class TreeHopRetriever:
@@ -41,12 +55,18 @@ class TreeHopRetriever:
         model: TreeHopModel,
         *,
         hops: int = 2,
-        top_n: int = 5,
+        top_n: int = 10,
         keep: int = 5,
         lead: int = 3,
+        ranking: str = "merged",
+        path_weight: float = PATH_WEIGHT,
+        question_weight: float = QUESTION_WEIGHT,
+        hop_offset: float = HOP_OFFSET,
     ):
         if hops < 1 or top_n < 1 or keep < 1 or lead < 0:
             raise ValueError(f"hops, top_n, keep must be >= 1, lead >= 0 (got {hops}, {top_n}, {keep}, {lead})")
+        if ranking not in RANKINGS:
+            raise ValueError(f"ranking must be one of {RANKINGS}, got {ranking!r}")
         if index.dim != model.embed_dim:
             raise RetrievalError(
                 f"TreeHop model expects {model.embed_dim}-d embeddings but the index holds {index.dim}-d; "
@@ -54,22 +74,48 @@ class TreeHopRetriever:
             )
         self.index, self.model = index, model
         self.hops, self.top_n, self.keep, self.lead = hops, top_n, keep, lead
+        self.ranking = ranking
+        self.path_weight, self.question_weight, self.hop_offset = path_weight, question_weight, hop_offset
 
     def search(self, query: Query, k: int) -> list[ScoredChunk]:
         if k <= 0 or len(self.index) == 0:
             return []
-        layers = self.search_layers(np.asarray(query.embedding, dtype=np.float32))
-        return [ScoredChunk(hit.chunk_id, hit.score) for hit in interleave(layers, self.lead)[:k]]
+        embedding = np.asarray(query.embedding, dtype=np.float32)
+        layers = self.search_layers(embedding)
+        if self.ranking == "interleave":
+            return [ScoredChunk(hit.chunk_id, hit.score) for hit in interleave(layers, self.lead)[:k]]
+        return self.merged(layers, embedding)[:k]
+
+    def merged(self, layers: list[list[Hit]], embedding: np.ndarray) -> list[ScoredChunk]:
+        """One comparable score per passage (see the module docstring), best first."""
+        later = list(dict.fromkeys(hit.chunk_id for layer in layers[1:] for hit in layer))
+        if not later or self.question_weight == 0:  # the tuned default needs no s(q, B): skip the lookups
+            to_question = np.zeros(len(later), np.float32)
+        else:
+            to_question = self.index.reconstruct(later) @ embedding
+        return merge(
+            layers,
+            dict(zip(later, to_question.tolist(), strict=True)),
+            self.path_weight,
+            self.question_weight,
+            self.hop_offset,
+        )
 
     def search_layers(self, embedding: np.ndarray) -> list[list[Hit]]:
-        """All hits, one list per hop, each best first; duplicates across and within hops removed."""
+        """All hits, one list per hop, each best first; no passage twice in a layer, none from its own parent.
+
+        With ``ranking="interleave"`` a passage also appears in one layer only (redundancy pruning)."""
         if embedding.shape != (self.index.dim,):
             raise RetrievalError(f"query embedding has shape {embedding.shape}, expected ({self.index.dim},)")
         queries = embedding.reshape(1, -1)
+        parent_scores, parent_ids = [0.0], [""]
+        # The merged ranking lets a later hop re-score an earlier hop's passage (a hop-1 passage that the
+        # next query also finds is likely a bridge target), so only interleave prunes across hops.
+        prune = self.ranking == "interleave"
         seen: set[str] = set()
         layers: list[list[Hit]] = []
         for hop in range(1, self.hops + 1):
-            hits = self._retrieve_new(queries, hop, seen)
+            hits = self._retrieve_new(queries, hop, seen if prune else set(), parent_scores, parent_ids)
             if not hits:
                 break
             layers.append(hits)
@@ -77,19 +123,28 @@ class TreeHopRetriever:
                 break
             spawn = hits[: self.keep]  # layer-wise top-K: the only hits that spawn next queries
             parents = queries[[hit.parent for hit in spawn]]
+            parent_scores, parent_ids = [hit.score for hit in spawn], [hit.chunk_id for hit in spawn]
             passages = self.index.reconstruct([hit.chunk_id for hit in spawn])
             queries = self.model.next_queries(parents, passages)
         return layers
 
-    def _retrieve_new(self, queries: np.ndarray, hop: int, seen: set[str]) -> list[Hit]:
-        """Top-n per query in one batched call; keep each unseen passage once, at its best score."""
+    def _retrieve_new(
+        self, queries: np.ndarray, hop: int, seen: set[str], parent_scores: list[float], parent_ids: list[str]
+    ) -> list[Hit]:
+        """Top-n per query in one batched call; keep each unseen passage once, by its best route.
+
+        ``seen`` is updated with this layer's passages."""
+        # interleave ranks by the raw score; merged also counts the path through the parent.
+        route_weight = 0.0 if self.ranking == "interleave" else self.path_weight
         best: dict[str, Hit] = {}
         for parent, results in enumerate(self.index.search_batch(queries, self.top_n)):
             for chunk_id, score in results:
-                if chunk_id in seen:
+                if chunk_id in seen or chunk_id == parent_ids[parent]:
                     continue
-                if chunk_id not in best or score > best[chunk_id].score:
-                    best[chunk_id] = Hit(chunk_id, score, hop, parent)
+                hit = Hit(chunk_id, score, hop, parent, parent_scores[parent])
+                old = best.get(chunk_id)
+                if old is None or score + route_weight * hit.parent_score > old.score + route_weight * old.parent_score:
+                    best[chunk_id] = hit
         seen.update(best)
         return sorted(best.values(), key=lambda hit: -hit.score)
 
@@ -103,3 +158,20 @@ def interleave(layers: list[list[Hit]], lead: int = 0) -> list[Hit]:
     for rank in range(max((len(layer) for layer in rest), default=0)):
         merged.extend(layer[rank] for layer in rest if rank < len(layer))
     return merged
+
+
+def merge(
+    layers: list[list[Hit]],
+    to_question: dict[str, float],
+    path_weight: float = PATH_WEIGHT,
+    question_weight: float = QUESTION_WEIGHT,
+    hop_offset: float = HOP_OFFSET,
+) -> list[ScoredChunk]:
+    """Every passage at its best route's score, best first; ``to_question`` holds ``s(q, p)`` of the
+    passages of hops 2 and later (hop-1 hits already carry it)."""
+    best = {hit.chunk_id: hit.score for hit in layers[0]} if layers else {}
+    for hit in (hit for layer in layers[1:] for hit in layer):
+        score = hit.score + path_weight * hit.parent_score + question_weight * to_question[hit.chunk_id] + hop_offset
+        if score > best.get(hit.chunk_id, -np.inf):
+            best[hit.chunk_id] = score
+    return [ScoredChunk(c, s) for c, s in sorted(best.items(), key=lambda item: -item[1])]
