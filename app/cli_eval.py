@@ -15,6 +15,7 @@ from retrieval.evaluate import (
     GRAPH_KINDS,
     METHODS,
     Passage,
+    Question,
     build_workspace,
     evaluate,
     format_table,
@@ -24,7 +25,7 @@ from retrieval.evaluate import (
     passage_records,
 )
 from retrieval.retriever import FusionWeights, HybridRetriever, load_treehop
-from retrieval.tuning import collect_rankings, coordinate_search, recall_at
+from retrieval.tuning import QuestionRankings, collect_rankings, coordinate_search, recall_at
 
 eval_app = typer.Typer(help="Measure retrieval on benchmark data.", no_args_is_help=True)
 
@@ -61,13 +62,24 @@ def tune_fusion(
     graph: Annotated[str, typer.Option(help="entity graph: ner, titles or none")] = "ner",
     dataset_dir: Annotated[Path, typer.Option(help="folder with corpus.jsonl and questions.jsonl")] = DEFAULT_DATASET,
     torch_threads: Annotated[int, typer.Option(help="torch CPU threads; 1 avoids oversubscription on busy boxes")] = 0,
+    treehop_folds: Annotated[
+        Path | None,
+        typer.Option(
+            help="folder with fold0/ and fold1/: TreeHop models each trained on one half of the train split "
+            "(retrieval.treehop.tuning.fold_models); every question then gets its TreeHop signal from the model "
+            "that never saw it. Without it the shipped model, trained on these very questions, is overrated."
+        ),
+    ] = None,
 ) -> None:
     """Coordinate search of the hybrid fusion weights and RRF k on the train split; prints the best."""
     if split == "dev":
         raise typer.BadParameter("tune on train; dev is for reporting")
     retriever, _, chunk_to_passage = _open_eval(graph, dataset_dir, torch_threads)
     questions = load_questions(dataset_dir, split)[:limit]
-    data = collect_rankings(retriever, [(q.dataset, q.question, q.supporting_ids) for q in questions], chunk_to_passage)
+    if treehop_folds is None:
+        data = collect_rankings(retriever, _labelled(questions), chunk_to_passage)
+    else:
+        data = _cross_fitted_rankings(retriever, questions, chunk_to_passage, treehop_folds)
     best, log = coordinate_search(data)
     typer.echo("\n".join(log))
     for label, weights in (("defaults", FusionWeights()), ("tuned", best)):
@@ -75,6 +87,30 @@ def tune_fusion(
         for bucket, by_k in recall_at(data, weights).items():
             typer.echo(f"  {bucket}: R@5 {by_k[5]:.1f} R@10 {by_k[10]:.1f}")
     retriever.store.close()
+
+
+def _labelled(questions: list[Question]) -> list[tuple[str, str, list[str]]]:
+    return [(q.dataset, q.question, q.supporting_ids) for q in questions]
+
+
+def _cross_fitted_rankings(
+    retriever: HybridRetriever, questions: list[Question], chunk_to_passage: dict, folds_dir: Path
+) -> list[QuestionRankings]:
+    """Rankings where each question's TreeHop signal comes from the fold model not trained on it."""
+    from retrieval.treehop.model import TreeHopModel
+    from retrieval.treehop.search import TreeHopRetriever
+    from retrieval.treehop.tuning import fold_of
+
+    shipped, data = retriever.multihop, []
+    try:
+        for fold in (0, 1):
+            unseen_by = TreeHopModel.load(folds_dir / f"fold{1 - fold}")
+            retriever.multihop = TreeHopRetriever(retriever.indexes.dense, unseen_by)
+            mine = [q for q in questions if fold_of(q) == fold]
+            data += collect_rankings(retriever, _labelled(mine), chunk_to_passage)
+    finally:
+        retriever.multihop = shipped
+    return data
 
 
 def _open_eval(graph: str, dataset_dir: Path, torch_threads: int) -> tuple[HybridRetriever, list[Passage], dict]:

@@ -93,10 +93,14 @@ def test_graph_mode_reaches_the_second_hop_through_the_entity_graph(built) -> No
     assert not notes
     ppr = [to_passage[h.chunk_id] for h in graph.ppr]
     assert ppr[0] == "p1" and "p2" in ppr[:3]
-    assert graph.role and not graph.proximity  # proximity weighs 0 by default: not even computed
+    assert graph.role and graph.proximity
     assert {"ppr"} <= {name for h in fused for name in h.retrievers}
-    retriever.weights = FusionWeights(proximity=0.5)
-    assert retriever.rank(QUESTION, k=5, mode="graph")[2].proximity
+    weights = retriever.weights
+    try:
+        retriever.weights = FusionWeights(proximity=0.0)
+        assert not retriever.rank(QUESTION, k=5, mode="graph")[2].proximity  # weighs 0: not even computed
+    finally:
+        retriever.weights = weights
 
 
 def test_no_linked_entity_abstains_but_others_still_answer(built) -> None:  # type: ignore[no-untyped-def]
