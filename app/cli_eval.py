@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -65,9 +65,9 @@ def tune_fusion(
     treehop_folds: Annotated[
         Path | None,
         typer.Option(
-            help="folder with fold0/ and fold1/: TreeHop models each trained on one half of the train split "
-            "(retrieval.treehop.tuning.fold_models); every question then gets its TreeHop signal from the model "
-            "that never saw it. Without it the shipped model, trained on these very questions, is overrated."
+            help="folder for two TreeHop models, each trained on one half of the train split (trained there on "
+            "first use, ~3 min each); every question then gets its TreeHop signal from the model that never saw "
+            "it. Without it the shipped model, trained on these very questions, is overrated."
         ),
     ] = None,
 ) -> None:
@@ -79,7 +79,8 @@ def tune_fusion(
     if treehop_folds is None:
         data = collect_rankings(retriever, _labelled(questions), chunk_to_passage)
     else:
-        data = _cross_fitted_rankings(retriever, questions, chunk_to_passage, treehop_folds)
+        models = _fold_models(treehop_folds, retriever.embedder, dataset_dir)
+        data = _cross_fitted_rankings(retriever, questions, chunk_to_passage, models)
     best, log = coordinate_search(data)
     typer.echo("\n".join(log))
     for label, weights in (("defaults", FusionWeights()), ("tuned", best)):
@@ -93,19 +94,37 @@ def _labelled(questions: list[Question]) -> list[tuple[str, str, list[str]]]:
     return [(q.dataset, q.question, q.supporting_ids) for q in questions]
 
 
+def _fold_models(folds_dir: Path, embedder: Any, dataset_dir: Path) -> list[Any]:
+    """The two fold models saved in ``folds_dir``, trained (with the shipped recipe) when missing."""
+    from retrieval.treehop.data import cache_dir_for
+    from retrieval.treehop.model import TreeHopModel
+    from retrieval.treehop.recipe import load_corpus as load_treehop_corpus
+    from retrieval.treehop.tuning import fold_models
+
+    paths = [folds_dir / f"fold{fold}" for fold in (0, 1)]
+    if all((path / "config.json").is_file() for path in paths):
+        return [TreeHopModel.load(path) for path in paths]
+    typer.echo(f"training the two TreeHop fold models into {folds_dir} (a few minutes)", err=True)
+    model_name = embedder.model_name
+    cache = cache_dir_for(Path.home() / ".cache" / "amalgam", model_name)
+    corpus = load_treehop_corpus(dataset_dir, embedder, cache, model_name)
+    models = fold_models(corpus, embedder, cache, model_name)
+    for model, path in zip(models, paths, strict=True):
+        model.save(path)
+    return models
+
+
 def _cross_fitted_rankings(
-    retriever: HybridRetriever, questions: list[Question], chunk_to_passage: dict, folds_dir: Path
+    retriever: HybridRetriever, questions: list[Question], chunk_to_passage: dict, models: list[Any]
 ) -> list[QuestionRankings]:
     """Rankings where each question's TreeHop signal comes from the fold model not trained on it."""
-    from retrieval.treehop.model import TreeHopModel
     from retrieval.treehop.search import TreeHopRetriever
     from retrieval.treehop.tuning import fold_of
 
     shipped, data = retriever.multihop, []
     try:
         for fold in (0, 1):
-            unseen_by = TreeHopModel.load(folds_dir / f"fold{1 - fold}")
-            retriever.multihop = TreeHopRetriever(retriever.indexes.dense, unseen_by)
+            retriever.multihop = TreeHopRetriever(retriever.indexes.dense, models[1 - fold])
             mine = [q for q in questions if fold_of(q) == fold]
             data += collect_rankings(retriever, _labelled(mine), chunk_to_passage)
     finally:

@@ -153,3 +153,27 @@ def test_langchain_retriever_returns_documents_with_citations(built) -> None:  #
     assert len(docs) == 2
     assert {"chunk_id", "title", "source", "page", "retrievers"} <= set(docs[0].metadata)
     assert docs[0].page_content
+
+
+def test_cross_fitted_tuning_gives_each_question_the_treehop_model_that_never_saw_it(built, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import app.cli_eval as cli_eval
+    from retrieval.datasets import Question
+    from retrieval.treehop.model import TreeHopConfig, TreeHopModel
+    from retrieval.treehop.tuning import fold_of
+
+    retriever, to_passage = built
+    models = [TreeHopModel(TreeHopConfig(gate_dim=8, mlp_dim=8)) for _ in range(2)]
+    questions = [Question(f"q{i}", "d", f"{QUESTION} ({i})", "", "train", ["p1", "p2"]) for i in range(8)]
+    assert {fold_of(q) for q in questions} == {0, 1}
+    searched_by: dict[str, object] = {}
+    real_collect = cli_eval.collect_rankings
+
+    def spy(retriever, labelled, chunk_to_passage):  # type: ignore[no-untyped-def]
+        searched_by.update({text: retriever.multihop.model for _, text, _ in labelled})
+        return real_collect(retriever, labelled, chunk_to_passage)
+
+    monkeypatch.setattr(cli_eval, "collect_rankings", spy)
+    data = cli_eval._cross_fitted_rankings(retriever, questions, to_passage, models)
+    assert len(data) == len(questions) and all(len(d.candidates) > 0 for d in data)
+    assert all(searched_by[q.question] is models[1 - fold_of(q)] for q in questions)
+    assert retriever.multihop is None  # the retriever's own TreeHop (none here) is put back
