@@ -88,14 +88,13 @@ class TreeHopRetriever:
 
     def merged(self, layers: list[list[Hit]], embedding: np.ndarray) -> list[ScoredChunk]:
         """One comparable score per passage (see the module docstring), best first."""
-        later = list(dict.fromkeys(hit.chunk_id for layer in layers[1:] for hit in layer))
-        if not later or self.question_weight == 0:  # the tuned default needs no s(q, B): skip the lookups
-            to_question = np.zeros(len(later), np.float32)
+        if self.question_weight == 0:  # s(q, B) would count for nothing: skip the vector lookups
+            to_question = dict.fromkeys((hit.chunk_id for layer in layers[1:] for hit in layer), 0.0)
         else:
-            to_question = self.index.reconstruct(later) @ embedding
+            to_question = later_hop_question_scores(self.index, layers, embedding)
         return merge(
             layers,
-            dict(zip(later, to_question.tolist(), strict=True)),
+            to_question,
             self.path_weight,
             self.question_weight,
             self.hop_offset,
@@ -158,6 +157,13 @@ def interleave(layers: list[list[Hit]], lead: int = 0) -> list[Hit]:
     for rank in range(max((len(layer) for layer in rest), default=0)):
         merged.extend(layer[rank] for layer in rest if rank < len(layer))
     return merged
+
+
+def later_hop_question_scores(index: FaissIndex, layers: list[list[Hit]], embedding: np.ndarray) -> dict[str, float]:
+    """``s(q, p)`` of every passage retrieved after hop 1 (what ``merge`` needs beside the hits)."""
+    later = list(dict.fromkeys(hit.chunk_id for layer in layers[1:] for hit in layer))
+    scores = index.reconstruct(later) @ embedding if later else np.zeros(0, np.float32)
+    return dict(zip(later, scores.tolist(), strict=True))
 
 
 def merge(

@@ -22,7 +22,7 @@ from retrieval.treehop.data import Question
 from retrieval.treehop.evaluate import recall
 from retrieval.treehop.model import TreeHopModel
 from retrieval.treehop.recipe import Corpus, run_training
-from retrieval.treehop.search import Hit, TreeHopRetriever, interleave, merge
+from retrieval.treehop.search import Hit, TreeHopRetriever, interleave, later_hop_question_scores, merge
 from retrieval.treehop.train import TrainConfig
 
 GOAL_SETS = ("2wikimultihopqa", "hotpotqa")  # the objective: mean recall@5 over the 2-hop data sets
@@ -78,9 +78,7 @@ def cross_fit(corpus: Corpus, index: FaissIndex, models: Sequence[TreeHopModel],
     searched = []
     for question, vector in zip(questions, vectors, strict=True):
         layers = retrievers[1 - fold_of(question)].search_layers(vector)
-        later = list(dict.fromkeys(h.chunk_id for layer in layers[1:] for h in layer))
-        scores = index.reconstruct(later) @ vector if later else np.zeros(0, np.float32)
-        searched.append(Searched(question, vector, layers, dict(zip(later, scores.tolist(), strict=True))))
+        searched.append(Searched(question, vector, layers, later_hop_question_scores(index, layers, vector)))
     return searched
 
 
