@@ -96,7 +96,7 @@ def _labelled(questions: list[Question]) -> list[tuple[str, str, list[str]]]:
 
 def _fold_models(folds_dir: Path, embedder: Any, dataset_dir: Path) -> list[Any]:
     """The two fold models saved in ``folds_dir``, trained (with the shipped recipe) when missing."""
-    from retrieval.treehop.data import cache_dir_for
+    from retrieval.treehop.data import DEFAULT_CACHE_ROOT, cache_dir_for
     from retrieval.treehop.model import TreeHopModel
     from retrieval.treehop.recipe import load_corpus as load_treehop_corpus
     from retrieval.treehop.tuning import fold_models
@@ -106,7 +106,7 @@ def _fold_models(folds_dir: Path, embedder: Any, dataset_dir: Path) -> list[Any]
         return [TreeHopModel.load(path) for path in paths]
     typer.echo(f"training the two TreeHop fold models into {folds_dir} (a few minutes)", err=True)
     model_name = embedder.model_name
-    cache = cache_dir_for(Path.home() / ".cache" / "amalgam", model_name)
+    cache = cache_dir_for(DEFAULT_CACHE_ROOT, model_name)
     corpus = load_treehop_corpus(dataset_dir, embedder, cache, model_name)
     models = fold_models(corpus, embedder, cache, model_name)
     for model, path in zip(models, paths, strict=True):

@@ -12,18 +12,19 @@ from rich.console import Console
 
 from app.config import load_settings
 from app.errors import AmalgamError
+from retrieval.datasets import DEFAULT_DATASET
+from retrieval.treehop.data import DEFAULT_CACHE_ROOT
 
 treehop_app = typer.Typer(help="TreeHop multi-hop retrieval model.", no_args_is_help=True)
 console = Console()
-
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "multihop"
-DEFAULT_CACHE = Path.home() / ".cache" / "amalgam"
 
 
 @treehop_app.command("train")
 def train_command(
     output: Annotated[Path, typer.Option(help="Directory for model.safetensors + config.json.")],
-    data_dir: Annotated[Path, typer.Option(help="Multi-hop data set (corpus.jsonl, questions.jsonl).")] = DEFAULT_DATA,
+    data_dir: Annotated[
+        Path, typer.Option(help="Multi-hop data set (corpus.jsonl, questions.jsonl).")
+    ] = DEFAULT_DATASET,
     source: Annotated[
         list[str], typer.Option(help="Training data: 'train' (labelled train split) and/or 'generated'.")
     ] = ["train", "generated"],  # noqa: B006 - typer reads the default, never mutates it
@@ -32,7 +33,7 @@ def train_command(
         int | None, typer.Option(min=0, help="At most this many generated hops; default: the recipe's.")
     ] = None,
     embedder: Annotated[str | None, typer.Option(help="Embedding model; default: the configured one.")] = None,
-    cache_dir: Annotated[Path, typer.Option(help="Where embeddings of the data set are cached.")] = DEFAULT_CACHE,
+    cache_dir: Annotated[Path, typer.Option(help="Where embeddings of the data set are cached.")] = DEFAULT_CACHE_ROOT,
     evaluate: Annotated[bool, typer.Option(help="Report dev recall@2/5/10 vs dense afterwards.")] = True,
 ) -> None:
     """Train TreeHop on the train split (never dev) and/or corpus-generated hops, and save it."""

@@ -22,9 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from retrieval.datasets import DEFAULT_DATASET  # noqa: E402
 from retrieval.embeddings import SentenceTransformerEmbedder  # noqa: E402
 from retrieval.treehop.bench import corpus_index, percentile, recall_rows  # noqa: E402
-from retrieval.treehop.data import DEFAULT_EMBEDDER, cache_dir_for  # noqa: E402
+from retrieval.treehop.data import DEFAULT_CACHE_ROOT, DEFAULT_EMBEDDER, cache_dir_for  # noqa: E402
 from retrieval.treehop.evaluate import DenseRetriever, oracle_recall_table, recall_table  # noqa: E402
 from retrieval.treehop.model import TreeHopModel  # noqa: E402
 from retrieval.treehop.recipe import Corpus, load_corpus, run_training  # noqa: E402
@@ -32,8 +33,6 @@ from retrieval.treehop.search import HOP_OFFSET, PATH_WEIGHT, QUESTION_WEIGHT, T
 from retrieval.treehop.train import TrainConfig  # noqa: E402
 from retrieval.treehop.tuning import baselines, cross_fit, fold_models, grid, objective  # noqa: E402
 from retrieval.types import Query  # noqa: E402
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "multihop"
 
 
 def compare_sources(corpus: Corpus, embedder: SentenceTransformerEmbedder, args: argparse.Namespace) -> None:
@@ -121,8 +120,8 @@ def latency(corpus: Corpus, model: TreeHopModel, embedder: SentenceTransformerEm
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", default="dev")
-    parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "amalgam")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATASET)
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE_ROOT)
     parser.add_argument("--weights", type=Path, default=None, help="model dir (default: shipped weights)")
     parser.add_argument("--compare-sources", action="store_true", help="train 3 models and compare their recall")
     parser.add_argument(

