@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,12 +25,16 @@ from retrieval.evaluate import (
     load_questions,
     passage_records,
 )
-from retrieval.retriever import FusionWeights, HybridRetriever, load_treehop
+from retrieval.fusion_training import FusionExample, collect_examples, fit, recall_at_5, rrf_scorer, scored_by, two_fold
+from retrieval.learned_fusion import DEFAULT_PATH as LEARNED_FUSION_PATH
+from retrieval.retriever import FusionWeights, HybridRetriever, load_learned_fusion, load_treehop
+from retrieval.treehop.data import DEFAULT_CACHE_ROOT
 from retrieval.tuning import QuestionRankings, collect_rankings, coordinate_search, recall_at
 
 eval_app = typer.Typer(help="Measure retrieval on benchmark data.", no_args_is_help=True)
 
 EVAL_WORKSPACE = "eval-multihop"
+DEFAULT_FOLDS = DEFAULT_CACHE_ROOT / "treehop-folds"
 
 
 @eval_app.command("multihop")
@@ -90,13 +95,50 @@ def tune_fusion(
     retriever.store.close()
 
 
+@eval_app.command("train-fusion")
+def train_fusion(
+    treehop_folds: Annotated[
+        Path, typer.Option(help="the two TreeHop fold models (see tune-fusion); trained there when missing")
+    ] = DEFAULT_FOLDS,
+    output: Annotated[Path, typer.Option(help="where to write the model (JSON)")] = LEARNED_FUSION_PATH,
+    l2: Annotated[float, typer.Option(help="L2 penalty on the standardised weights")] = 1e-4,
+    limit: Annotated[int | None, typer.Option(help="only the first N train questions")] = None,
+    graph: Annotated[str, typer.Option(help="entity graph: ner, titles or none")] = "ner",
+    dataset_dir: Annotated[Path, typer.Option(help="folder with corpus.jsonl and questions.jsonl")] = DEFAULT_DATASET,
+    torch_threads: Annotated[int, typer.Option(help="torch CPU threads; 1 avoids oversubscription on busy boxes")] = 0,
+) -> None:
+    """Fit the learned fusion on the train split (each question's TreeHop signal from the fold model that never
+    saw it), print its 2-fold recall@5 next to RRF's on the same candidates, and save it."""
+    from retrieval.treehop.tuning import fold_of
+
+    retriever, _, chunk_to_passage = _open_eval(graph, dataset_dir, torch_threads)
+    questions = load_questions(dataset_dir, "train")[:limit]
+    models = _fold_models(treehop_folds, retriever.embedder, dataset_dir)
+
+    def collect(mine: list[Question]) -> list[FusionExample]:
+        labelled = [(q.dataset, fold_of(q), q.question, q.supporting_ids) for q in mine]
+        return collect_examples(retriever, labelled, chunk_to_passage)
+
+    examples = _cross_fitted(retriever, questions, models, collect)
+    rows = {
+        "rrf (tuned weights)": recall_at_5(examples, scored_by(examples, rrf_scorer(retriever.weights))),
+        "learned, 2-fold": two_fold(examples, l2=l2),
+    }
+    for label, recall in rows.items():
+        typer.echo(f"{label}: " + ", ".join(f"{bucket} R@5 {value:.1f}" for bucket, value in recall.items()))
+    model = fit(examples, l2=l2)
+    model.save(output)
+    typer.echo(f"saved the model fitted on all {len(examples)} train questions to {output}")
+    retriever.store.close()
+
+
 def _labelled(questions: list[Question]) -> list[tuple[str, str, list[str]]]:
     return [(q.dataset, q.question, q.supporting_ids) for q in questions]
 
 
 def _fold_models(folds_dir: Path, embedder: Any, dataset_dir: Path) -> list[Any]:
     """The two fold models saved in ``folds_dir``, trained (with the shipped recipe) when missing."""
-    from retrieval.treehop.data import DEFAULT_CACHE_ROOT, cache_dir_for
+    from retrieval.treehop.data import cache_dir_for
     from retrieval.treehop.model import TreeHopModel
     from retrieval.treehop.recipe import load_corpus as load_treehop_corpus
     from retrieval.treehop.tuning import fold_models
@@ -118,6 +160,15 @@ def _cross_fitted_rankings(
     retriever: HybridRetriever, questions: list[Question], chunk_to_passage: dict, models: list[Any]
 ) -> list[QuestionRankings]:
     """Rankings where each question's TreeHop signal comes from the fold model not trained on it."""
+    return _cross_fitted(
+        retriever, questions, models, lambda mine: collect_rankings(retriever, _labelled(mine), chunk_to_passage)
+    )
+
+
+def _cross_fitted(
+    retriever: HybridRetriever, questions: list[Question], models: list[Any], collect: Callable[[list[Question]], list]
+) -> list:
+    """``collect`` run on each fold's questions while the retriever's TreeHop is the other fold's model."""
     from retrieval.treehop.search import TreeHopRetriever
     from retrieval.treehop.tuning import fold_of
 
@@ -125,8 +176,7 @@ def _cross_fitted_rankings(
     try:
         for fold in (0, 1):
             retriever.multihop = TreeHopRetriever(retriever.indexes.dense, models[1 - fold])
-            mine = [q for q in questions if fold_of(q) == fold]
-            data += collect_rankings(retriever, _labelled(mine), chunk_to_passage)
+            data += collect([q for q in questions if fold_of(q) == fold])
     finally:
         retriever.multihop = shipped
     return data
@@ -154,7 +204,8 @@ def _open_eval(graph: str, dataset_dir: Path, torch_threads: int) -> tuple[Hybri
         typer.echo("note: no TreeHop model for this embedder; the treehop method returns nothing", err=True)
     _, chunks = passage_records(passages)
     chunk_to_passage = {c.id: p.id for c, p in zip(chunks, passages, strict=True)}
-    return HybridRetriever(store, embedder, indexes, multihop=multihop_retriever), passages, chunk_to_passage
+    retriever = HybridRetriever(store, embedder, indexes, multihop=multihop_retriever, learned=load_learned_fusion())
+    return retriever, passages, chunk_to_passage
 
 
 def _names(methods: str) -> list[str]:

@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     retrieval_mode: Literal["dense", "hybrid", "graph", "multihop", "auto"] = "hybrid"
     top_k: int = Field(default=5, ge=1, le=100)
     max_question_chars: int = Field(default=2000, ge=16)
+    # learned: the shipped logistic fusion in hybrid/auto mode (RRF when its file is missing); rrf: weighted RRF only
+    retrieval_fusion: Literal["learned", "rrf"] = "learned"
 
     api_key: str = ""
     upload_max_mb: int = Field(default=50, ge=1)

@@ -120,4 +120,10 @@ def get_summarizer(settings: Settings, usage: TokenUsage | None = None):  # type
 def get_retriever(settings: Settings, store: GraphStore, embedder: Embedder):  # type: ignore[no-untyped-def]
     from retrieval.retriever import HybridRetriever
 
-    return HybridRetriever.open(store, embedder, settings.workspace_dir, max_question_chars=settings.max_question_chars)
+    return HybridRetriever.open(
+        store,
+        embedder,
+        settings.workspace_dir,
+        with_learned_fusion=settings.retrieval_fusion == "learned",
+        max_question_chars=settings.max_question_chars,
+    )

@@ -246,6 +246,7 @@ METHODS: dict[str, tuple[str, ...]] = {
     "dense+bm25": ("dense", "bm25"),
     "graph": ("ppr",),
     "treehop": ("treehop",),
+    "hybrid-rrf": ("dense", "bm25", "ppr", "proximity", "role", "treehop"),  # the same signals, fused by RRF
     "hybrid": ("dense", "bm25", "ppr", "proximity", "role", "treehop"),
 }
 KS = (2, 5, 10)
@@ -284,7 +285,8 @@ def evaluate(
     for q in questions:
         for method, signals in methods.items():
             started = time.perf_counter()
-            fused, *_ = retriever.rank(q.question, k=max(KS), mode="hybrid", signals=signals)
+            fusion = "rrf" if method.endswith("-rrf") else "auto"
+            fused, *_ = retriever.rank(q.question, k=max(KS), mode="hybrid", signals=signals, fusion=fusion)
             elapsed = (time.perf_counter() - started) * 1000
             ranked = list(dict.fromkeys(chunk_to_passage.get(h.chunk_id, h.chunk_id) for h in fused))
             gold = set(q.supporting_ids)

@@ -4,6 +4,8 @@
 evaluation harness uses it with an explicit set of signals). Modes and the signals they fuse:
 dense (dense), graph (ppr, proximity, role; dense+bm25 when the graph abstains), multihop (treehop),
 hybrid (all of them), auto (hybrid when the question links to the graph, else dense+bm25+treehop).
+Hybrid and auto fuse with the learned model (``retrieval/learned_fusion.py``) when it is loaded; any other
+set of signals, or ``fusion="rrf"``, with weighted reciprocal-rank fusion.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from ingest.embedder import Embedder
 from retrieval.fusion import FusedHit, Reranker, rerank_hits, weighted_rrf
 from retrieval.graph import GraphRetriever, GraphSignals
 from retrieval.index.indexset import IndexSet
+from retrieval.learned_fusion import Candidates, LearnedFusion
 from retrieval.types import Evidence, Query, RetrievalResult, Retriever, ScoredChunk
 
 MODES = ("dense", "hybrid", "graph", "multihop", "auto")
+FUSIONS = ("auto", "rrf")  # auto: the learned fusion where it applies (hybrid and auto modes), else RRF
 GRAPH_SIGNALS = ("ppr", "proximity", "role")
 SIGNALS_BY_MODE: dict[str, tuple[str, ...]] = {
     "dense": ("dense",),
@@ -69,6 +73,14 @@ def load_treehop(index: Any, dim: int) -> Retriever | None:
     if getattr(model, "embed_dim", dim) != dim:
         return None
     return TreeHopRetriever(index, model)  # type: ignore[no-any-return]
+
+
+def load_learned_fusion() -> LearnedFusion | None:
+    """The shipped learned fusion, or None (RRF then fuses alone) when it is missing or outdated."""
+    try:
+        return LearnedFusion.load()
+    except AmalgamError:
+        return None
 
 
 def estimate_tokens(text: str) -> int:
@@ -139,6 +151,7 @@ class HybridRetriever:
         graph: GraphRetriever | None = None,
         multihop: Retriever | None = None,
         weights: FusionWeights | None = None,
+        learned: LearnedFusion | None = None,
         reranker: Reranker | None = None,
         token_budget: int = 2000,
         max_question_chars: int = 2000,
@@ -148,6 +161,7 @@ class HybridRetriever:
         self.graph = graph if graph is not None else GraphRetriever(store)
         self.multihop = multihop
         self.weights = weights or FusionWeights()
+        self.learned = learned
         self.reranker = reranker
         self.token_budget = token_budget
         self.max_question_chars = max_question_chars
@@ -163,9 +177,10 @@ class HybridRetriever:
         weights: FusionWeights | None = None,
         reranker_path: str = "",
         with_treehop: bool = True,
+        with_learned_fusion: bool = True,
         **options: Any,
     ) -> HybridRetriever:
-        """Load the workspace's persisted FAISS/BM25 indexes (and the shipped TreeHop model) from disk."""
+        """Load the workspace's persisted FAISS/BM25 indexes (and the shipped TreeHop and fusion models)."""
         indexes = IndexSet.open(workspace_dir, embedder.dim)
         multihop = load_treehop(indexes.dense, embedder.dim) if with_treehop else None
         reranker = None
@@ -173,7 +188,10 @@ class HybridRetriever:
             from retrieval.fusion import CrossEncoderReranker
 
             reranker = CrossEncoderReranker(reranker_path)
-        return cls(store, embedder, indexes, multihop=multihop, weights=weights, reranker=reranker, **options)
+        learned = load_learned_fusion() if with_learned_fusion else None
+        return cls(
+            store, embedder, indexes, multihop=multihop, weights=weights, learned=learned, reranker=reranker, **options
+        )
 
     # -- input -------------------------------------------------------------------------------------
     def make_query(self, question: str, notes: list[str]) -> Query:
@@ -187,11 +205,22 @@ class HybridRetriever:
 
     # -- ranking -----------------------------------------------------------------------------------
     def rank(
-        self, question: str, *, k: int = 5, mode: str = "hybrid", signals: Collection[str] | None = None
+        self,
+        question: str,
+        *,
+        k: int = 5,
+        mode: str = "hybrid",
+        signals: Collection[str] | None = None,
+        fusion: str = "auto",
     ) -> tuple[list[FusedHit], Query, GraphSignals, list[str]]:
-        """Fused ranking of up to ``k`` chunk ids; ``signals`` overrides the mode's set of signals."""
+        """Fused ranking of up to ``k`` chunk ids; ``signals`` overrides the mode's set of signals.
+
+        The learned fusion ranks when it is loaded, the mode is hybrid or auto and every hybrid signal is
+        asked for (it was trained on all of them); otherwise, or with ``fusion="rrf"``, weighted RRF does."""
         if mode not in MODES:
             raise RetrievalError(f"unknown retrieval mode {mode!r}; known: {', '.join(MODES)}")
+        if fusion not in FUSIONS:
+            raise RetrievalError(f"unknown fusion {fusion!r}; known: {', '.join(FUSIONS)}")
         if k < 1:
             raise RetrievalError("k must be at least 1")
         notes: list[str] = []
@@ -204,8 +233,28 @@ class HybridRetriever:
         wanted = {s for s in wanted if weights.get(s, 0.0) > 0} or wanted
         depth = max(self.candidates, k)
         rankings, graph = self.signal_rankings(query, wanted, mode=mode, depth=depth, notes=notes)
-        fused = weighted_rrf(rankings, weights, k_rrf=self.weights.rrf_k, limit=depth)
+        every_signal = signals is None or set(signals) >= set(SIGNALS_BY_MODE["hybrid"])
+        if self.learned is not None and fusion == "auto" and mode in ("hybrid", "auto") and every_signal:
+            fused = self.learned.fuse(self.candidates_of(query, rankings, graph), limit=depth)
+        else:
+            fused = weighted_rrf(rankings, weights, k_rrf=self.weights.rrf_k, limit=depth)
         return fused, query, graph, notes
+
+    def candidates_of(self, query: Query, rankings: dict[str, list[ScoredChunk]], graph: GraphSignals) -> Candidates:
+        """What the learned fusion needs beyond the rankings: every candidate's dense cosine (from the index's
+        stored vectors) and entities (one store read), and the entities the question names."""
+        chunk_ids = list(dict.fromkeys(hit.chunk_id for ranking in rankings.values() for hit in ranking))
+        indexed = [c for c in chunk_ids if c in self.indexes.dense]
+        cosines = dict(zip(indexed, (self.indexes.dense.reconstruct(indexed) @ query.embedding).tolist(), strict=True))
+        entities = {c: set(ids) for c, ids in self.store.entities_of_chunks(chunk_ids).items()} if chunk_ids else {}
+        return Candidates(
+            rankings=rankings,
+            cosines=cosines,
+            entities=entities,
+            question_entities={link.entity_id for link in graph.links if link.how == "alias"},
+            rrf_weights=self.weights.as_dict(),
+            rrf_k=self.weights.rrf_k,
+        )
 
     def signal_rankings(
         self, query: Query, wanted: Collection[str], *, mode: str, depth: int, notes: list[str]

@@ -177,3 +177,37 @@ def test_cross_fitted_tuning_gives_each_question_the_treehop_model_that_never_sa
     assert len(data) == len(questions) and all(len(d.candidates) > 0 for d in data)
     assert all(searched_by[q.question] is models[1 - fold_of(q)] for q in questions)
     assert retriever.multihop is None  # the retriever's own TreeHop (none here) is put back
+
+
+def test_hybrid_ranks_by_the_learned_fusion_and_by_rrf_on_request(built) -> None:  # type: ignore[no-untyped-def]
+    from retrieval.fusion import weighted_rrf
+    from retrieval.retriever import SIGNALS_BY_MODE
+
+    retriever, to_passage = built
+    assert retriever.learned is not None  # HybridRetriever.open loads the shipped model
+    fused, query, _, _ = retriever.rank(QUESTION, k=5, mode="hybrid")
+    rankings, graph = retriever.signal_rankings(query, SIGNALS_BY_MODE["hybrid"], mode="hybrid", depth=50, notes=[])
+    expected = retriever.learned.fuse(retriever.candidates_of(query, rankings, graph), limit=50)
+    assert [h.chunk_id for h in fused] == [h.chunk_id for h in expected]
+    assert {"p1", "p2"} <= {to_passage[h.chunk_id] for h in fused[:3]}
+    by_rrf, *_ = retriever.rank(QUESTION, k=5, mode="hybrid", fusion="rrf")
+    rrf = weighted_rrf(rankings, retriever.weights.as_dict(), k_rrf=retriever.weights.rrf_k, limit=50)
+    assert [(h.chunk_id, h.score) for h in by_rrf] == [(h.chunk_id, h.score) for h in rrf]
+    subset, *_ = retriever.rank(QUESTION, k=5, mode="hybrid", signals=("dense", "bm25"))
+    two = {name: rankings[name] for name in ("dense", "bm25")}
+    rrf_two = weighted_rrf(two, retriever.weights.as_dict(), k_rrf=retriever.weights.rrf_k, limit=50)
+    assert [h.score for h in subset] == [h.score for h in rrf_two]  # a subset of the signals: RRF
+    with pytest.raises(RetrievalError, match="fusion"):
+        retriever.rank(QUESTION, fusion="vibes")
+
+
+def test_fusion_examples_label_the_gold_passages_among_the_candidates(built) -> None:  # type: ignore[no-untyped-def]
+    from retrieval.fusion_training import collect_examples
+    from retrieval.learned_fusion import FEATURES
+
+    retriever, to_passage = built
+    examples = collect_examples(retriever, [("d", 0, QUESTION, ["p1", "p2"])], to_passage)
+    (example,) = examples
+    assert example.features.shape == (len(example.passages), len(FEATURES))
+    assert {p for p, gold in zip(example.passages, example.gold, strict=True) if gold} == {"p1", "p2"}
+    assert example.n_gold == 2 and example.fold == 0

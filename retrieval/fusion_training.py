@@ -1,0 +1,87 @@
+"""Training the learned fusion on the train split (never dev), with a 2-fold estimate against RRF.
+
+Each train question's candidates are featurised once (the same code path as at query time,
+``HybridRetriever.candidates_of``); fitting the logistic model then takes a second. Recall is measured per
+passage and macro-averaged over the datasets, as ``tune-fusion`` does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from retrieval.learned_fusion import FEATURES, SIGNALS, LearnedFusion, candidate_features, fit_logistic
+from retrieval.retriever import SIGNALS_BY_MODE, FusionWeights, HybridRetriever
+
+
+@dataclass
+class FusionExample:
+    """One question's candidates (as passage ids), their features and which are gold."""
+
+    dataset: str
+    fold: int
+    passages: list[str]
+    features: np.ndarray
+    gold: np.ndarray
+    n_gold: int
+
+
+def collect_examples(
+    retriever: HybridRetriever,
+    questions: Iterable[tuple[str, int, str, Sequence[str]]],
+    chunk_to_passage: dict[str, str],
+    *,
+    depth: int = 50,
+) -> list[FusionExample]:
+    """Featurise every ``(dataset, fold, question, gold passage ids)``'s candidates, as ``rank`` would."""
+    out = []
+    for dataset, fold, question, gold in questions:
+        query = retriever.make_query(question, [])
+        wanted = SIGNALS_BY_MODE["hybrid"]
+        rankings, graph = retriever.signal_rankings(query, wanted, mode="hybrid", depth=depth, notes=[])
+        chunk_ids, matrix = candidate_features(retriever.candidates_of(query, rankings, graph))
+        passages = [chunk_to_passage.get(c, c) for c in chunk_ids]
+        out.append(
+            FusionExample(dataset, fold, passages, matrix, np.array([p in set(gold) for p in passages]), len(gold))
+        )
+    return out
+
+
+Scorer = Callable[[np.ndarray], np.ndarray]
+
+
+def rrf_scorer(weights: FusionWeights) -> Scorer:
+    """Weighted RRF recomputed from the features' ``<signal>.rrf`` columns (same ``rrf_k`` as the features)."""
+    columns = [FEATURES.index(f"{signal}.rrf") for signal in SIGNALS]
+    vector = np.array([getattr(weights, signal) for signal in SIGNALS])
+    return lambda matrix: np.asarray(matrix[:, columns] @ vector)
+
+
+def recall_at_5(examples: Sequence[FusionExample], scores: Sequence[np.ndarray]) -> dict[str, float]:
+    """Recall@5 of gold passages per dataset and macro-averaged (key "macro"), in percent; ``scores[i]``
+    scores ``examples[i]``'s candidates."""
+    per: dict[str, list[float]] = {}
+    for example, score in zip(examples, scores, strict=True):
+        order = sorted(range(len(example.passages)), key=lambda i: (-float(score[i]), example.passages[i]))
+        top = list(dict.fromkeys(example.passages[i] for i in order))[:5]
+        gold = {p for p, is_gold in zip(example.passages, example.gold, strict=True) if is_gold}
+        per.setdefault(example.dataset, []).append(len(gold & set(top)) / max(example.n_gold, 1))
+    result = {dataset: 100 * float(np.mean(values)) for dataset, values in sorted(per.items())}
+    result["macro"] = float(np.mean(list(result.values()))) if result else 0.0
+    return result
+
+
+def scored_by(examples: Sequence[FusionExample], scorer: Scorer) -> list[np.ndarray]:
+    return [scorer(e.features) for e in examples]
+
+
+def fit(examples: Sequence[FusionExample], *, l2: float = 1e-4) -> LearnedFusion:
+    return fit_logistic([e.features for e in examples], [e.gold for e in examples], l2=l2)
+
+
+def two_fold(examples: Sequence[FusionExample], *, l2: float = 1e-4) -> dict[str, float]:
+    """Recall@5 when each fold's questions are scored by a model fitted on the other fold only."""
+    models = {fold: fit([e for e in examples if e.fold != fold], l2=l2) for fold in (0, 1)}
+    return recall_at_5(examples, [models[e.fold].score(e.features) for e in examples])

@@ -1,0 +1,187 @@
+"""Learned fusion: a logistic model over each candidate's signal ranks and its graph co-evidence.
+
+Reciprocal-rank fusion sees only where each signal ranked a chunk. Two things it cannot see decide many
+multi-hop questions: how close a chunk is to the question once all candidates are compared on one scale
+(the dense cosine of every candidate, not only the dense top 50), and whether it is *connected* to the
+other evidence — it mentions an entity the question names, or shares an entity with the chunks ranked
+first (the bridge passage of a two-hop question shares the bridge entity with the first hop). The model
+is linear, so it ships as a few dozen numbers in JSON and its weights can be read; it is trained on the
+train split only (``amalgam eval train-fusion``), never on dev.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.errors import ConfigError
+from retrieval.fusion import FusedHit, weighted_rrf
+from retrieval.types import ScoredChunk
+
+DEFAULT_PATH = Path(__file__).parent / "weights" / "learned-fusion.json"
+SIGNALS = ("dense", "bm25", "ppr", "proximity", "role", "treehop")
+PER_SIGNAL = ("rrf", "log_rank", "present", "relative_score")
+GRAPH_FEATURES = (
+    "question_entities",  # entities of the question the chunk mentions
+    "shares_with_top",  # sum of 1/(1+r) over the fused top chunks r it shares an entity with
+    "shares_with_dense_top",  # the same over the dense top chunks
+    "bridges_to_question",  # fused top chunks it shares an entity with that mention a question entity
+    "log_entities",
+)
+FEATURES = (
+    *(f"{signal}.{kind}" for signal in SIGNALS for kind in PER_SIGNAL),
+    "cosine",
+    "cosine_gap",
+    "signals",
+    *GRAPH_FEATURES,
+)
+MISSING_RANK = 60  # a chunk a signal did not rank counts as ranked just below its depth
+TOP = 5  # how many first-stage chunks the co-evidence features compare against
+
+
+@dataclass
+class Candidates:
+    """Everything the features are computed from, for one question."""
+
+    rankings: Mapping[str, Sequence[ScoredChunk]]  # each signal's ranking, best first
+    cosines: Mapping[str, float]  # dense cosine of every candidate to the question
+    entities: Mapping[str, set[str]]  # entity ids each candidate mentions
+    question_entities: set[str]  # entities the question names (alias links)
+    rrf_weights: Mapping[str, float]
+    rrf_k: int
+
+    def chunk_ids(self) -> list[str]:
+        return list(dict.fromkeys(hit.chunk_id for ranking in self.rankings.values() for hit in ranking))
+
+
+def _signal_features(candidates: Candidates, chunk_ids: list[str]) -> np.ndarray:
+    columns = np.zeros((len(chunk_ids), len(SIGNALS) * len(PER_SIGNAL)))
+    columns[:, 1 :: len(PER_SIGNAL)] = np.log(MISSING_RANK)
+    row_of = {chunk_id: i for i, chunk_id in enumerate(chunk_ids)}
+    for s, signal in enumerate(SIGNALS):
+        ranking = candidates.rankings.get(signal, [])
+        top_score = max((hit.score for hit in ranking), default=1.0) or 1.0
+        seen: set[str] = set()
+        for hit in ranking:
+            if hit.chunk_id in seen:
+                continue  # a signal votes once per chunk, as in RRF
+            seen.add(hit.chunk_id)
+            rank, base = len(seen), s * len(PER_SIGNAL)
+            columns[row_of[hit.chunk_id], base : base + len(PER_SIGNAL)] = (
+                1.0 / (candidates.rrf_k + rank),
+                np.log(rank),
+                1.0,
+                hit.score / top_score,
+            )
+    return columns
+
+
+def _graph_features(candidates: Candidates, chunk_ids: list[str]) -> np.ndarray:
+    fused = weighted_rrf(candidates.rankings, candidates.rrf_weights, k_rrf=candidates.rrf_k, limit=TOP)
+    top = [hit.chunk_id for hit in fused]
+    dense_top = list(dict.fromkeys(hit.chunk_id for hit in candidates.rankings.get("dense", [])))[:TOP]
+    asked = candidates.question_entities
+    entities = {c: candidates.entities.get(c, set()) for c in {*chunk_ids, *top, *dense_top}}
+
+    def shares_with(chunk_id: str, others: list[str]) -> float:
+        return sum(1.0 / (1 + r) for r, o in enumerate(others) if o != chunk_id and entities[chunk_id] & entities[o])
+
+    rows = [
+        (
+            len(entities[c] & asked),
+            shares_with(c, top),
+            shares_with(c, dense_top),
+            sum(1.0 for o in top if o != c and entities[c] & entities[o] and entities[o] & asked),
+            np.log1p(len(entities[c])),
+        )
+        for c in chunk_ids
+    ]
+    return np.array(rows, dtype=float).reshape(len(chunk_ids), len(GRAPH_FEATURES))
+
+
+def candidate_features(candidates: Candidates) -> tuple[list[str], np.ndarray]:
+    """The candidate chunk ids (every chunk any signal ranked) and their feature matrix, columns = FEATURES."""
+    chunk_ids = candidates.chunk_ids()
+    if not chunk_ids:
+        return [], np.zeros((0, len(FEATURES)))
+    cosine = np.array([candidates.cosines.get(c, 0.0) for c in chunk_ids])
+    ranked = [{hit.chunk_id for hit in candidates.rankings.get(signal, [])} for signal in SIGNALS]
+    signal_count = [sum(c in ids for ids in ranked) for c in chunk_ids]
+    overall = np.column_stack([cosine, cosine - cosine.max(), signal_count])
+    signal_part, graph_part = _signal_features(candidates, chunk_ids), _graph_features(candidates, chunk_ids)
+    return chunk_ids, np.hstack([signal_part, overall, graph_part])
+
+
+@dataclass
+class LearnedFusion:
+    """Standardised features -> logistic score; higher ranks first."""
+
+    features: list[str]
+    mean: list[float]
+    scale: list[float]
+    weights: list[float]
+    bias: float
+
+    def score(self, matrix: np.ndarray) -> np.ndarray:
+        standard = (matrix - np.asarray(self.mean)) / np.asarray(self.scale)
+        return np.asarray(standard @ np.asarray(self.weights) + self.bias)
+
+    def fuse(self, candidates: Candidates, limit: int) -> list[FusedHit]:
+        chunk_ids, matrix = candidate_features(candidates)
+        scores = self.score(matrix) if chunk_ids else np.zeros(0)
+        order = sorted(range(len(chunk_ids)), key=lambda i: (-float(scores[i]), chunk_ids[i]))[:limit]
+        return [FusedHit(chunk_ids[i], float(scores[i]), _found_by(candidates, chunk_ids[i])) for i in order]
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self), indent=1) + "\n")
+
+    @classmethod
+    def load(cls, path: Path = DEFAULT_PATH) -> LearnedFusion:
+        try:
+            model = cls(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError) as exc:
+            raise ConfigError(f"cannot read the learned fusion model {path}: {exc}") from exc
+        if tuple(model.features) != FEATURES:
+            raise ConfigError(f"{path} was trained on other features; retrain with `amalgam eval train-fusion`")
+        return model
+
+
+def _found_by(candidates: Candidates, chunk_id: str) -> list[str]:
+    """Signals that ranked the chunk, best rank first (what the evidence's ``retrievers`` reports)."""
+    ranks = {}
+    for signal, ranking in candidates.rankings.items():
+        for rank, hit in enumerate(ranking):
+            if hit.chunk_id == chunk_id:
+                ranks[signal] = rank
+                break
+    return sorted(ranks, key=lambda s: ranks[s])
+
+
+def fit_logistic(matrices: Sequence[np.ndarray], labels: Sequence[np.ndarray], *, l2: float = 1e-4) -> LearnedFusion:
+    """L2-regularised logistic regression (L-BFGS in float64) over standardised features, one row per candidate."""
+    import torch
+
+    x = np.vstack(matrices)
+    y = np.concatenate(labels).astype(float)
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
+    xt = torch.tensor((x - mean) / scale, dtype=torch.float64)
+    yt = torch.tensor(y, dtype=torch.float64)
+    w = torch.zeros(x.shape[1], dtype=torch.float64, requires_grad=True)
+    b = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS([w, b], max_iter=500, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(xt @ w + b, yt) + l2 * (w * w).sum()
+        loss.backward()  # type: ignore[no-untyped-call]
+        return loss
+
+    optimizer.step(closure)  # type: ignore[no-untyped-call]
+    return LearnedFusion(
+        list(FEATURES), mean.tolist(), scale.tolist(), w.detach().numpy().tolist(), float(b.detach().item())
+    )

@@ -1,0 +1,128 @@
+import math
+
+import numpy as np
+import pytest
+
+from app.errors import ConfigError
+from retrieval.fusion_training import FusionExample, recall_at_5, rrf_scorer, scored_by, two_fold
+from retrieval.learned_fusion import (
+    FEATURES,
+    MISSING_RANK,
+    Candidates,
+    LearnedFusion,
+    candidate_features,
+    fit_logistic,
+)
+from retrieval.retriever import FusionWeights
+from retrieval.types import ScoredChunk
+
+
+def _candidates(**overrides) -> Candidates:  # type: ignore[no-untyped-def]
+    values = dict(
+        rankings={
+            "dense": [ScoredChunk("a", 0.8), ScoredChunk("b", 0.4)],
+            "bm25": [ScoredChunk("c", 10.0), ScoredChunk("a", 5.0)],
+        },
+        cosines={"a": 0.8, "b": 0.4, "c": 0.3},
+        entities={"a": {"e1", "e2"}, "b": {"e9"}, "c": {"e2", "e3"}},
+        question_entities={"e1"},
+        rrf_weights=FusionWeights().as_dict(),
+        rrf_k=10,
+    )
+    values.update(overrides)
+    return Candidates(**values)  # type: ignore[arg-type]
+
+
+def _column(matrix: np.ndarray, chunk_ids: list[str], chunk: str, feature: str) -> float:
+    return float(matrix[chunk_ids.index(chunk), FEATURES.index(feature)])
+
+
+def test_signal_features_record_rank_score_and_absence() -> None:
+    chunk_ids, matrix = candidate_features(_candidates())
+    assert chunk_ids == ["a", "b", "c"] and matrix.shape == (3, len(FEATURES))
+    assert _column(matrix, chunk_ids, "a", "bm25.rrf") == pytest.approx(1 / 12)
+    assert _column(matrix, chunk_ids, "a", "bm25.log_rank") == pytest.approx(math.log(2))
+    assert _column(matrix, chunk_ids, "a", "bm25.relative_score") == pytest.approx(0.5)
+    assert _column(matrix, chunk_ids, "b", "bm25.present") == 0.0
+    assert _column(matrix, chunk_ids, "b", "bm25.log_rank") == pytest.approx(math.log(MISSING_RANK))
+    assert _column(matrix, chunk_ids, "c", "cosine_gap") == pytest.approx(0.3 - 0.8)
+    assert [_column(matrix, chunk_ids, c, "signals") for c in chunk_ids] == [2, 1, 1]
+
+
+def test_graph_features_see_question_entities_and_shared_entities() -> None:
+    chunk_ids, matrix = candidate_features(_candidates())
+    assert _column(matrix, chunk_ids, "a", "question_entities") == 1.0
+    assert _column(matrix, chunk_ids, "c", "question_entities") == 0.0
+    # c shares e2 with a, the fused first place, which names the question's entity: a bridge.
+    assert _column(matrix, chunk_ids, "c", "bridges_to_question") == 1.0
+    assert _column(matrix, chunk_ids, "c", "shares_with_top") == pytest.approx(1.0)
+    assert _column(matrix, chunk_ids, "b", "shares_with_top") == 0.0
+    assert _column(matrix, chunk_ids, "a", "log_entities") == pytest.approx(math.log(3))
+
+
+def test_no_candidates_gives_an_empty_ranking() -> None:
+    model = LearnedFusion(list(FEATURES), [0.0] * len(FEATURES), [1.0] * len(FEATURES), [0.0] * len(FEATURES), 0.0)
+    assert model.fuse(_candidates(rankings={}), limit=5) == []
+
+
+def _synthetic(seed: int, n_questions: int = 60) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Candidates whose only informative feature is ``bridges_to_question``; the rest is noise."""
+    rng = np.random.default_rng(seed)
+    matrices, labels = [], []
+    for _ in range(n_questions):
+        matrix = rng.normal(size=(20, len(FEATURES)))
+        gold = np.zeros(20, dtype=bool)
+        gold[rng.choice(20, size=2, replace=False)] = True
+        matrix[:, FEATURES.index("bridges_to_question")] = gold * 2.0 + rng.normal(scale=0.3, size=20)
+        matrices.append(matrix)
+        labels.append(gold)
+    return matrices, labels
+
+
+def test_fit_logistic_learns_the_informative_feature_and_ranks_gold_first() -> None:
+    model = fit_logistic(*_synthetic(0))
+    strongest = int(np.argmax(np.abs(model.weights)))
+    assert FEATURES[strongest] == "bridges_to_question" and model.weights[strongest] > 0
+    matrices, labels = _synthetic(1)
+    top2 = [
+        set(np.argsort(-model.score(m))[:2]) == set(np.flatnonzero(g)) for m, g in zip(matrices, labels, strict=True)
+    ]
+    assert np.mean(top2) > 0.9
+
+
+def test_model_round_trips_and_refuses_other_features(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    model = fit_logistic(*_synthetic(2))
+    path = tmp_path / "fusion.json"
+    model.save(path)
+    assert LearnedFusion.load(path) == model
+    path.write_text(path.read_text().replace('"cosine"', '"colour"'))
+    with pytest.raises(ConfigError, match="retrain"):
+        LearnedFusion.load(path)
+    with pytest.raises(ConfigError):
+        LearnedFusion.load(tmp_path / "missing.json")
+
+
+def test_the_shipped_model_puts_what_every_signal_ranks_first_above_what_they_rank_last() -> None:
+    model = LearnedFusion.load()
+    assert model.features == list(FEATURES)
+    signals = ("dense", "bm25", "ppr", "proximity", "role", "treehop")
+    depth = [f"x{i}" for i in range(48)]
+    rankings = {s: [ScoredChunk(c, 1.0 - i / 50) for i, c in enumerate(["best", *depth, "worst"])] for s in signals}
+    cosines = {c: 0.9 - i / 100 for i, c in enumerate(["best", *depth, "worst"])}
+    fused = model.fuse(_candidates(rankings=rankings, cosines=cosines, entities={}), limit=50)
+    order = [hit.chunk_id for hit in fused]
+    assert order[0] == "best" and order[-1] == "worst"
+    assert fused[0].retrievers == list(signals)
+
+
+def _example(dataset: str, fold: int, seed: int) -> FusionExample:
+    matrices, labels = _synthetic(seed, n_questions=1)
+    return FusionExample(dataset, fold, [f"p{i}" for i in range(20)], matrices[0], labels[0], int(labels[0].sum()))
+
+
+def test_two_fold_recall_beats_rrf_when_rrf_ignores_the_informative_feature() -> None:
+    examples = [_example("wiki" if i % 2 else "news", i % 2, seed=i) for i in range(40)]
+    learned = two_fold(examples)
+    rrf = recall_at_5(examples, scored_by(examples, rrf_scorer(FusionWeights())))
+    assert set(learned) == {"news", "wiki", "macro"}
+    assert learned["macro"] > 90 > rrf["macro"] + 30
