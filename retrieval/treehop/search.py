@@ -14,10 +14,10 @@ Updated queries sit further from every passage than the question does, so ``s(q'
 comparable to ``s(q, p)``; real bridge targets still share the question's relation words (``s(q, B)``)
 and a path through a strong first hop is more likely right (``s(q, A)``). A passage reached several
 ways keeps its best score, so a hop-1 passage that a next query finds again moves up. The weights were
-tuned on the train split with 2-fold cross-fitting (docs/bench-treehop.md): with the concat-update model
-``question_weight=0`` won (the trained next query already keeps the question's part), leaving a path
-score ``s(q', B) + 0.5·s(q, A) - 0.2``. ``ranking="interleave"`` keeps the older rule (``lead`` best
-hop-1 passages, then round-robin over hops, with redundancy pruning across hops).
+tuned on the train split with 2-fold cross-fitting (docs/bench-treehop.md, round 2):
+``s(q', B) + 0.5·s(q, A) + 3·s(q, B) - 1.6`` — the question's own similarity to B counts most, the
+updated query decides among passages the question alone finds alike. ``ranking="interleave"`` keeps the
+older rule (``lead`` best hop-1 passages, then round-robin over hops, with redundancy pruning across hops).
 """
 
 from __future__ import annotations
