@@ -131,10 +131,15 @@ class LearnedFusion:
         return np.asarray(standard @ np.asarray(self.weights) + self.bias)
 
     def fuse(self, candidates: Candidates, limit: int) -> list[FusedHit]:
+        """Candidates best first; a hit's score is the model's probability that it is evidence (sorted by the
+        logit, which does not saturate to ties the way the probability does)."""
         chunk_ids, matrix = candidate_features(candidates)
-        scores = self.score(matrix) if chunk_ids else np.zeros(0)
-        order = sorted(range(len(chunk_ids)), key=lambda i: (-float(scores[i]), chunk_ids[i]))[:limit]
-        return [FusedHit(chunk_ids[i], float(scores[i]), _found_by(candidates, chunk_ids[i])) for i in order]
+        logits = self.score(matrix) if chunk_ids else np.zeros(0)
+        order = sorted(range(len(chunk_ids)), key=lambda i: (-float(logits[i]), chunk_ids[i]))[:limit]
+        return [
+            FusedHit(chunk_ids[i], float(1.0 / (1.0 + np.exp(-logits[i]))), _found_by(candidates, chunk_ids[i]))
+            for i in order
+        ]
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

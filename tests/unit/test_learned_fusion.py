@@ -126,3 +126,10 @@ def test_two_fold_recall_beats_rrf_when_rrf_ignores_the_informative_feature() ->
     rrf = recall_at_5(examples, scored_by(examples, rrf_scorer(FusionWeights())))
     assert set(learned) == {"news", "wiki", "macro"}
     assert learned["macro"] > 90 > rrf["macro"] + 30
+
+
+def test_fused_scores_are_probabilities_in_rank_order() -> None:
+    model = fit_logistic(*_synthetic(3))
+    fused = model.fuse(_candidates(), limit=3)
+    assert [h.chunk_id for h in fused] and all(0.0 < h.score < 1.0 for h in fused)
+    assert [h.score for h in fused] == sorted((h.score for h in fused), reverse=True)
