@@ -12,6 +12,7 @@ train split only (``amalgam eval train-fusion``), never on dev.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ FEATURES = (
 )
 MISSING_RANK = 60  # a chunk a signal did not rank counts as ranked just below its depth
 TOP = 5  # how many first-stage chunks the co-evidence features compare against
+HUB_SHARE, HUB_MIN_CHUNKS = 0.25, 35  # an entity in more candidates than both is a hub, not co-evidence
 
 
 @dataclass
@@ -85,7 +87,7 @@ def _graph_features(candidates: Candidates, chunk_ids: list[str]) -> np.ndarray:
     top = [hit.chunk_id for hit in fused]
     dense_top = list(dict.fromkeys(hit.chunk_id for hit in candidates.rankings.get("dense", [])))[:TOP]
     asked = candidates.question_entities
-    entities = {c: candidates.entities.get(c, set()) for c in {*chunk_ids, *top, *dense_top}}
+    entities = _without_local_hubs({c: candidates.entities.get(c, set()) for c in {*chunk_ids, *top, *dense_top}})
 
     def shares_with(chunk_id: str, others: list[str]) -> float:
         return sum(1.0 / (1 + r) for r, o in enumerate(others) if o != chunk_id and entities[chunk_id] & entities[o])
@@ -101,6 +103,16 @@ def _graph_features(candidates: Candidates, chunk_ids: list[str]) -> np.ndarray:
         for c in chunk_ids
     ]
     return np.array(rows, dtype=float).reshape(len(chunk_ids), len(GRAPH_FEATURES))
+
+
+def _without_local_hubs(entities: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Drop entities that a large share of the candidates mention ("United States" in a news corpus): sharing
+    them says nothing. The training graph had such hubs removed corpus-wide (no entity there is in more than
+    35 passages), so this only keeps a graph that still has them close to what the model was trained on."""
+    counts = Counter(e for ids in entities.values() for e in ids)
+    limit = max(HUB_MIN_CHUNKS, HUB_SHARE * len(entities))
+    hubs = {e for e, n in counts.items() if n > limit}
+    return {c: ids - hubs for c, ids in entities.items()} if hubs else entities
 
 
 def candidate_features(candidates: Candidates) -> tuple[list[str], np.ndarray]:

@@ -133,3 +133,14 @@ def test_fused_scores_are_probabilities_in_rank_order() -> None:
     fused = model.fuse(_candidates(), limit=3)
     assert [h.chunk_id for h in fused] and all(0.0 < h.score < 1.0 for h in fused)
     assert [h.score for h in fused] == sorted((h.score for h in fused), reverse=True)
+
+
+def test_an_entity_most_candidates_mention_is_not_co_evidence() -> None:
+    chunks = [f"c{i}" for i in range(40)]
+    rankings = {"dense": [ScoredChunk(c, 1.0 - i / 100) for i, c in enumerate(chunks)]}
+    hub = {c: {"hub"} for c in chunks}
+    chunk_ids, matrix = candidate_features(_candidates(rankings=rankings, entities=hub, cosines={}))
+    assert _column(matrix, chunk_ids, "c9", "shares_with_top") == 0.0  # all 40 share "hub": a hub, ignored
+    few = {c: ({"e"} if i in (0, 9) else set()) for i, c in enumerate(chunks)}
+    chunk_ids, matrix = candidate_features(_candidates(rankings=rankings, entities=few, cosines={}))
+    assert _column(matrix, chunk_ids, "c9", "shares_with_top") == 1.0  # shares "e" with the first place
