@@ -19,6 +19,7 @@ from retrieval.evaluate import (
     Question,
     build_workspace,
     evaluate,
+    format_comparisons,
     format_table,
     load_corpus,
     load_corpus_embeddings,
@@ -54,6 +55,7 @@ def multihop(
     scores = evaluate(retriever, questions, chunk_to_passage, {p.id: p.full_text for p in passages}, chosen)
     typer.echo(f"{len(questions)} {split} questions, {len(passages)} passages\n")
     typer.echo(format_table(scores))
+    typer.echo("\n" + format_comparisons(scores))
     if output is not None:
         rows = {m: {b: s.row() for b, s in per.items()} for m, per in scores.items()}
         output.write_text(json.dumps(rows, indent=2))

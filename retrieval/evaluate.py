@@ -306,6 +306,33 @@ def evaluate(
     return scores
 
 
+def paired_difference(
+    a: Sequence[float], b: Sequence[float], *, rounds: int = 10_000, seed: int = 0
+) -> tuple[float, float, float]:
+    """Mean of ``a - b`` over the same questions and its 95% paired-bootstrap interval, in the inputs' units."""
+    diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    if diff.size == 0:
+        return 0.0, 0.0, 0.0
+    samples = np.random.default_rng(seed).integers(0, diff.size, size=(rounds, diff.size))
+    means = diff[samples].mean(axis=1)
+    return float(diff.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
+
+
+# Differences the report gives with a confidence interval: the goals' comparisons.
+COMPARISONS = (("hybrid", "dense"), ("hybrid", "hybrid-rrf"), ("treehop", "dense"))
+
+
+def format_comparisons(scores: dict[str, dict[str, MethodScores]], k: int = 5) -> str:
+    """R@k differences between methods on the same questions (overall), with 95% bootstrap intervals."""
+    lines = []
+    for first, second in COMPARISONS:
+        if "overall" in scores.get(first, {}) and "overall" in scores.get(second, {}):
+            a, b = scores[first]["overall"].recall[k], scores[second]["overall"].recall[k]
+            mean, low, high = (100 * value for value in paired_difference(a, b))
+            lines.append(f"R@{k} {first} - {second}: {mean:+.1f} points (95% CI {low:+.1f} to {high:+.1f})")
+    return "\n".join(lines)
+
+
 def format_table(scores: dict[str, dict[str, MethodScores]]) -> str:
     buckets = sorted({b for per in scores.values() for b in per}, key=lambda b: (b == "overall", b))
     lines = ["| dataset | method | R@2 | R@5 | R@10 | answer@5 | p50 ms | p95 ms |", "|---" * 8 + "|"]

@@ -38,3 +38,24 @@ def test_method_scores_report_percentages_and_percentiles() -> None:
     scores.latencies_ms += [10.0, 30.0]
     row = scores.row()
     assert row["R@5"] == 75.0 and row["answer@5"] == 50.0 and row["p50 ms"] == 20.0
+
+
+def test_paired_difference_interval_covers_the_mean_and_excludes_zero_for_a_clear_gain() -> None:
+    from retrieval.evaluate import paired_difference
+
+    better = [1.0] * 60 + [0.0] * 40
+    worse = [1.0] * 40 + [0.0] * 60
+    mean, low, high = paired_difference(better, worse)
+    assert mean == 0.2 and 0 < low < mean < high
+    mean, low, high = paired_difference(better, better)
+    assert (mean, low, high) == (0.0, 0.0, 0.0)
+
+
+def test_comparisons_report_only_methods_that_were_run() -> None:
+    from retrieval.evaluate import format_comparisons
+
+    scores = {"dense": {"overall": MethodScores()}, "hybrid": {"overall": MethodScores()}}
+    scores["dense"]["overall"].recall[5] = [0.0, 0.5, 1.0]
+    scores["hybrid"]["overall"].recall[5] = [1.0, 1.0, 1.0]
+    report = format_comparisons(scores)
+    assert report.startswith("R@5 hybrid - dense: +50.0 points") and "hybrid-rrf" not in report
