@@ -102,17 +102,23 @@ def build_docs(corpus: dict[str, dict], per_doc: int, max_tokens: int, seed: int
     return docs
 
 
-def boundary_prf(predicted: Sequence[set[int]], truth: Sequence[set[int]]) -> tuple[float, float, float]:
-    """Micro P/R/F1 with +-1 sentence tolerance, each true boundary matched at most once."""
-    hits = n_pred = n_true = 0
+def boundary_counts(predicted: Sequence[set[int]], truth: Sequence[set[int]]) -> np.ndarray:
+    """Per document: (matched, predicted, true) boundaries, +-1 sentence tolerance, each true one matched once."""
+    rows = []
     for pred, true in zip(predicted, truth, strict=True):
-        unmatched = set(pred)
+        unmatched, hits = set(pred), 0
         for gap in sorted(true):
             match = next((g for g in (gap, gap - 1, gap + 1) if g in unmatched), None)
             if match is not None:
                 unmatched.discard(match)
                 hits += 1
-        n_pred, n_true = n_pred + len(pred), n_true + len(true)
+        rows.append((hits, len(pred), len(true)))
+    return np.array(rows, dtype=float).reshape(len(rows), 3)
+
+
+def prf(counts: np.ndarray) -> tuple[float, float, float]:
+    """Micro P/R/F1 from per-document counts."""
+    hits, n_pred, n_true = counts.sum(axis=0)
     precision, recall = hits / max(n_pred, 1), hits / max(n_true, 1)
     return precision, recall, 2 * precision * recall / max(precision + recall, 1e-9)
 
@@ -165,7 +171,10 @@ def _nearest_sentence(starts: list[int], offset: int) -> int:
     return right
 
 
-def downstream_recall(run: Run, docs: list[BenchDoc], questions: list[dict], embedder: object, k: int = 5) -> float:
+def downstream_recalls(
+    run: Run, docs: list[BenchDoc], questions: list[dict], embedder: object, k: int = 5
+) -> list[float]:
+    """Per question: the share of its supporting passages that a top-k chunk holds >= 50% of."""
     texts, owners = [], []
     for doc_index, spans in enumerate(run.spans):
         for start, end in spans:
@@ -183,7 +192,7 @@ def downstream_recall(run: Run, docs: list[BenchDoc], questions: list[dict], emb
             overlaps = (min(p_end, owners[i][2]) - max(p_start, owners[i][1]) for i in top if owners[i][0] == doc_index)
             found += any(o >= 0.5 * (p_end - p_start) for o in overlaps)
         recalls.append(found / len(question["supporting_ids"]))
-    return float(np.mean(recalls))
+    return recalls
 
 
 def _backend(spec: str) -> CausalLM:
@@ -297,16 +306,44 @@ def report(
         "| chunker | target | chunks | mean tokens | P | R | F1 | recall@5 | sentences/s wall | sentences per CPU-s |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
+    counts: dict[tuple[str, int], np.ndarray] = {}
+    per_question: dict[tuple[str, int], list[float]] = {}
     for name, (runs, wall, cpu) in results.items():
         for target in targets:
             run = runs[target]
-            p, r, f1 = boundary_prf(run.gaps, truth)
+            counts[name, target] = boundary_counts(run.gaps, truth)
+            p, r, f1 = prf(counts[name, target])
             sizes = [count_tokens(docs[i].doc.text[a:b]) for i, spans in enumerate(run.spans) for a, b in spans]
-            recall = downstream_recall(run, docs, questions, embedder) if questions else float("nan")
+            per_question[name, target] = downstream_recalls(run, docs, questions, embedder) if questions else []
+            recall = float(np.mean(per_question[name, target])) if questions else float("nan")
             print(
                 f"| {name} | {target} | {len(sizes)} | {np.mean(sizes):.0f} | {p:.3f} | {r:.3f} | {f1:.3f} | "
                 f"{recall:.3f} | {n_sentences / max(wall, 1e-9):.1f} | {n_sentences / max(cpu, 1e-9):.1f} |"
             )
+
+    if "perplexity" in results and "semantic" in results:
+        for target in targets:
+            print_intervals(counts, per_question, target)
+
+
+def print_intervals(
+    counts: dict[tuple[str, int], np.ndarray], per_question: dict[tuple[str, int], list[float]], target: int
+) -> None:
+    """Perplexity minus semantic with 95% bootstrap intervals: F1 resampling documents, recall@5 questions."""
+    rng = np.random.default_rng(0)
+    ppl, sem = counts["perplexity", target], counts["semantic", target]
+    picks = rng.integers(0, len(ppl), size=(2000, len(ppl)))
+    f1_diffs = [prf(ppl[pick])[2] - prf(sem[pick])[2] for pick in picks]
+    line = f"target {target}: F1 perplexity - semantic {prf(ppl)[2] - prf(sem)[2]:+.3f} " + _interval(f1_diffs)
+    diff = np.array(per_question["perplexity", target]) - np.array(per_question["semantic", target])
+    if diff.size:
+        means = diff[rng.integers(0, diff.size, size=(10_000, diff.size))].mean(axis=1)
+        line += f"; recall@5 {diff.mean():+.3f} " + _interval(means)
+    print(line)
+
+
+def _interval(values: Sequence[float] | np.ndarray) -> str:
+    return f"(95% CI {np.percentile(values, 2.5):+.3f} to {np.percentile(values, 97.5):+.3f})"
 
 
 if __name__ == "__main__":
