@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from ingest.chunking.lm import _scored_positions
-from ingest.chunking.perplexity import PerplexityChunker, local_peaks, sentence_losses, strong_peaks, window_bounds
+from ingest.chunking.perplexity import PerplexityChunker, local_peaks, sentence_losses, strong_gaps, window_bounds
 from ingest.sentences import split_sentences
 
 
@@ -75,11 +75,12 @@ def test_opening_signal_cuts_where_a_sentence_opens_surprisingly() -> None:
     assert [first for first, _ in runs][1:] == [2, 5]
 
 
-def test_peaks_below_the_documents_median_are_not_boundaries() -> None:
-    strengths = [1.0, 3.0, 1.0, 1.5, 1.0, 4.0, 2.0, 2.0]  # peaks at 1, 3 and 5; median 1.75
-    assert [i for i, b in enumerate(strong_peaks(strengths, 50.0)) if b] == [1, 5]
-    assert [i for i, b in enumerate(strong_peaks(strengths, 0.0)) if b] == local_peaks(strengths)
-    assert strong_peaks([], 50.0) == []
+def test_boundaries_are_the_documents_strongest_gaps() -> None:
+    strengths = [1.0, 3.0, 1.0, 1.5, 1.0, 4.0, 2.0, 2.0]  # peaks at 1, 3 and 5; median 1.75, 70th pct 2.0
+    assert [i for i, b in enumerate(strong_gaps(strengths, 70.0)) if b] == [1, 5, 6, 7]
+    assert [i for i, b in enumerate(strong_gaps(strengths, 50.0, peaks_only=True)) if b] == [1, 5]
+    assert [i for i, b in enumerate(strong_gaps(strengths, 0.0, peaks_only=True)) if b] == local_peaks(strengths)
+    assert strong_gaps([], 50.0) == []
 
 
 def test_sentence_signal_is_the_papers_local_minima() -> None:
@@ -94,8 +95,8 @@ def test_bad_settings_and_positions_are_refused() -> None:
         PerplexityChunker(signal="margin")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="opening_tokens"):
         PerplexityChunker(opening_tokens=0)
-    with pytest.raises(ValueError, match="peak_percentile"):
-        PerplexityChunker(peak_percentile=101.0)
+    with pytest.raises(ValueError, match="boundary_percentile"):
+        PerplexityChunker(boundary_percentile=101.0)
     with pytest.raises(ValueError, match="outside"):
         _scored_positions([([1, 2], 0)], [[2]])
 
