@@ -144,3 +144,10 @@ def test_an_entity_most_candidates_mention_is_not_co_evidence() -> None:
     few = {c: ({"e"} if i in (0, 9) else set()) for i, c in enumerate(chunks)}
     chunk_ids, matrix = candidate_features(_candidates(rankings=rankings, entities=few, cosines={}))
     assert _column(matrix, chunk_ids, "c9", "shares_with_top") == 1.0  # shares "e" with the first place
+
+
+def test_the_model_covers_exactly_the_hybrid_modes_signals() -> None:
+    from retrieval.learned_fusion import SIGNALS
+    from retrieval.retriever import SIGNALS_BY_MODE
+
+    assert SIGNALS_BY_MODE["hybrid"] == SIGNALS  # rank() applies the model only when all of them are fused
