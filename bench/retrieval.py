@@ -1,11 +1,12 @@
 """Retrieval latency as the corpus grows (1k passages -> the full 17.6k multihop corpus), same run.
 
-Index-bound signals only (dense, BM25, dense+BM25 fused, TreeHop when its weights ship), plus the exact
-vs HNSW dense index at the full size. Latency includes embedding the question (what a user waits for).
-Graph and full-hybrid latency at full size come from ``amalgam eval multihop`` (they need the graph).
+Index-bound signals (dense, BM25, dense+BM25 fused, TreeHop when its weights ship), plus the exact vs HNSW
+dense index at the full size. Latency includes embedding the question (what a user waits for). With
+``--hybrid`` also the full hybrid retriever (graph signals and the learned fusion included) over an embedded
+workspace of each size, built once under the data dir (the full size reuses ``amalgam eval multihop``'s).
 
-    HF_HUB_OFFLINE=1 python -m bench.retrieval [--queries 100] [--torch-threads 1]   (as a module: a script
-    named retrieval.py would shadow the retrieval package)
+    HF_HUB_OFFLINE=1 python -m bench.retrieval [--queries 100] [--torch-threads 1] [--hybrid]   (as a module:
+    a script named retrieval.py would shadow the retrieval package)
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--torch-threads", type=int, default=0, help="1 avoids oversubscription on a busy box")
+    parser.add_argument("--hybrid", action="store_true", help="also time the full hybrid (builds graph workspaces)")
     args = parser.parse_args()
     if args.torch_threads > 0:
         import torch
@@ -53,10 +55,13 @@ def main() -> None:
     vectors = load_corpus_embeddings(embedder, passages)
     questions = [q.question for q in load_questions(split="dev")][: args.queries]
     print(f"{len(questions)} dev questions; p50 / p95 ms per question (embedding included)\n")
-    print("| passages | dense | bm25 | dense+bm25 | treehop |")
-    print("|---|---|---|---|---|")
+    print("| passages | dense | bm25 | dense+bm25 | treehop |" + (" hybrid |" if args.hybrid else ""))
+    print("|---|---|---|---|---|" + ("---|" if args.hybrid else ""))
     for size in (1000, 5000, len(passages)):
-        print(f"| {size} | {measure_size(embedder, passages, vectors, questions, size)} |")
+        row = measure_size(embedder, passages, vectors, questions, size)
+        if args.hybrid:
+            row += " | " + measure_hybrid(embedder, passages, vectors, questions, size)
+        print(f"| {size} | {row} |")
     exact_vs_ann(embedder, passages, vectors, questions)
 
 
@@ -83,6 +88,27 @@ def measure_size(embedder, passages, vectors, questions, size: int) -> str:  # t
         _timed(lambda t: treehop.search(q(t), 10), questions) if treehop else None,
     ]
     return " | ".join(f"{c[0]:.1f} / {c[1]:.1f}" if c else "n/a" for c in cells)
+
+
+def measure_hybrid(embedder, passages, vectors, questions, size: int) -> str:  # type: ignore[no-untyped-def]
+    """p50 / p95 of the hybrid retriever's ranking over a workspace of the first ``size`` passages."""
+    from app import services
+    from app.cli_eval import EVAL_WORKSPACE
+    from app.config import load_settings
+    from retrieval.evaluate import build_workspace
+    from retrieval.retriever import HybridRetriever, load_learned_fusion
+
+    name = EVAL_WORKSPACE if size == len(passages) else f"bench-latency-{size}"
+    settings = load_settings(workspace=name)
+    store = services.open_store(settings)
+    try:
+        indexes = build_workspace(store, embedder, settings.workspace_dir, passages[:size], vectors[:size])
+        multihop = load_treehop(indexes.dense, embedder.dim)
+        retriever = HybridRetriever(store, embedder, indexes, multihop=multihop, learned=load_learned_fusion())
+        p50, p95 = _timed(lambda t: retriever.rank(t, k=10, mode="hybrid"), questions)
+    finally:
+        store.close()
+    return f"{p50:.1f} / {p95:.1f}"
 
 
 def exact_vs_ann(embedder, passages, vectors, questions) -> None:  # type: ignore[no-untyped-def]
