@@ -43,9 +43,9 @@ def collect_examples(
         rankings, graph = retriever.signal_rankings(query, wanted, mode="hybrid", depth=depth, notes=[])
         chunk_ids, matrix = candidate_features(retriever.candidates_of(query, rankings, graph))
         passages = [chunk_to_passage.get(c, c) for c in chunk_ids]
-        out.append(
-            FusionExample(dataset, fold, passages, matrix, np.array([p in set(gold) for p in passages]), len(gold))
-        )
+        wanted_passages = set(gold)
+        labels = np.array([p in wanted_passages for p in passages])
+        out.append(FusionExample(dataset, fold, passages, matrix, labels, len(gold)))
     return out
 
 

@@ -43,6 +43,8 @@ FEATURES = (
 MISSING_RANK = 60  # a chunk a signal did not rank counts as ranked just below its depth
 TOP = 5  # how many first-stage chunks the co-evidence features compare against
 HUB_SHARE, HUB_MIN_CHUNKS = 0.25, 35  # an entity in more candidates than both is a hub, not co-evidence
+PRESENT = [FEATURES.index(f"{signal}.present") for signal in SIGNALS]
+LOG_RANK = [FEATURES.index(f"{signal}.log_rank") for signal in SIGNALS]
 
 
 @dataclass
@@ -57,7 +59,12 @@ class Candidates:
     rrf_k: int
 
     def chunk_ids(self) -> list[str]:
-        return list(dict.fromkeys(hit.chunk_id for ranking in self.rankings.values() for hit in ranking))
+        return candidate_ids(self.rankings)
+
+
+def candidate_ids(rankings: Mapping[str, Sequence[ScoredChunk]]) -> list[str]:
+    """Every chunk any signal ranked, once, in order of first appearance."""
+    return list(dict.fromkeys(hit.chunk_id for ranking in rankings.values() for hit in ranking))
 
 
 def _signal_features(candidates: Candidates, chunk_ids: list[str]) -> np.ndarray:
@@ -121,11 +128,10 @@ def candidate_features(candidates: Candidates) -> tuple[list[str], np.ndarray]:
     if not chunk_ids:
         return [], np.zeros((0, len(FEATURES)))
     cosine = np.array([candidates.cosines.get(c, 0.0) for c in chunk_ids])
-    ranked = [{hit.chunk_id for hit in candidates.rankings.get(signal, [])} for signal in SIGNALS]
-    signal_count = [sum(c in ids for ids in ranked) for c in chunk_ids]
+    signal_part = _signal_features(candidates, chunk_ids)
+    signal_count = signal_part[:, PRESENT].sum(axis=1)
     overall = np.column_stack([cosine, cosine - cosine.max(), signal_count])
-    signal_part, graph_part = _signal_features(candidates, chunk_ids), _graph_features(candidates, chunk_ids)
-    return chunk_ids, np.hstack([signal_part, overall, graph_part])
+    return chunk_ids, np.hstack([signal_part, overall, _graph_features(candidates, chunk_ids)])
 
 
 @dataclass
@@ -149,7 +155,7 @@ class LearnedFusion:
         logits = self.score(matrix) if chunk_ids else np.zeros(0)
         order = sorted(range(len(chunk_ids)), key=lambda i: (-float(logits[i]), chunk_ids[i]))[:limit]
         return [
-            FusedHit(chunk_ids[i], float(1.0 / (1.0 + np.exp(-logits[i]))), _found_by(candidates, chunk_ids[i]))
+            FusedHit(chunk_ids[i], float(1.0 / (1.0 + np.exp(-logits[i]))), _found_by(candidates, matrix[i]))
             for i in order
         ]
 
@@ -168,15 +174,12 @@ class LearnedFusion:
         return model
 
 
-def _found_by(candidates: Candidates, chunk_id: str) -> list[str]:
-    """Signals that ranked the chunk, best rank first (what the evidence's ``retrievers`` reports)."""
-    ranks = {}
-    for signal, ranking in candidates.rankings.items():
-        for rank, hit in enumerate(ranking):
-            if hit.chunk_id == chunk_id:
-                ranks[signal] = rank
-                break
-    return sorted(ranks, key=lambda s: ranks[s])
+def _found_by(candidates: Candidates, row: np.ndarray) -> list[str]:
+    """Signals that ranked the chunk, best rank first, ties in the rankings' order (what the evidence's
+    ``retrievers`` reports), read off the row's presence and rank features."""
+    column = {signal: s for s, signal in enumerate(SIGNALS)}
+    ranked = [signal for signal in candidates.rankings if signal in column and row[PRESENT[column[signal]]]]
+    return sorted(ranked, key=lambda signal: row[LOG_RANK[column[signal]]])
 
 
 def fit_logistic(matrices: Sequence[np.ndarray], labels: Sequence[np.ndarray], *, l2: float = 1e-4) -> LearnedFusion:

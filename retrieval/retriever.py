@@ -22,7 +22,7 @@ from ingest.embedder import Embedder
 from retrieval.fusion import FusedHit, Reranker, rerank_hits, weighted_rrf
 from retrieval.graph import GraphRetriever, GraphSignals
 from retrieval.index.indexset import IndexSet
-from retrieval.learned_fusion import Candidates, LearnedFusion
+from retrieval.learned_fusion import Candidates, LearnedFusion, candidate_ids
 from retrieval.types import Evidence, Query, RetrievalResult, Retriever, ScoredChunk
 
 MODES = ("dense", "hybrid", "graph", "multihop", "auto")
@@ -243,7 +243,7 @@ class HybridRetriever:
     def candidates_of(self, query: Query, rankings: dict[str, list[ScoredChunk]], graph: GraphSignals) -> Candidates:
         """What the learned fusion needs beyond the rankings: every candidate's dense cosine (from the index's
         stored vectors) and entities (one store read), and the entities the question names."""
-        chunk_ids = list(dict.fromkeys(hit.chunk_id for ranking in rankings.values() for hit in ranking))
+        chunk_ids = candidate_ids(rankings)
         indexed = [c for c in chunk_ids if c in self.indexes.dense]
         cosines = dict(zip(indexed, (self.indexes.dense.reconstruct(indexed) @ query.embedding).tolist(), strict=True))
         entities = {c: set(ids) for c, ids in self.store.entities_of_chunks(chunk_ids).items()} if chunk_ids else {}
