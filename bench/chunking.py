@@ -51,6 +51,7 @@ from ingest.chunking.scored import GapScores, GapScoringChunker  # noqa: E402
 from ingest.chunking.semantic import SemanticChunker  # noqa: E402
 from ingest.models import Document  # noqa: E402
 from ingest.sentences import Sentence, count_tokens, split_document  # noqa: E402
+from retrieval.evaluate import paired_difference  # noqa: E402
 
 DATASET = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "multihop"
 
@@ -335,10 +336,9 @@ def print_intervals(
     picks = rng.integers(0, len(ppl), size=(2000, len(ppl)))
     f1_diffs = [prf(ppl[pick])[2] - prf(sem[pick])[2] for pick in picks]
     line = f"target {target}: F1 perplexity - semantic {prf(ppl)[2] - prf(sem)[2]:+.3f} " + _interval(f1_diffs)
-    diff = np.array(per_question["perplexity", target]) - np.array(per_question["semantic", target])
-    if diff.size:
-        means = diff[rng.integers(0, diff.size, size=(10_000, diff.size))].mean(axis=1)
-        line += f"; recall@5 {diff.mean():+.3f} " + _interval(means)
+    if per_question["perplexity", target]:
+        mean, low, high = paired_difference(per_question["perplexity", target], per_question["semantic", target])
+        line += f"; recall@5 {mean:+.3f} (95% CI {low:+.3f} to {high:+.3f})"
     print(line)
 
 

@@ -26,7 +26,7 @@ from ingest.embedder import Embedder
 from ingest.models import Chunk, Document
 from retrieval.datasets import DEFAULT_DATASET, Passage, Question, load_passages, load_questions
 from retrieval.index.indexset import IndexSet
-from retrieval.retriever import HybridRetriever
+from retrieval.retriever import SIGNALS_BY_MODE, HybridRetriever
 
 DEFAULT_CACHE = Path.home() / ".cache" / "amalgam" / "multihop"
 
@@ -246,8 +246,8 @@ METHODS: dict[str, tuple[str, ...]] = {
     "dense+bm25": ("dense", "bm25"),
     "graph": ("ppr",),
     "treehop": ("treehop",),
-    "hybrid-rrf": ("dense", "bm25", "ppr", "proximity", "role", "treehop"),  # the same signals, fused by RRF
-    "hybrid": ("dense", "bm25", "ppr", "proximity", "role", "treehop"),
+    "hybrid-rrf": SIGNALS_BY_MODE["hybrid"],  # the same signals, fused by RRF
+    "hybrid": SIGNALS_BY_MODE["hybrid"],
 }
 KS = (2, 5, 10)
 
