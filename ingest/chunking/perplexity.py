@@ -115,8 +115,8 @@ def strong_gaps(values: Sequence[float], percentile: float, *, peaks_only: bool 
     if not values:
         return []
     cutoff = float(np.percentile(values, percentile))
-    peaks = set(local_peaks(values)) if peaks_only else set(range(len(values)))
-    return [i in peaks and value >= cutoff for i, value in enumerate(values)]
+    peaks = set(local_peaks(values)) if peaks_only else set()
+    return [value >= cutoff and (not peaks_only or i in peaks) for i, value in enumerate(values)]
 
 
 def dynamic_threshold(scores: Sequence[float]) -> float:
