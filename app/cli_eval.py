@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 
 from app import services
@@ -28,7 +30,7 @@ from retrieval.evaluate import (
 )
 from retrieval.fusion_training import FusionExample, collect_examples, fit, recall_at_5, rrf_scorer, scored_by, two_fold
 from retrieval.learned_fusion import DEFAULT_PATH as LEARNED_FUSION_PATH
-from retrieval.retriever import FusionWeights, HybridRetriever, load_learned_fusion, load_treehop
+from retrieval.retriever import FusionWeights, HybridRetriever, load_learned_fusion, load_treehop, store_mentions
 from retrieval.treehop.data import DEFAULT_CACHE_ROOT
 from retrieval.tuning import QuestionRankings, collect_rankings, coordinate_search, recall_at
 
@@ -86,7 +88,7 @@ def tune_fusion(
     if treehop_folds is None:
         data = collect_rankings(retriever, _labelled(questions), chunk_to_passage)
     else:
-        models = _fold_models(treehop_folds, retriever.embedder, dataset_dir)
+        models = _fold_models(treehop_folds, retriever.embedder, dataset_dir) if _model_hops(retriever) else []
         data = _cross_fitted_rankings(retriever, questions, chunk_to_passage, models)
     best, log = coordinate_search(data)
     typer.echo("\n".join(log))
@@ -115,7 +117,7 @@ def train_fusion(
 
     retriever, _, chunk_to_passage = _open_eval(graph, dataset_dir, torch_threads)
     questions = load_questions(dataset_dir, "train")[:limit]
-    models = _fold_models(treehop_folds, retriever.embedder, dataset_dir)
+    models = _fold_models(treehop_folds, retriever.embedder, dataset_dir) if _model_hops(retriever) else []
 
     def collect(mine: list[Question]) -> list[FusionExample]:
         labelled = [(q.dataset, fold_of(q), q.question, q.supporting_ids) for q in mine]
@@ -158,6 +160,43 @@ def _fold_models(folds_dir: Path, embedder: Any, dataset_dir: Path) -> list[Any]
     return models
 
 
+@eval_app.command("tune-treehop")
+def tune_treehop(
+    limit: Annotated[int | None, typer.Option(help="only the first N train questions")] = None,
+    graph: Annotated[str, typer.Option(help="entity graph: ner, titles or none")] = "ner",
+    dataset_dir: Annotated[Path, typer.Option(help="folder with corpus.jsonl and questions.jsonl")] = DEFAULT_DATASET,
+    torch_threads: Annotated[int, typer.Option(help="torch CPU threads; 1 avoids oversubscription on busy boxes")] = 0,
+) -> None:
+    """Grid over TreeHop's mention queries (λ of normalize(m + λ·q)) and merged-ranking weights on the train
+    split; prints the best settings by mean recall@5 over the 2-hop data sets, next to dense."""
+    from retrieval.treehop.search import TreeHopRetriever
+    from retrieval.treehop.tuning import grid, recall_at, searched_by
+
+    retriever, _, chunk_to_passage = _open_eval(graph, dataset_dir, torch_threads)
+    mentions = getattr(retriever.multihop, "mentions", None)
+    if mentions is None:
+        raise typer.BadParameter("set AMALGAM_TREEHOP_CONTEXT=mentions: there is nothing to tune for model queries")
+    questions = load_questions(dataset_dir, "train")[:limit]
+    vectors = retriever.embedder.embed([q.question for q in questions])
+    dense = [[chunk_to_passage[c.chunk_id] for c in retriever.indexes.dense.search(v, 5)] for v in vectors]
+    rows = []
+    for mix, path_weight in itertools.product((0.5, 0.7, 1.0), (0.5, 0.75, 1.0)):
+        tree = TreeHopRetriever(retriever.indexes.dense, mentions=mentions, mention_mix=mix, path_weight=path_weight)
+        searched = searched_by(tree, questions, vectors, chunk_to_passage)
+        offsets = tuple(np.round(np.arange(-1.0, -0.19, 0.05), 2))
+        for question_weight, offset, goal, table in grid(searched, path_weight, (0.0, 0.25), offsets):
+            rows.append((goal, mix, path_weight, question_weight, offset, table))
+    typer.echo("dense: " + _recalls(recall_at(searched, dense)))
+    typer.echo("best settings (λ, path_weight, question_weight, hop_offset):")
+    for goal, *knobs, table in sorted(rows, key=lambda row: -row[0])[:10]:
+        typer.echo(f"  {tuple(knobs)}: 2-hop mean {goal:.2f}; " + _recalls(table))
+    retriever.store.close()
+
+
+def _recalls(table: dict[str, float]) -> str:
+    return ", ".join(f"{group} R@5 {value:.1f}" for group, value in table.items())
+
+
 def _cross_fitted_rankings(
     retriever: HybridRetriever, questions: list[Question], chunk_to_passage: dict, models: list[Any]
 ) -> list[QuestionRankings]:
@@ -167,14 +206,23 @@ def _cross_fitted_rankings(
     )
 
 
+def _model_hops(retriever: HybridRetriever) -> bool:
+    """Whether the retriever's TreeHop makes next queries with a trained model (else from mentions)."""
+    return retriever.multihop is not None and getattr(retriever.multihop, "mentions", None) is None
+
+
 def _cross_fitted(
     retriever: HybridRetriever, questions: list[Question], models: list[Any], collect: Callable[[list[Question]], list]
 ) -> list:
-    """``collect`` run on each fold's questions while the retriever's TreeHop is the other fold's model."""
+    """``collect`` run on each fold's questions while the retriever's TreeHop is the other fold's model.
+
+    Mention queries use no model (nothing was trained on these questions): they search as shipped."""
     from retrieval.treehop.search import TreeHopRetriever
     from retrieval.treehop.tuning import fold_of
 
     shipped, data = retriever.multihop, []
+    if not _model_hops(retriever):
+        return collect(questions)
     try:
         for fold in (0, 1):
             retriever.multihop = TreeHopRetriever(retriever.indexes.dense, models[1 - fold])
@@ -201,7 +249,13 @@ def _open_eval(graph: str, dataset_dir: Path, torch_threads: int) -> tuple[Hybri
     passages = load_corpus(dataset_dir)
     vectors = load_corpus_embeddings(embedder, passages, model_name=settings.embedding_model)
     indexes = build_workspace(store, embedder, settings.workspace_dir, passages, vectors, graph=graph)
-    multihop_retriever = load_treehop(indexes.dense, embedder.dim)
+    mentions = None
+    if settings.treehop_context == "mentions":
+        mentions = store_mentions(store, embedder)
+        # Every entity name embedded once up front (cached beside the workspace), as a long-running
+        # server would have them after its first questions: latency figures then measure the search.
+        mentions.warm(settings.workspace_dir / "entity-name-vectors.npz")
+    multihop_retriever = load_treehop(indexes.dense, embedder.dim, mentions)
     if multihop_retriever is None:
         typer.echo("note: no TreeHop model for this embedder; the treehop method returns nothing", err=True)
     _, chunks = passage_records(passages)

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(default=2000, ge=16)
     # learned: the shipped logistic fusion in hybrid/auto mode (RRF when its file is missing); rrf: weighted RRF only
     retrieval_fusion: Literal["learned", "rrf"] = "learned"
+    # mentions: TreeHop's next queries point at the entities a retrieved chunk names (needs the graph);
+    # passage: the shipped TreeHop model updates the query from the chunk's vector (the paper's form)
+    treehop_context: Literal["mentions", "passage"] = "mentions"
 
     api_key: str = ""
     upload_max_mb: int = Field(default=50, ge=1)

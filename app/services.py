@@ -125,5 +125,6 @@ def get_retriever(settings: Settings, store: GraphStore, embedder: Embedder):  #
         embedder,
         settings.workspace_dir,
         with_learned_fusion=settings.retrieval_fusion == "learned",
+        treehop_context=settings.treehop_context,
         max_question_chars=settings.max_question_chars,
     )

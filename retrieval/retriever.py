@@ -26,6 +26,7 @@ from retrieval.learned_fusion import Candidates, LearnedFusion, candidate_ids
 from retrieval.types import Evidence, Query, RetrievalResult, Retriever, ScoredChunk
 
 MODES = ("dense", "hybrid", "graph", "multihop", "auto")
+TREEHOP_CONTEXTS = ("mentions", "passage")
 FUSIONS = ("auto", "rrf")  # auto: the learned fusion where it applies (hybrid and auto modes), else RRF
 GRAPH_SIGNALS = ("ppr", "proximity", "role")
 SIGNALS_BY_MODE: dict[str, tuple[str, ...]] = {
@@ -59,8 +60,9 @@ class FusionWeights:
         return {name: value for name, value in asdict(self).items() if name != "rrf_k"}
 
 
-def load_treehop(index: Any, dim: int) -> Retriever | None:
-    """The shipped TreeHop model over this index, or None when it is missing or for another embedder."""
+def load_treehop(index: Any, dim: int, mentions: Any = None) -> Retriever | None:
+    """TreeHop over this index: next queries from the entities a passage names when ``mentions`` (a
+    ``MentionSource``) is given, else from the shipped model; None when neither is available."""
     try:
         from retrieval.treehop.model import TreeHopModel
         from retrieval.treehop.search import TreeHopRetriever
@@ -69,10 +71,19 @@ def load_treehop(index: Any, dim: int) -> Retriever | None:
     try:
         model = TreeHopModel.load_default()
     except (OSError, ValueError, AttributeError, AmalgamError):
-        return None  # no shipped weights yet: the multihop mode says so and uses dense
-    if getattr(model, "embed_dim", dim) != dim:
-        return None
-    return TreeHopRetriever(index, model)  # type: ignore[no-any-return]
+        model = None  # no shipped weights: only mention queries can hop
+    if model is not None and getattr(model, "embed_dim", dim) != dim:
+        model = None
+    if model is None and mentions is None:
+        return None  # the multihop mode says so and uses dense
+    return TreeHopRetriever(index, model, mentions=mentions)  # type: ignore[no-any-return]
+
+
+def store_mentions(store: GraphStore, embedder: Embedder) -> Any:
+    """The graph's entity names of each chunk as TreeHop contexts, embedded by the retrieval embedder."""
+    from retrieval.treehop.mentions import NameVectors, StoreMentions
+
+    return StoreMentions(store, NameVectors(embedder.embed, getattr(embedder, "model_name", "")))
 
 
 def load_learned_fusion() -> LearnedFusion | None:
@@ -177,12 +188,19 @@ class HybridRetriever:
         weights: FusionWeights | None = None,
         reranker_path: str = "",
         with_treehop: bool = True,
+        treehop_context: str = "mentions",
         with_learned_fusion: bool = True,
         **options: Any,
     ) -> HybridRetriever:
-        """Load the workspace's persisted FAISS/BM25 indexes (and the shipped TreeHop and fusion models)."""
+        """Load the workspace's persisted FAISS/BM25 indexes (and the shipped TreeHop and fusion models).
+
+        ``treehop_context``: "mentions" (next queries from the entities a passage names) or "passage" (from
+        the passage vector through the shipped model)."""
+        if treehop_context not in TREEHOP_CONTEXTS:
+            raise ValueError(f"treehop_context must be one of {TREEHOP_CONTEXTS}, got {treehop_context!r}")
         indexes = IndexSet.open(workspace_dir, embedder.dim)
-        multihop = load_treehop(indexes.dense, embedder.dim) if with_treehop else None
+        mentions = store_mentions(store, embedder) if treehop_context == "mentions" else None
+        multihop = load_treehop(indexes.dense, embedder.dim, mentions) if with_treehop else None
         reranker = None
         if reranker_path:
             from retrieval.fusion import CrossEncoderReranker

@@ -18,6 +18,14 @@ tuned on the train split with 2-fold cross-fitting (docs/bench-treehop.md, round
 ``s(q', B) + 0.5·s(q, A) + 3·s(q, B) - 1.6`` — the question's own similarity to B counts most, the
 updated query decides among passages the question alone finds alike. ``ranking="interleave"`` keeps the
 older rule (``lead`` best hop-1 passages, then round-robin over hops, with redundancy pruning across hops).
+
+Next queries come from one of two contexts:
+
+- the passage's vector, through the trained model (``q' = model(q, c)``, the paper's form);
+- with a ``MentionSource`` (``mentions.py``), the vectors of the entities the passage names: one query
+  ``normalize(m + λ·q)`` per (passage, entity). The graph supplies the names; a name's vector finds the
+  passage about it far more often than anything computed from the pooled passage vector (docs/bench-treehop.md,
+  round 3), and the merged ranking filters the wrong names out: ``s(q', B) + 0.75·s(q, A) - 0.6`` (train split).
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import numpy as np
 
 from app.errors import RetrievalError
 from retrieval.index.faiss import FaissIndex
+from retrieval.treehop.mentions import MentionSource, mention_queries
 from retrieval.treehop.model import TreeHopModel
 from retrieval.types import Query, ScoredChunk
 
@@ -44,6 +53,10 @@ class Hit:
 RANKINGS = ("merged", "interleave")
 # Tuned on the train split (2-fold: models trained on one half, knobs scored on the other half).
 PATH_WEIGHT, QUESTION_WEIGHT, HOP_OFFSET = 0.5, 3.0, -1.6
+# The same knobs for mention queries, plus λ of normalize(m + λ·q); train split, nothing trained
+# (`amalgam eval tune-treehop`). Mention queries need no s(q, B): the question is already inside them.
+MENTION_WEIGHTS = {"path_weight": 0.75, "question_weight": 0.0, "hop_offset": -0.6}
+MENTION_MIX = 0.7
 
 
 class TreeHopRetriever:
@@ -52,30 +65,44 @@ class TreeHopRetriever:
     def __init__(
         self,
         index: FaissIndex,
-        model: TreeHopModel,
+        model: TreeHopModel | None = None,
         *,
+        mentions: MentionSource | None = None,
         hops: int = 2,
         top_n: int = 10,
         keep: int = 5,
         lead: int = 3,
         ranking: str = "merged",
-        path_weight: float = PATH_WEIGHT,
-        question_weight: float = QUESTION_WEIGHT,
-        hop_offset: float = HOP_OFFSET,
+        path_weight: float | None = None,
+        question_weight: float | None = None,
+        hop_offset: float | None = None,
+        mention_mix: float = MENTION_MIX,
     ):
+        """Next queries from ``mentions`` when given, else from ``model``; ranking weights left None take the
+        defaults tuned for that kind of query."""
         if hops < 1 or top_n < 1 or keep < 1 or lead < 0:
             raise ValueError(f"hops, top_n, keep must be >= 1, lead >= 0 (got {hops}, {top_n}, {keep}, {lead})")
         if ranking not in RANKINGS:
             raise ValueError(f"ranking must be one of {RANKINGS}, got {ranking!r}")
-        if index.dim != model.embed_dim:
+        if model is None and mentions is None:
+            raise ValueError("TreeHop needs a model or a mention source to make next queries")
+        if mentions is None and model is not None and index.dim != model.embed_dim:
             raise RetrievalError(
                 f"TreeHop model expects {model.embed_dim}-d embeddings but the index holds {index.dim}-d; "
                 "retrain it for this embedder with `amalgam treehop train`"
             )
-        self.index, self.model = index, model
+        self.index, self.model, self.mentions = index, model, mentions
         self.hops, self.top_n, self.keep, self.lead = hops, top_n, keep, lead
         self.ranking = ranking
-        self.path_weight, self.question_weight, self.hop_offset = path_weight, question_weight, hop_offset
+        defaults = (
+            MENTION_WEIGHTS
+            if mentions is not None
+            else {"path_weight": PATH_WEIGHT, "question_weight": QUESTION_WEIGHT, "hop_offset": HOP_OFFSET}
+        )
+        self.path_weight = defaults["path_weight"] if path_weight is None else path_weight
+        self.question_weight = defaults["question_weight"] if question_weight is None else question_weight
+        self.hop_offset = defaults["hop_offset"] if hop_offset is None else hop_offset
+        self.mention_mix = mention_mix
 
     def search(self, query: Query, k: int) -> list[ScoredChunk]:
         if k <= 0 or len(self.index) == 0:
@@ -121,11 +148,28 @@ class TreeHopRetriever:
             if hop == self.hops:
                 break
             spawn = hits[: self.keep]  # layer-wise top-K: the only hits that spawn next queries
-            parents = queries[[hit.parent for hit in spawn]]
-            parent_scores, parent_ids = [hit.score for hit in spawn], [hit.chunk_id for hit in spawn]
-            passages = self.index.reconstruct([hit.chunk_id for hit in spawn])
-            queries = self.model.next_queries(parents, passages)
+            queries, parent_scores, parent_ids = self._next_queries(embedding, queries, spawn)
+            if not len(queries):
+                break
         return layers
+
+    def _next_queries(
+        self, question: np.ndarray, queries: np.ndarray, spawn: list[Hit]
+    ) -> tuple[np.ndarray, list[float], list[str]]:
+        """The next layer's queries, with the score and id of the passage each one comes from."""
+        if self.mentions is None:
+            assert self.model is not None  # the constructor requires one of the two
+            parents = queries[[hit.parent for hit in spawn]]
+            passages = self.index.reconstruct([hit.chunk_id for hit in spawn])
+            return self.model.next_queries(parents, passages), [h.score for h in spawn], [h.chunk_id for h in spawn]
+        named = self.mentions.mention_vectors([hit.chunk_id for hit in spawn])
+        sources = [(hit, vector) for hit in spawn for vector in named.get(hit.chunk_id, ())]
+        if not sources:
+            return np.zeros((0, self.index.dim), np.float32), [], []
+        contexts = np.stack([vector for _, vector in sources])
+        # Always the question, not the parent query: at any depth its relation words pick the right passage.
+        next_queries = mention_queries(np.broadcast_to(question, contexts.shape), contexts, self.mention_mix)
+        return next_queries, [hit.score for hit, _ in sources], [hit.chunk_id for hit, _ in sources]
 
     def _retrieve_new(
         self, queries: np.ndarray, hop: int, seen: set[str], parent_scores: list[float], parent_ids: list[str]

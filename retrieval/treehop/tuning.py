@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +79,33 @@ def cross_fit(corpus: Corpus, index: FaissIndex, models: Sequence[TreeHopModel],
     for question, vector in zip(questions, vectors, strict=True):
         layers = retrievers[1 - fold_of(question)].search_layers(vector)
         searched.append(Searched(question, vector, layers, later_hop_question_scores(index, layers, vector)))
+    return searched
+
+
+def searched_by(
+    retriever: TreeHopRetriever,
+    questions: Sequence[Question],
+    vectors: np.ndarray,
+    to_passage: dict[str, str] | None = None,
+) -> list[Searched]:
+    """Every question searched by ``retriever`` (no model trained on them: mention queries), hits named by
+    passage id through ``to_passage`` when chunk ids differ (the eval workspace)."""
+
+    def named(chunk_id: str) -> str:
+        return to_passage.get(chunk_id, chunk_id) if to_passage else chunk_id
+
+    searched = []
+    for question, vector in zip(questions, vectors, strict=True):
+        layers = retriever.search_layers(vector)
+        to_question = later_hop_question_scores(retriever.index, layers, vector)
+        searched.append(
+            Searched(
+                question,
+                vector,
+                [[replace(hit, chunk_id=named(hit.chunk_id)) for hit in layer] for layer in layers],
+                {named(chunk_id): score for chunk_id, score in to_question.items()},
+            )
+        )
     return searched
 
 

@@ -211,3 +211,23 @@ def test_fusion_examples_label_the_gold_passages_among_the_candidates(built) -> 
     assert example.features.shape == (len(example.passages), len(FEATURES))
     assert {p for p, gold in zip(example.passages, example.gold, strict=True) if gold} == {"p1", "p2"}
     assert example.n_gold == 2 and example.fold == 0
+
+
+def test_treehop_mention_queries_hop_from_a_passage_to_the_entity_it_names(built, graph_store) -> None:  # type: ignore[no-untyped-def]
+    from retrieval.retriever import store_mentions
+    from retrieval.treehop.search import TreeHopRetriever
+
+    retriever, to_passage = built
+    chunk_of = {p: c for c, p in to_passage.items()}
+    mentions = store_mentions(graph_store, retriever.embedder)
+    names = mentions.names_of([chunk_of["p1"], chunk_of["p6"], chunk_of["p8"]])
+    assert "Academy of Lumen" in names[chunk_of["p1"]]
+    assert {"Italy", "Perugia"} <= set(names[chunk_of["p6"]])
+    tree = TreeHopRetriever(retriever.indexes.dense, mentions=mentions, top_n=2, keep=1)
+    query = retriever.make_query(QUESTION, [])
+    layers = tree.search_layers(query.embedding)
+    assert to_passage[layers[0][0].chunk_id] == "p1"
+    assert "p2" in {to_passage[h.chunk_id] for h in layers[1]}  # reached through the name "Academy of Lumen"
+    retriever.multihop = tree
+    result = retriever.retrieve(QUESTION, k=3, mode="multihop")
+    assert {"p1", "p2"} <= set(_passages(result, to_passage)) and not result.notes
