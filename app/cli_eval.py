@@ -38,6 +38,7 @@ eval_app = typer.Typer(help="Measure retrieval on benchmark data.", no_args_is_h
 
 EVAL_WORKSPACE = "eval-multihop"
 DEFAULT_FOLDS = DEFAULT_CACHE_ROOT / "treehop-folds"
+NAME_CACHE = "entity-name-vectors.npz"  # TreeHop's embedded entity names, beside the eval workspace
 
 
 @eval_app.command("multihop")
@@ -88,7 +89,7 @@ def tune_fusion(
     if treehop_folds is None:
         data = collect_rankings(retriever, _labelled(questions), chunk_to_passage)
     else:
-        models = _fold_models(treehop_folds, retriever.embedder, dataset_dir) if _model_hops(retriever) else []
+        models = _fold_models(treehop_folds, retriever.embedder, dataset_dir) if not _mention_hops(retriever) else []
         data = _cross_fitted_rankings(retriever, questions, chunk_to_passage, models)
     best, log = coordinate_search(data)
     typer.echo("\n".join(log))
@@ -117,7 +118,7 @@ def train_fusion(
 
     retriever, _, chunk_to_passage = _open_eval(graph, dataset_dir, torch_threads)
     questions = load_questions(dataset_dir, "train")[:limit]
-    models = _fold_models(treehop_folds, retriever.embedder, dataset_dir) if _model_hops(retriever) else []
+    models = _fold_models(treehop_folds, retriever.embedder, dataset_dir) if not _mention_hops(retriever) else []
 
     def collect(mine: list[Question]) -> list[FusionExample]:
         labelled = [(q.dataset, fold_of(q), q.question, q.supporting_ids) for q in mine]
@@ -206,9 +207,9 @@ def _cross_fitted_rankings(
     )
 
 
-def _model_hops(retriever: HybridRetriever) -> bool:
-    """Whether the retriever's TreeHop makes next queries with a trained model (else from mentions)."""
-    return retriever.multihop is not None and getattr(retriever.multihop, "mentions", None) is None
+def _mention_hops(retriever: HybridRetriever) -> bool:
+    """Whether the retriever's TreeHop makes next queries from mentions (no trained model: no folds needed)."""
+    return getattr(retriever.multihop, "mentions", None) is not None
 
 
 def _cross_fitted(
@@ -221,7 +222,7 @@ def _cross_fitted(
     from retrieval.treehop.tuning import fold_of
 
     shipped, data = retriever.multihop, []
-    if not _model_hops(retriever):
+    if _mention_hops(retriever):
         return collect(questions)
     try:
         for fold in (0, 1):
@@ -251,10 +252,9 @@ def _open_eval(graph: str, dataset_dir: Path, torch_threads: int) -> tuple[Hybri
     indexes = build_workspace(store, embedder, settings.workspace_dir, passages, vectors, graph=graph)
     mentions = None
     if settings.treehop_context == "mentions":
-        mentions = store_mentions(store, embedder)
         # Every entity name embedded once up front (cached beside the workspace), as a long-running
         # server would have them after its first questions: latency figures then measure the search.
-        mentions.warm(settings.workspace_dir / "entity-name-vectors.npz")
+        mentions = store_mentions(store, embedder, warm_cache=settings.workspace_dir / NAME_CACHE)
     multihop_retriever = load_treehop(indexes.dense, embedder.dim, mentions)
     if multihop_retriever is None:
         typer.echo("note: no TreeHop model for this embedder; the treehop method returns nothing", err=True)

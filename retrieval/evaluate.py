@@ -318,18 +318,24 @@ def paired_difference(
     return float(diff.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
-# Differences the report gives with a confidence interval: the goals' comparisons.
-COMPARISONS = (("hybrid", "dense"), ("hybrid", "hybrid-rrf"), ("treehop", "dense"))
+# Differences the report gives with a confidence interval: the goals' comparisons, on the goals' questions.
+COMPARISONS = (
+    ("hybrid", "dense", "overall"),
+    ("hybrid", "hybrid-rrf", "overall"),
+    ("treehop", "dense", "2wikimultihopqa"),
+    ("treehop", "dense", "hotpotqa"),
+)
 
 
 def format_comparisons(scores: dict[str, dict[str, MethodScores]], k: int = 5) -> str:
-    """R@k differences between methods on the same questions (overall), with 95% bootstrap intervals."""
+    """R@k differences between methods on the same questions, with 95% bootstrap intervals."""
     lines = []
-    for first, second in COMPARISONS:
-        if "overall" in scores.get(first, {}) and "overall" in scores.get(second, {}):
-            a, b = scores[first]["overall"].recall[k], scores[second]["overall"].recall[k]
+    for first, second, bucket in COMPARISONS:
+        if bucket in scores.get(first, {}) and bucket in scores.get(second, {}):
+            a, b = scores[first][bucket].recall[k], scores[second][bucket].recall[k]
             mean, low, high = (100 * value for value in paired_difference(a, b))
-            lines.append(f"R@{k} {first} - {second}: {mean:+.1f} points (95% CI {low:+.1f} to {high:+.1f})")
+            where = "" if bucket == "overall" else f" ({bucket})"
+            lines.append(f"R@{k} {first} - {second}{where}: {mean:+.1f} points (95% CI {low:+.1f} to {high:+.1f})")
     return "\n".join(lines)
 
 

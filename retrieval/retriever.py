@@ -79,11 +79,17 @@ def load_treehop(index: Any, dim: int, mentions: Any = None) -> Retriever | None
     return TreeHopRetriever(index, model, mentions=mentions)  # type: ignore[no-any-return]
 
 
-def store_mentions(store: GraphStore, embedder: Embedder) -> Any:
-    """The graph's entity names of each chunk as TreeHop contexts, embedded by the retrieval embedder."""
+def store_mentions(store: GraphStore, embedder: Embedder, *, warm_cache: Path | None = None) -> Any:
+    """The graph's entity names of each chunk as TreeHop contexts, embedded by the retrieval embedder.
+
+    Names are embedded when first needed; with ``warm_cache`` every name in the store is embedded now
+    (reading that file first and updating it), so that no question pays for it (benchmarks)."""
     from retrieval.treehop.mentions import NameVectors, StoreMentions
 
-    return StoreMentions(store, NameVectors(embedder.embed, getattr(embedder, "model_name", "")))
+    mentions = StoreMentions(store, NameVectors(embedder.embed, getattr(embedder, "model_name", "")))
+    if warm_cache is not None:
+        mentions.warm(warm_cache)
+    return mentions
 
 
 def load_learned_fusion() -> LearnedFusion | None:

@@ -53,10 +53,22 @@ class Hit:
 RANKINGS = ("merged", "interleave")
 # Tuned on the train split (2-fold: models trained on one half, knobs scored on the other half).
 PATH_WEIGHT, QUESTION_WEIGHT, HOP_OFFSET = 0.5, 3.0, -1.6
-# The same knobs for mention queries, plus λ of normalize(m + λ·q); train split, nothing trained
-# (`amalgam eval tune-treehop`). Mention queries need no s(q, B): the question is already inside them.
-MENTION_WEIGHTS = {"path_weight": 0.75, "question_weight": 0.0, "hop_offset": -0.6}
-MENTION_MIX = 0.7
+
+
+@dataclass(frozen=True)
+class SearchDefaults:
+    keep: int  # hop-1 passages that spawn next queries
+    path_weight: float
+    question_weight: float
+    hop_offset: float
+
+
+MODEL_DEFAULTS = SearchDefaults(5, PATH_WEIGHT, QUESTION_WEIGHT, HOP_OFFSET)
+# Mention queries, chosen on the train split (nothing trained: `amalgam eval tune-treehop`). They need no
+# s(q, B), the question is already inside them; keeping 3 passages instead of 5 cut the queries from ~33 to
+# ~21 (the hop's cost) at the same recall.
+MENTION_DEFAULTS = SearchDefaults(3, 0.75, 0.0, -0.6)
+MENTION_MIX = 0.7  # λ of normalize(m + λ·q)
 
 
 class TreeHopRetriever:
@@ -70,7 +82,7 @@ class TreeHopRetriever:
         mentions: MentionSource | None = None,
         hops: int = 2,
         top_n: int = 10,
-        keep: int = 5,
+        keep: int | None = None,
         lead: int = 3,
         ranking: str = "merged",
         path_weight: float | None = None,
@@ -78,8 +90,10 @@ class TreeHopRetriever:
         hop_offset: float | None = None,
         mention_mix: float = MENTION_MIX,
     ):
-        """Next queries from ``mentions`` when given, else from ``model``; ranking weights left None take the
-        defaults tuned for that kind of query."""
+        """Next queries from ``mentions`` when given, else from ``model``; ``keep`` and the ranking weights
+        left None take the defaults tuned for that kind of query."""
+        defaults = MENTION_DEFAULTS if mentions is not None else MODEL_DEFAULTS
+        keep = defaults.keep if keep is None else keep
         if hops < 1 or top_n < 1 or keep < 1 or lead < 0:
             raise ValueError(f"hops, top_n, keep must be >= 1, lead >= 0 (got {hops}, {top_n}, {keep}, {lead})")
         if ranking not in RANKINGS:
@@ -94,14 +108,9 @@ class TreeHopRetriever:
         self.index, self.model, self.mentions = index, model, mentions
         self.hops, self.top_n, self.keep, self.lead = hops, top_n, keep, lead
         self.ranking = ranking
-        defaults = (
-            MENTION_WEIGHTS
-            if mentions is not None
-            else {"path_weight": PATH_WEIGHT, "question_weight": QUESTION_WEIGHT, "hop_offset": HOP_OFFSET}
-        )
-        self.path_weight = defaults["path_weight"] if path_weight is None else path_weight
-        self.question_weight = defaults["question_weight"] if question_weight is None else question_weight
-        self.hop_offset = defaults["hop_offset"] if hop_offset is None else hop_offset
+        self.path_weight = defaults.path_weight if path_weight is None else path_weight
+        self.question_weight = defaults.question_weight if question_weight is None else question_weight
+        self.hop_offset = defaults.hop_offset if hop_offset is None else hop_offset
         self.mention_mix = mention_mix
 
     def search(self, query: Query, k: int) -> list[ScoredChunk]:

@@ -179,6 +179,23 @@ def test_cross_fitted_tuning_gives_each_question_the_treehop_model_that_never_sa
     assert retriever.multihop is None  # the retriever's own TreeHop (none here) is put back
 
 
+def test_cross_fitting_keeps_mention_treehop_which_saw_no_question(built, graph_store) -> None:  # type: ignore[no-untyped-def]
+    import app.cli_eval as cli_eval
+    from retrieval.datasets import Question
+    from retrieval.retriever import SIGNALS_BY_MODE, store_mentions
+    from retrieval.treehop.search import TreeHopRetriever
+
+    retriever, to_passage = built
+    tree = TreeHopRetriever(retriever.indexes.dense, mentions=store_mentions(graph_store, retriever.embedder))
+    retriever.multihop = tree
+    questions = [Question(f"q{i}", "d", f"{QUESTION} ({i})", "", "train", ["p1", "p2"]) for i in range(4)]
+    data = cli_eval._cross_fitted_rankings(retriever, questions, to_passage, models=[])
+    assert len(data) == 4 and retriever.multihop is tree
+    column = SIGNALS_BY_MODE["hybrid"].index("treehop")
+    for item in data:  # the mention TreeHop itself ranked the second hop
+        assert item.ranks[item.candidates.index("p2"), column] > 0
+
+
 def test_hybrid_ranks_by_the_learned_fusion_and_by_rrf_on_request(built) -> None:  # type: ignore[no-untyped-def]
     from retrieval.fusion import weighted_rrf
     from retrieval.retriever import SIGNALS_BY_MODE

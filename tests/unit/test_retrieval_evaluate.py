@@ -59,3 +59,8 @@ def test_comparisons_report_only_methods_that_were_run() -> None:
     scores["hybrid"]["overall"].recall[5] = [1.0, 1.0, 1.0]
     report = format_comparisons(scores)
     assert report.startswith("R@5 hybrid - dense: +50.0 points") and "hybrid-rrf" not in report
+    scores["treehop"] = {"hotpotqa": MethodScores()}
+    scores["dense"]["hotpotqa"] = MethodScores()
+    scores["treehop"]["hotpotqa"].recall[5], scores["dense"]["hotpotqa"].recall[5] = [1.0, 0.5], [0.5, 0.5]
+    report = format_comparisons(scores)
+    assert "R@5 treehop - dense (hotpotqa): +25.0 points" in report and "2wikimultihopqa" not in report

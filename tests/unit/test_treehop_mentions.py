@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import astuple
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 
 from retrieval.index.faiss import FaissIndex
 from retrieval.treehop.mentions import NameVectors, mention_queries
-from retrieval.treehop.search import MENTION_WEIGHTS, TreeHopRetriever
+from retrieval.treehop.search import MENTION_DEFAULTS, TreeHopRetriever
 from retrieval.types import Query
 
 DIM = 16
@@ -102,7 +103,8 @@ def test_mention_hop_reaches_the_passage_about_the_named_entity(bridge) -> None:
 def test_mention_mode_takes_its_own_weights_and_needs_a_context(bridge) -> None:  # type: ignore[no-untyped-def]
     index, _, table = bridge
     retriever = TreeHopRetriever(index, mentions=DictMentions(table))
-    assert (retriever.path_weight, retriever.question_weight, retriever.hop_offset) == tuple(MENTION_WEIGHTS.values())
+    weights = (retriever.keep, retriever.path_weight, retriever.question_weight, retriever.hop_offset)
+    assert weights == astuple(MENTION_DEFAULTS)
     assert TreeHopRetriever(index, mentions=DictMentions(table), hop_offset=-2.0).hop_offset == -2.0
     with pytest.raises(ValueError, match="model or a mention source"):
         TreeHopRetriever(index)
@@ -114,7 +116,7 @@ def test_mention_merged_score_follows_the_formula(bridge) -> None:  # type: igno
     layers = retriever.search_layers(question)
     expected = {h.chunk_id: h.score for h in layers[0]}
     for hit in layers[1]:
-        score = hit.score + MENTION_WEIGHTS["path_weight"] * hit.parent_score + MENTION_WEIGHTS["hop_offset"]
+        score = hit.score + MENTION_DEFAULTS.path_weight * hit.parent_score + MENTION_DEFAULTS.hop_offset
         expected[hit.chunk_id] = max(expected.get(hit.chunk_id, -np.inf), score)
     results = retriever.search(Query("q", question), 50)
     assert [r.chunk_id for r in results] == sorted(expected, key=lambda c: -expected[c])
