@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -41,6 +42,8 @@ class NameVectors:
         self.embed, self.model_name = embed, model_name
         self._rows: dict[str, int] = {}
         self._vectors: list[np.ndarray] = []
+        # The API answers questions on several threads; a name's row and its vector must be added together.
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -49,24 +52,30 @@ class NameVectors:
         self.add(names)
         if not names:
             return np.zeros((0, 0), np.float32)
-        return np.stack([self._vectors[self._rows[name]] for name in names])
+        with self._lock:
+            return np.stack([self._vectors[self._rows[name]] for name in names])
 
     def add(self, names: Iterable[str], batch_size: int = 4096) -> None:
         missing = list(dict.fromkeys(n for n in names if n not in self._rows))
         for start in range(0, len(missing), batch_size):
             batch = missing[start : start + batch_size]
-            vectors = np.asarray(self.embed(batch), dtype=np.float32)
-            for name, vector in zip(batch, vectors, strict=True):
-                self._rows[name] = len(self._vectors)
-                self._vectors.append(vector)
+            self._append(batch, np.asarray(self.embed(batch), dtype=np.float32))
+
+    def _append(self, names: Sequence[str], vectors: Iterable[np.ndarray]) -> None:
+        with self._lock:
+            for name, vector in zip(names, vectors, strict=True):
+                if name not in self._rows:  # another thread may have added it meanwhile
+                    self._rows[name] = len(self._vectors)
+                    self._vectors.append(vector)
 
     def save(self, path: Path) -> None:
         """Atomically, with the embedder's name so a cache for another model is never read back."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp.npz")
-        vectors = np.stack(self._vectors) if self._vectors else np.zeros((0, 0), np.float32)
-        # Names as one JSON string: a fixed-width unicode array would pad every name to the longest.
-        names = np.array(json.dumps(list(self._rows)))
+        with self._lock:
+            vectors = np.stack(self._vectors) if self._vectors else np.zeros((0, 0), np.float32)
+            # Names as one JSON string: a fixed-width unicode array would pad every name to the longest.
+            names = np.array(json.dumps(list(self._rows)))
         np.savez(tmp, names=names, vectors=vectors, model=np.array(self.model_name))
         tmp.replace(path)
 
@@ -82,10 +91,7 @@ class NameVectors:
         except (OSError, ValueError, KeyError) as exc:  # unreadable or another layout: embed again
             log.warning("ignoring the entity-name cache %s: %s", path, exc)
             return False
-        for name, vector in zip(names, vectors, strict=True):
-            if name not in self._rows:
-                self._rows[name] = len(self._vectors)
-                self._vectors.append(vector)
+        self._append(names, vectors)
         return True
 
 

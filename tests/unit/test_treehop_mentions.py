@@ -127,3 +127,16 @@ def test_no_named_entity_means_one_hop(bridge) -> None:  # type: ignore[no-untyp
     retriever = TreeHopRetriever(index, mentions=DictMentions({}), top_n=5)
     assert len(retriever.search_layers(question)) == 1
     assert retriever.search(Query("q", question), 5) == index.search(question, 5)
+
+
+def test_name_vectors_stay_aligned_when_threads_add_at_once() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    embed = CountingEmbedder()
+    names = NameVectors(embed)
+    batches = [[f"name {(i * 7 + j) % 40}" for j in range(15)] for i in range(16)]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(names.get, batches))
+    for batch, vectors in zip(batches, results, strict=True):
+        np.testing.assert_array_equal(vectors, CountingEmbedder()(batch))  # each name keeps its own vector
+    assert len(names) == len({n for batch in batches for n in batch})
