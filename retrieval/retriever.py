@@ -42,17 +42,17 @@ EMPTY_NOTE = "the workspace has no indexed chunks yet: ingest documents first"
 class FusionWeights:
     """Weights of each signal in reciprocal-rank fusion (0 disables a signal).
 
-    Defaults chosen on the train split only (``amalgam eval tune-fusion --treehop-folds``, docs/bench-retrieval.md),
-    with each question's TreeHop signal from a model not trained on it: PPR counts double, proximity adds
-    little once PPR and role are in, and a small RRF offset trusts each signal's first places more than the
-    textbook 60."""
+    Defaults chosen on the train split only (``amalgam eval tune-fusion``, docs/bench-retrieval.md), with
+    TreeHop's mention queries (no model trained on those questions): PPR counts double, TreeHop one and a
+    half, proximity adds little once PPR and role are in, and a small RRF offset trusts each signal's first
+    places more than the textbook 60."""
 
     dense: float = 1.0
-    bm25: float = 1.0
+    bm25: float = 0.75
     ppr: float = 2.0
     proximity: float = 0.25
-    role: float = 0.75
-    treehop: float = 1.0
+    role: float = 0.5
+    treehop: float = 1.5
     rrf_k: int = 10  # the rank offset of RRF: lower trusts each signal's first places more
 
     def as_dict(self) -> dict[str, float]:
