@@ -167,6 +167,9 @@ def tune_treehop(
     graph: Annotated[str, typer.Option(help="entity graph: ner, titles or none")] = "ner",
     dataset_dir: Annotated[Path, typer.Option(help="folder with corpus.jsonl and questions.jsonl")] = DEFAULT_DATASET,
     torch_threads: Annotated[int, typer.Option(help="torch CPU threads; 1 avoids oversubscription on busy boxes")] = 0,
+    keep: Annotated[
+        int | None, typer.Option(help="hop-1 passages whose entities spawn next queries (default: the shipped 3)")
+    ] = None,
 ) -> None:
     """Grid over TreeHop's mention queries (λ of normalize(m + λ·q)) and merged-ranking weights on the train
     split; prints the best settings by mean recall@5 over the 2-hop data sets, next to dense."""
@@ -182,7 +185,9 @@ def tune_treehop(
     dense = [[chunk_to_passage[c.chunk_id] for c in retriever.indexes.dense.search(v, 5)] for v in vectors]
     rows = []
     for mix, path_weight in itertools.product((0.5, 0.7, 1.0), (0.5, 0.75, 1.0)):
-        tree = TreeHopRetriever(retriever.indexes.dense, mentions=mentions, mention_mix=mix, path_weight=path_weight)
+        tree = TreeHopRetriever(
+            retriever.indexes.dense, mentions=mentions, keep=keep, mention_mix=mix, path_weight=path_weight
+        )
         searched = searched_by(tree, questions, vectors, chunk_to_passage)
         offsets = tuple(np.round(np.arange(-1.0, -0.19, 0.05), 2))
         for question_weight, offset, goal, table in grid(searched, path_weight, (0.0, 0.25), offsets):
