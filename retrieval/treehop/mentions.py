@@ -21,6 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
+from graph.models import Entity
 from graph.store.base import GraphStore
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ class StoreMentions:
     def names_of(self, chunk_ids: Sequence[str]) -> dict[str, list[str]]:
         by_chunk = self.store.entities_of_chunks(chunk_ids)
         wanted = sorted({entity_id for ids in by_chunk.values() for entity_id in ids})
-        names = {e.id: e.name for e in self.store.get_entities(wanted) if e.type.upper() not in NUMERIC_TYPES}
+        names = {e.id: e.name for e in self.store.get_entities(wanted) if _can_bridge(e)}
         result = {}
         for chunk_id, entity_ids in by_chunk.items():
             chunk_names = sorted({names[i] for i in entity_ids if i in names})[: self.per_chunk]
@@ -123,19 +124,16 @@ class StoreMentions:
         if cache is not None:
             self.names.load(cache)
         before = len(self.names)
-        batch: list[str] = []
-        for entity in self.store.iter_entities(batch_size):
-            if entity.type.upper() not in NUMERIC_TYPES:
-                batch.append(entity.name)
-            if len(batch) >= batch_size:
-                self.names.add(batch)
-                batch = []
-        self.names.add(batch)
+        self.names.add(e.name for e in self.store.iter_entities(batch_size) if _can_bridge(e))  # batches itself
         embedded = len(self.names) - before
         if cache is not None and embedded:
             self.names.save(cache)
         log.info("entity names: %d embedded now, %d in all", embedded, len(self.names))
         return embedded
+
+
+def _can_bridge(entity: Entity) -> bool:
+    return entity.type.upper() not in NUMERIC_TYPES
 
 
 def mention_queries(questions: np.ndarray, mentions: np.ndarray, question_weight: float) -> np.ndarray:
