@@ -75,11 +75,10 @@ def cross_fit(corpus: Corpus, index: FaissIndex, models: Sequence[TreeHopModel],
     """Every train question searched by the fold model that did not see it."""
     questions, vectors = corpus.split("train")
     retrievers = [TreeHopRetriever(index, model, path_weight=path_weight) for model in models]
-    searched = []
-    for question, vector in zip(questions, vectors, strict=True):
-        layers = retrievers[1 - fold_of(question)].search_layers(vector)
-        searched.append(Searched(question, vector, layers, later_hop_question_scores(index, layers, vector)))
-    return searched
+    return [
+        _searched(retrievers[1 - fold_of(question)], question, vector)
+        for question, vector in zip(questions, vectors, strict=True)
+    ]
 
 
 def searched_by(
@@ -90,23 +89,27 @@ def searched_by(
 ) -> list[Searched]:
     """Every question searched by ``retriever`` (no model trained on them: mention queries), hits named by
     passage id through ``to_passage`` when chunk ids differ (the eval workspace)."""
+    return [_searched(retriever, q, v, to_passage) for q, v in zip(questions, vectors, strict=True)]
+
+
+def _searched(
+    retriever: TreeHopRetriever, question: Question, vector: np.ndarray, to_passage: dict[str, str] | None = None
+) -> Searched:
+    """One question's layers and later-hop ``s(q, p)``, chunk ids renamed through ``to_passage`` if given."""
+    layers = retriever.search_layers(vector)
+    to_question = later_hop_question_scores(retriever.index, layers, vector)
+    if not to_passage:
+        return Searched(question, vector, layers, to_question)
 
     def named(chunk_id: str) -> str:
-        return to_passage.get(chunk_id, chunk_id) if to_passage else chunk_id
+        return to_passage.get(chunk_id, chunk_id)
 
-    searched = []
-    for question, vector in zip(questions, vectors, strict=True):
-        layers = retriever.search_layers(vector)
-        to_question = later_hop_question_scores(retriever.index, layers, vector)
-        searched.append(
-            Searched(
-                question,
-                vector,
-                [[replace(hit, chunk_id=named(hit.chunk_id)) for hit in layer] for layer in layers],
-                {named(chunk_id): score for chunk_id, score in to_question.items()},
-            )
-        )
-    return searched
+    return Searched(
+        question,
+        vector,
+        [[replace(hit, chunk_id=named(hit.chunk_id)) for hit in layer] for layer in layers],
+        {named(chunk_id): score for chunk_id, score in to_question.items()},
+    )
 
 
 def recall_at(searched: Sequence[Searched], ranked: Iterable[list[str]], k: int = 5) -> dict[str, float]:
