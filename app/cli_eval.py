@@ -89,7 +89,7 @@ def tune_fusion(
     if treehop_folds is None:
         data = collect_rankings(retriever, _labelled(questions), chunk_to_passage)
     else:
-        models = _fold_models(treehop_folds, retriever.embedder, dataset_dir) if not _mention_hops(retriever) else []
+        models = _fold_models(treehop_folds, retriever, dataset_dir)
         data = _cross_fitted_rankings(retriever, questions, chunk_to_passage, models)
     best, log = coordinate_search(data)
     typer.echo("\n".join(log))
@@ -118,7 +118,7 @@ def train_fusion(
 
     retriever, _, chunk_to_passage = _open_eval(graph, dataset_dir, torch_threads)
     questions = load_questions(dataset_dir, "train")[:limit]
-    models = _fold_models(treehop_folds, retriever.embedder, dataset_dir) if not _mention_hops(retriever) else []
+    models = _fold_models(treehop_folds, retriever, dataset_dir)
 
     def collect(mine: list[Question]) -> list[FusionExample]:
         labelled = [(q.dataset, fold_of(q), q.question, q.supporting_ids) for q in mine]
@@ -141,13 +141,17 @@ def _labelled(questions: list[Question]) -> list[tuple[str, str, list[str]]]:
     return [(q.dataset, q.question, q.supporting_ids) for q in questions]
 
 
-def _fold_models(folds_dir: Path, embedder: Any, dataset_dir: Path) -> list[Any]:
-    """The two fold models saved in ``folds_dir``, trained (with the shipped recipe) when missing."""
+def _fold_models(folds_dir: Path, retriever: HybridRetriever, dataset_dir: Path) -> list[Any]:
+    """The two fold models saved in ``folds_dir``, trained (with the shipped recipe) when missing; none when
+    the retriever's TreeHop makes mention queries (no model of it saw any question)."""
     from retrieval.treehop.data import cache_dir_for
     from retrieval.treehop.model import TreeHopModel
     from retrieval.treehop.recipe import load_corpus as load_treehop_corpus
     from retrieval.treehop.tuning import fold_models
 
+    if _mention_hops(retriever):
+        return []
+    embedder: Any = retriever.embedder  # the configured SentenceTransformerEmbedder, which names its model
     paths = [folds_dir / f"fold{fold}" for fold in (0, 1)]
     if all((path / "config.json").is_file() for path in paths):
         return [TreeHopModel.load(path) for path in paths]
@@ -183,13 +187,13 @@ def tune_treehop(
     questions = load_questions(dataset_dir, "train")[:limit]
     vectors = retriever.embedder.embed([q.question for q in questions])
     dense = [[chunk_to_passage[c.chunk_id] for c in retriever.indexes.dense.search(v, 5)] for v in vectors]
+    offsets = tuple(np.round(np.arange(-1.0, -0.19, 0.05), 2))
     rows = []
     for mix, path_weight in itertools.product((0.5, 0.7, 1.0), (0.5, 0.75, 1.0)):
         tree = TreeHopRetriever(
             retriever.indexes.dense, mentions=mentions, keep=keep, mention_mix=mix, path_weight=path_weight
         )
         searched = searched_by(tree, questions, vectors, chunk_to_passage)
-        offsets = tuple(np.round(np.arange(-1.0, -0.19, 0.05), 2))
         for question_weight, offset, goal, table in grid(searched, path_weight, (0.0, 0.25), offsets):
             rows.append((goal, mix, path_weight, question_weight, offset, table))
     typer.echo("dense: " + _recalls(recall_at(searched, dense)))
@@ -255,18 +259,25 @@ def _open_eval(graph: str, dataset_dir: Path, torch_threads: int) -> tuple[Hybri
     passages = load_corpus(dataset_dir)
     vectors = load_corpus_embeddings(embedder, passages, model_name=settings.embedding_model)
     indexes = build_workspace(store, embedder, settings.workspace_dir, passages, vectors, graph=graph)
-    mentions = None
-    if settings.treehop_context == "mentions":
-        # Every entity name embedded once up front (cached beside the workspace), as a long-running
-        # server would have them after its first questions: latency figures then measure the search.
-        mentions = store_mentions(store, embedder, warm_cache=settings.workspace_dir / NAME_CACHE)
-    multihop_retriever = load_treehop(indexes.dense, embedder.dim, mentions)
-    if multihop_retriever is None:
+    retriever = workspace_retriever(store, embedder, indexes, settings.workspace_dir, settings.treehop_context)
+    if retriever.multihop is None:
         typer.echo("note: no TreeHop model for this embedder; the treehop method returns nothing", err=True)
     _, chunks = passage_records(passages)
     chunk_to_passage = {c.id: p.id for c, p in zip(chunks, passages, strict=True)}
-    retriever = HybridRetriever(store, embedder, indexes, multihop=multihop_retriever, learned=load_learned_fusion())
     return retriever, passages, chunk_to_passage
+
+
+def workspace_retriever(
+    store: Any, embedder: Any, indexes: Any, workspace_dir: Path, treehop_context: str = "mentions"
+) -> HybridRetriever:
+    """The hybrid retriever (shipped TreeHop and learned fusion) over a benchmark workspace's indexes."""
+    mentions = None
+    if treehop_context == "mentions":
+        # Every entity name embedded once up front (cached beside the workspace), as a long-running
+        # server would have them after its first questions: latency figures then measure the search.
+        mentions = store_mentions(store, embedder, warm_cache=workspace_dir / NAME_CACHE)
+    multihop = load_treehop(indexes.dense, embedder.dim, mentions)
+    return HybridRetriever(store, embedder, indexes, multihop=multihop, learned=load_learned_fusion())
 
 
 def _names(methods: str) -> list[str]:

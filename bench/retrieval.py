@@ -95,19 +95,16 @@ def measure_hybrid(embedder, passages, vectors, questions, size: int) -> str:  #
     """p50 / p95 of TreeHop with mention queries and of the hybrid retriever's ranking, over a workspace of
     the first ``size`` passages (entity names embedded beforehand)."""
     from app import services
-    from app.cli_eval import EVAL_WORKSPACE, NAME_CACHE
+    from app.cli_eval import EVAL_WORKSPACE, workspace_retriever
     from app.config import load_settings
     from retrieval.evaluate import build_workspace
-    from retrieval.retriever import HybridRetriever, load_learned_fusion, store_mentions
 
     name = EVAL_WORKSPACE if size == len(passages) else f"bench-latency-{size}"
     settings = load_settings(workspace=name)
     store = services.open_store(settings)
     try:
         indexes = build_workspace(store, embedder, settings.workspace_dir, passages[:size], vectors[:size])
-        mentions = store_mentions(store, embedder, warm_cache=settings.workspace_dir / NAME_CACHE)
-        multihop = load_treehop(indexes.dense, embedder.dim, mentions)
-        retriever = HybridRetriever(store, embedder, indexes, multihop=multihop, learned=load_learned_fusion())
+        retriever = workspace_retriever(store, embedder, indexes, settings.workspace_dir, "mentions")
         cells = [
             _timed(lambda t: retriever.rank(t, k=10, mode="multihop", signals=("treehop",)), questions),
             _timed(lambda t: retriever.rank(t, k=10, mode="hybrid"), questions),
