@@ -51,9 +51,8 @@ from ingest.chunking.scored import GapScores, GapScoringChunker  # noqa: E402
 from ingest.chunking.semantic import SemanticChunker  # noqa: E402
 from ingest.models import Document  # noqa: E402
 from ingest.sentences import Sentence, count_tokens, split_document  # noqa: E402
+from retrieval.datasets import DEFAULT_DATASET as DATASET  # noqa: E402
 from retrieval.evaluate import paired_difference  # noqa: E402
-
-DATASET = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets" / "multihop"
 
 
 @dataclass
