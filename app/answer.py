@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from app.api.schemas import AskResponse, Source
+from app.results import Answer, Source
 from ingest.embedder import Embedder
 from retrieval.types import Evidence, RetrievalResult
 
@@ -126,7 +126,7 @@ class Answerer:
             return "extractive"
         return str(getattr(self.chat_model, "model_name", None) or getattr(self.chat_model, "model", "llm"))
 
-    def answer(self, result: RetrievalResult) -> AskResponse:
+    def answer(self, result: RetrievalResult) -> Answer:
         if not result.evidence:
             text = NO_EVIDENCE
         elif self.chat_model is None:
@@ -143,8 +143,8 @@ class Answerer:
         for chunk in self.chat_model.stream(answer_prompt(result.question, result.evidence)):
             yield str(chunk.content)
 
-    def _response(self, result: RetrievalResult, text: str) -> AskResponse:
-        return AskResponse(
+    def _response(self, result: RetrievalResult, text: str) -> Answer:
+        return Answer(
             question=result.question, answer=text, mode=result.mode, sources=to_sources(result.evidence),
             entities=result.entities, notes=result.notes, generated_by=self.generated_by,
         )

@@ -13,10 +13,10 @@ from typing import Any
 
 from app import services
 from app.answer import Answerer
-from app.api.schemas import AskResponse, DocumentInfo
 from app.config import Settings
 from app.errors import RetrievalError
 from app.llm.usage import TokenUsage
+from app.results import Answer, DocumentSummary
 from app.pipeline import IngestReport, Pipeline, ProgressCallback
 from graph.store.base import DeleteReport, GraphStore
 from ingest.embedder import Embedder
@@ -72,9 +72,9 @@ class Engine:
         self._indexes_changed()
         return report
 
-    def list_documents(self) -> list[DocumentInfo]:
+    def list_documents(self) -> list[DocumentSummary]:
         return [
-            DocumentInfo(id=d.id, title=d.title, source=d.source, hash=d.hash, pages=len(d.pages))
+            DocumentSummary(id=d.id, title=d.title, source=d.source, hash=d.hash, pages=len(d.pages))
             for d in self.store.list_documents()
         ]
 
@@ -90,5 +90,5 @@ class Engine:
         )
         return result
 
-    def ask(self, question: str, *, top_k: int | None = None, mode: str | None = None) -> AskResponse:
+    def ask(self, question: str, *, top_k: int | None = None, mode: str | None = None) -> Answer:
         return self.answerer.answer(self.retrieve(question, top_k=top_k, mode=mode))

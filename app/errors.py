@@ -1,47 +1,21 @@
-"""One exception root for Amalgam. HTTP status codes are chosen only in ``app.api``."""
+"""The whole exception tree in one place for ``app``: each stage owns its errors (the root lives in the
+lowest layer, ``ingest.errors``, so no stage imports upward); HTTP status codes are chosen only in
+``app.api`` and exit codes only in the CLI."""
 
 from __future__ import annotations
 
+from graph.errors import ExtractionError, GraphStoreError, StoreUnavailableError
+from ingest.errors import AmalgamError, ConfigError, IngestError, MissingExtraError, UnknownComponentError
+from retrieval.errors import RetrievalError
 
-class AmalgamError(Exception):
-    """Root of every error Amalgam raises on purpose."""
-
-
-class ConfigError(AmalgamError):
-    """Settings are invalid or inconsistent."""
-
-
-class IngestError(AmalgamError):
-    """A source could not be read or parsed (corrupt, empty, undecodable, unsupported)."""
-
-
-class UnknownComponentError(AmalgamError):
-    """A pluggable part (loader, chunker, extractor, store, ...) was asked for by an unknown name."""
-
-    def __init__(self, kind: str, name: str, known: list[str]) -> None:
-        super().__init__(f"unknown {kind} {name!r}; known: {', '.join(sorted(known))}")
-        self.kind, self.name, self.known = kind, name, known
-
-
-class GraphStoreError(AmalgamError):
-    """The graph store failed or cannot be reached."""
-
-
-class StoreUnavailableError(GraphStoreError):
-    """The graph database cannot be reached."""
-
-
-class ExtractionError(AmalgamError):
-    """Entity/relation extraction failed for a chunk."""
-
-
-class RetrievalError(AmalgamError):
-    """A retrieval request could not be served."""
-
-
-class MissingExtraError(AmalgamError):
-    """An optional dependency is not installed."""
-
-    def __init__(self, package: str, extra: str) -> None:
-        super().__init__(f"{package} is not installed; install it with: pip install 'amalgam[{extra}]'")
-        self.package, self.extra = package, extra
+__all__ = [
+    "AmalgamError",
+    "ConfigError",
+    "ExtractionError",
+    "GraphStoreError",
+    "IngestError",
+    "MissingExtraError",
+    "RetrievalError",
+    "StoreUnavailableError",
+    "UnknownComponentError",
+]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -151,17 +151,5 @@ class Pipeline:
         return result
 
 
-def ingest_paths(
-    settings: Settings, paths: Iterable[Path], progress: ProgressCallback | None = None
-) -> IngestReport:
-    """Ingest files and folders into the configured workspace; per-file errors are reported, not raised."""
-    from app.engine import Engine  # the engine wires the models; imported here to keep layers acyclic
 
-    engine = Engine(settings)
-    try:
-        return engine.ingest(list(paths), progress)
-    finally:
-        engine.close()
-
-
-__all__ = ["IngestReport", "Pipeline", "ingest_paths"]
+__all__ = ["IngestReport", "Pipeline"]

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.errors import AmalgamError
+from ingest.errors import AmalgamError
 
 # In a checkout, shared/ sits beside the repository; commands take a --dataset-dir to override it.
 DEFAULT_DATASET = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "multihop"

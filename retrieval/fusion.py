@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from app.errors import ConfigError
+from ingest.errors import ConfigError
 from retrieval.types import ScoredChunk
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.errors import ConfigError
+from ingest.errors import ConfigError
 from retrieval.fusion import FusedHit, weighted_rrf
 from retrieval.types import ScoredChunk
 

@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from app.errors import AmalgamError, RetrievalError
+from ingest.errors import AmalgamError
+from retrieval.errors import RetrievalError
 from graph.store.base import GraphStore
 from ingest.embedder import Embedder
 from retrieval.fusion import FusedHit, Reranker, rerank_hits, weighted_rrf

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from app.results import Answer, DocumentSummary, Source
+
 RetrievalMode = Literal["dense", "hybrid", "graph", "multihop", "auto"]
 
 
@@ -15,35 +17,15 @@ class AskRequest(BaseModel):
     mode: RetrievalMode | None = Field(default=None, description="Retrieval mode; the configured default if unset.")
 
 
-class Source(BaseModel):
-    """One cited piece of evidence: where it comes from and how strongly it was retrieved."""
-
-    doc_id: str
-    chunk_id: str
-    title: str
-    source: str = ""
-    page: int | None = Field(default=None, description="First page of the chunk (1-based), null without pages.")
-    pages: list[int] = Field(default_factory=list, description="Every page the chunk spans.")
-    text: str
-    score: float
 
 
-class AskResponse(BaseModel):
-    question: str
-    answer: str
-    mode: str
-    sources: list[Source] = Field(default_factory=list)
-    entities: list[str] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)
-    generated_by: str = Field(default="extractive", description="'extractive' or the LLM model name.")
+
+class AskResponse(Answer):
+    """The HTTP shape of an answer (today the core ``Answer`` as is)."""
 
 
-class DocumentInfo(BaseModel):
-    id: str
-    title: str
-    source: str
-    hash: str
-    pages: int = 0
+class DocumentInfo(DocumentSummary):
+    """The HTTP shape of a listed document."""
 
 
 class IngestResult(BaseModel):
@@ -62,3 +44,6 @@ class DeleteResult(BaseModel):
     chunks: int = 0
     entities_removed: int = 0
     relations_removed: int = 0
+
+
+__all__ = ["AskRequest", "AskResponse", "DeleteResult", "DocumentInfo", "IngestResult", "RetrievalMode", "Source"]

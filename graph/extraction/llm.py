@@ -21,7 +21,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from pydantic import BaseModel
 
-from app.errors import ExtractionError
+from graph.errors import ExtractionError
 from graph.extraction.base import Extractor
 from graph.extraction.parsing import (
     ExtractedEntity,

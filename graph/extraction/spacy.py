@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from app.errors import ConfigError
+from ingest.errors import ConfigError
 from graph.extraction.base import Extractor
 from graph.models import EntityMention, Extraction, RelationMention, safe_type
 from ingest.models import Chunk

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from app.errors import GraphStoreError
+from graph.errors import GraphStoreError
 from graph.models import SAFE_TYPE, Entity, EntityRecord, Relation, RelationRecord
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.errors import GraphStoreError
+from graph.errors import GraphStoreError
 from graph.models import Community, Entity, EntityRecord, MentionRecord, Relation, RelationRecord
 from graph.store import embedded_queries as q
 from graph.store.base import ChunkHit, DeleteReport, EntityHit, StoreStats, Subgraph

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from neo4j import Driver, GraphDatabase, ManagedTransaction
 from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
-from app.errors import GraphStoreError, StoreUnavailableError
+from graph.errors import GraphStoreError, StoreUnavailableError
 from graph.models import Community, Entity, EntityRecord, MentionRecord, Relation, RelationRecord
 from graph.store import cypher
 from graph.store.base import ChunkHit, DeleteReport, EntityHit, StoreStats, Subgraph

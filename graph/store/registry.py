@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from app.errors import UnknownComponentError
+from ingest.errors import UnknownComponentError
 from graph.store.base import GraphStore
 
 

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from app.errors import AmalgamError, MissingExtraError
+from ingest.errors import AmalgamError, MissingExtraError
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from app.errors import AmalgamError, UnknownComponentError
+from ingest.errors import AmalgamError, UnknownComponentError
 from ingest.chunking.base import Chunker
 from ingest.chunking.fixed import FixedChunker
 from ingest.chunking.lm import load_lm

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from pathlib import Path
 
-from app.errors import IngestError
+from ingest.errors import IngestError
 from ingest.models import Document
 
 

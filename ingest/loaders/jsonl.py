@@ -9,7 +9,7 @@ import json
 import logging
 from pathlib import Path
 
-from app.errors import IngestError
+from ingest.errors import IngestError
 from ingest.loaders.base import Loader, read_text
 from ingest.models import Document
 

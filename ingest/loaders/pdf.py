@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.errors import IngestError
+from ingest.errors import IngestError
 from ingest.loaders.base import Loader, require_text
 from ingest.models import Document, PageSpan
 

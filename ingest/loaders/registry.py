@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from app.errors import IngestError
+from ingest.errors import IngestError
 from ingest.loaders.base import Loader
 from ingest.loaders.html import HtmlLoader
 from ingest.loaders.jsonl import JsonlLoader

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from app.errors import RetrievalError
+from retrieval.errors import RetrievalError
 from retrieval.types import ScoredChunk
 
 AnnKind = Literal["ivf", "hnsw"]

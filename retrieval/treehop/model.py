@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from app.errors import ConfigError
+from ingest.errors import ConfigError
 
 DEFAULT_WEIGHTS_DIR = Path(__file__).parent / "weights"
 WEIGHTS_FILE = "model.safetensors"

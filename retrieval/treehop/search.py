@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.errors import RetrievalError
+from retrieval.errors import RetrievalError
 from retrieval.index.faiss import FaissIndex
 from retrieval.treehop.mentions import MentionSource, mention_queries
 from retrieval.treehop.model import TreeHopModel

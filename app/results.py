@@ -1,0 +1,39 @@
+"""Result types of the core (``Engine``, ``Answerer``). The REST schemas in ``app.api.schemas`` are built
+from these; the core never imports the API."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Source(BaseModel):
+    """One cited piece of evidence: where it comes from and how strongly it was retrieved."""
+
+    doc_id: str
+    chunk_id: str
+    title: str
+    source: str = ""
+    page: int | None = Field(default=None, description="First page of the chunk (1-based), null without pages.")
+    pages: list[int] = Field(default_factory=list, description="Every page the chunk spans.")
+    text: str
+    score: float
+
+class Answer(BaseModel):
+    """A cited answer to one question: what the engine returns to the CLI, the API and jobs."""
+
+    question: str
+    answer: str
+    mode: str
+    sources: list[Source] = Field(default_factory=list)
+    entities: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    generated_by: str = Field(default="extractive", description="'extractive' or the LLM model name.")
+
+class DocumentSummary(BaseModel):
+    """One ingested document as listed to users."""
+
+    id: str
+    title: str
+    source: str
+    hash: str
+    pages: int = 0
