@@ -32,8 +32,14 @@ _STOPWORDS = frozenset(
 def to_sources(evidence: Sequence[Evidence]) -> list[Source]:
     return [
         Source(
-            doc_id=e.chunk.doc_id, chunk_id=e.chunk.id, title=e.title, source=e.source,
-            page=e.chunk.page, pages=e.chunk.pages, text=e.chunk.text, score=round(e.score, 6),
+            doc_id=e.chunk.doc_id,
+            chunk_id=e.chunk.id,
+            title=e.title,
+            source=e.source,
+            page=e.chunk.page,
+            pages=e.chunk.pages,
+            text=e.chunk.text,
+            score=round(e.score, 6),
         )
         for e in evidence
     ]
@@ -145,6 +151,11 @@ class Answerer:
 
     def _response(self, result: RetrievalResult, text: str) -> Answer:
         return Answer(
-            question=result.question, answer=text, mode=result.mode, sources=to_sources(result.evidence),
-            entities=result.entities, notes=result.notes, generated_by=self.generated_by,
+            question=result.question,
+            answer=text,
+            mode=result.mode,
+            sources=to_sources(result.evidence),
+            entities=result.entities,
+            notes=result.notes,
+            generated_by=self.generated_by,
         )

@@ -86,7 +86,7 @@ def ingest(
 def ask(
     question: Annotated[str, typer.Argument(help="The question.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the full response as JSON.")] = False,
-    top_k: Annotated[int, typer.Option("--top-k", min=1, max=50)] = 5,
+    top_k: Annotated[int | None, typer.Option("--top-k", min=1, max=50, help="Default: AMALGAM_TOP_K.")] = None,
     mode: Annotated[str | None, typer.Option(help="dense | hybrid | graph | multihop | auto")] = None,
 ) -> None:
     """Answer a question from the workspace, with citations."""
@@ -121,9 +121,9 @@ def documents_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> 
     if as_json:
         print(json.dumps([d.model_dump() for d in docs], indent=2))
         return
-    table = Table("id", "title", "source")
+    table = Table("id", "title", "source", "status")
     for doc in docs:
-        table.add_row(doc.id, doc.title, doc.source)
+        table.add_row(doc.id, doc.title, doc.source, doc.status)
     console.print(table)
 
 

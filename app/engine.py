@@ -2,43 +2,80 @@
 
 The CLI, the REST API and jobs all go through an Engine, so they behave the same. Heavy parts
 (models, indexes) are created on first use, so a command that only lists documents stays fast.
+
+Concurrency: questions run in parallel on any number of threads; writes (ingest, delete) take the
+workspace's write lock, so they run one at a time. A question never waits for a write: it uses the
+retriever it found when it started, and a write swaps in a retriever over the new indexes when it is
+done (the swap is one assignment).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from functools import cached_property
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 from app import services
 from app.answer import Answerer
 from app.config import Settings
 from app.errors import RetrievalError
 from app.llm.usage import TokenUsage
-from app.results import Answer, DocumentSummary
 from app.pipeline import IngestReport, Pipeline, ProgressCallback
+from app.results import Answer, DocumentSummary
 from graph.store.base import DeleteReport, GraphStore
 from ingest.embedder import Embedder
+from retrieval.retriever import HybridRetriever
 from retrieval.types import RetrievalResult
+
+T = TypeVar("T")
 
 
 class Engine:
     def __init__(self, settings: Settings, store: GraphStore | None = None) -> None:
         self.settings = settings
-        self._store = store
         self.usage = TokenUsage()  # tokens every LLM call of this engine spent
+        self._store = store
+        self._embedder: Embedder | None = None
+        self._pipeline: Pipeline | None = None
+        self._answerer: Answerer | None = None
+        self._retriever: HybridRetriever | None = None
+        self._build_lock = threading.RLock()  # builds each lazy part once, however many threads ask
+        self._write_lock = threading.Lock()  # one writer per workspace at a time
 
-    @cached_property
+    def _once(self, attribute: str, build: Callable[[], T]) -> T:
+        part = getattr(self, attribute)
+        if part is None:
+            with self._build_lock:
+                part = getattr(self, attribute)
+                if part is None:
+                    part = build()
+                    setattr(self, attribute, part)
+        return part  # type: ignore[no-any-return]
+
+    @property
     def store(self) -> GraphStore:
-        return self._store or services.open_store(self.settings)
+        return self._once("_store", lambda: services.open_store(self.settings))
 
-    @cached_property
+    @property
     def embedder(self) -> Embedder:
-        return services.get_embedder(self.settings)
+        return self._once("_embedder", lambda: services.get_embedder(self.settings))
 
-    @cached_property
+    @property
     def pipeline(self) -> Pipeline:
+        return self._once("_pipeline", self._build_pipeline)
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        return self._once("_retriever", self._open_retriever)
+
+    @property
+    def answerer(self) -> Answerer:
+        return self._once(
+            "_answerer", lambda: Answerer(self.embedder, services.get_chat_model(self.settings, self.usage))
+        )
+
+    def _build_pipeline(self) -> Pipeline:
         return Pipeline(
             settings=self.settings,
             store=self.store,
@@ -48,47 +85,52 @@ class Engine:
             summarize=services.get_summarizer(self.settings, self.usage),
         )
 
-    @cached_property
-    def retriever(self) -> Any:
+    def _open_retriever(self) -> HybridRetriever:
         return services.get_retriever(self.settings, self.store, self.embedder)
 
-    @cached_property
-    def answerer(self) -> Answerer:
-        return Answerer(self.embedder, services.get_chat_model(self.settings, self.usage))
-
     def close(self) -> None:
-        if "store" in self.__dict__:
-            self.store.close()
+        if self._store is not None:
+            self._store.close()
 
-    # -- documents ---------------------------------------------------------------------------------
+    # -- documents (writes: one at a time) ---------------------------------------------------------
     def ingest(self, paths: Sequence[Path], progress: ProgressCallback | None = None) -> IngestReport:
-        report = self.pipeline.ingest(paths, progress)
-        report.llm_tokens = self.usage.as_dict() if self.usage.calls else {}
-        self._indexes_changed()
+        with self._write_lock:
+            report = self.pipeline.ingest(paths, progress)
+            report.llm_tokens = self.usage.as_dict() if self.usage.calls else {}
+            self._swap_retriever()
         return report
 
     def delete_document(self, doc_id: str) -> DeleteReport:
-        report = self.pipeline.delete_document(doc_id)
-        self._indexes_changed()
+        with self._write_lock:
+            report = self.pipeline.delete_document(doc_id)
+            self._swap_retriever()
         return report
 
+    def _swap_retriever(self) -> None:
+        """Open a retriever over the indexes the write just saved, then let new questions use it."""
+        if self._retriever is not None:
+            self._retriever = self._open_retriever()
+
+    # -- reads (any number at once) ----------------------------------------------------------------
     def list_documents(self) -> list[DocumentSummary]:
         return [
-            DocumentSummary(id=d.id, title=d.title, source=d.source, hash=d.hash, pages=len(d.pages))
+            DocumentSummary(
+                id=d.id, title=d.title, source=d.source, hash=d.hash, pages=len(d.pages), status=document_status(d.hash)
+            )
             for d in self.store.list_documents()
         ]
 
-    def _indexes_changed(self) -> None:
-        self.__dict__.pop("retriever", None)  # reopen the persisted indexes on next question
-
-    # -- questions ---------------------------------------------------------------------------------
     def retrieve(self, question: str, *, top_k: int | None = None, mode: str | None = None) -> RetrievalResult:
         if not question.strip():
             raise RetrievalError("the question is empty")
-        result: RetrievalResult = self.retriever.retrieve(
+        return self.retriever.retrieve(
             question, k=top_k or self.settings.top_k, mode=mode or self.settings.retrieval_mode
         )
-        return result
 
     def ask(self, question: str, *, top_k: int | None = None, mode: str | None = None) -> Answer:
         return self.answerer.answer(self.retrieve(question, top_k=top_k, mode=mode))
+
+
+def document_status(stored_hash: str) -> str:
+    """ "pending" while an ingest is writing the document (or was interrupted there), else "ready"."""
+    return "ready" if stored_hash else "pending"

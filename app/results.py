@@ -18,6 +18,7 @@ class Source(BaseModel):
     text: str
     score: float
 
+
 class Answer(BaseModel):
     """A cited answer to one question: what the engine returns to the CLI, the API and jobs."""
 
@@ -29,6 +30,7 @@ class Answer(BaseModel):
     notes: list[str] = Field(default_factory=list)
     generated_by: str = Field(default="extractive", description="'extractive' or the LLM model name.")
 
+
 class DocumentSummary(BaseModel):
     """One ingested document as listed to users."""
 
@@ -37,3 +39,6 @@ class DocumentSummary(BaseModel):
     source: str
     hash: str
     pages: int = 0
+    status: str = Field(
+        default="ready", description="'ready', or 'pending' while an ingest writes it (or was interrupted)."
+    )

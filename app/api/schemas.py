@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from app.results import Answer, DocumentSummary, Source
 
@@ -13,11 +13,19 @@ RetrievalMode = Literal["dense", "hybrid", "graph", "multihop", "auto"]
 
 class AskRequest(BaseModel):
     question: str = Field(min_length=1, description="The question to answer.")
-    top_k: int = Field(default=5, ge=1, le=50, description="How many evidence chunks to cite.")
+    top_k: int | None = Field(
+        default=None, ge=1, le=50, description="How many evidence chunks to cite; the configured top_k if unset."
+    )
     mode: RetrievalMode | None = Field(default=None, description="Retrieval mode; the configured default if unset.")
 
-
-
+    @field_validator("question")
+    @classmethod
+    def _encodable(cls, value: str) -> str:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate: valid JSON, but no text any model can read
+            raise ValueError("the question is not valid Unicode text (lone surrogate)") from exc
+        return value
 
 
 class AskResponse(Answer):

@@ -11,9 +11,9 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
-from ingest.errors import ConfigError
 from graph.extraction.base import Extractor
 from graph.models import EntityMention, Extraction, RelationMention, safe_type
+from ingest.errors import ConfigError
 from ingest.models import Chunk
 
 # Numeric and temporal labels make hubs, not bridges: leave them out of the graph.

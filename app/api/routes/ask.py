@@ -9,12 +9,13 @@ from fastapi.responses import StreamingResponse
 from app.answer import to_sources
 from app.api.deps import EngineDep
 from app.api.schemas import AskRequest, AskResponse
+from app.results import Answer
 
 router = APIRouter(prefix="/v1", tags=["ask"])
 
 
 @router.post("/ask", response_model=AskResponse)
-def ask(request: AskRequest, engine: EngineDep) -> AskResponse:
+def ask(request: AskRequest, engine: EngineDep) -> Answer:
     """Answer a question from the workspace's documents, with cited sources."""
     return engine.ask(request.question, top_k=request.top_k, mode=request.mode)
 
@@ -28,8 +29,12 @@ def ask_stream(request: AskRequest, engine: EngineDep) -> StreamingResponse:
     def events() -> Iterator[str]:
         for piece in answerer.stream(result):
             yield f"event: token\ndata: {json.dumps(piece)}\n\n"
-        sources = {"sources": [s.model_dump() for s in to_sources(result.evidence)], "entities": result.entities,
-                   "notes": result.notes, "mode": result.mode}
+        sources = {
+            "sources": [s.model_dump() for s in to_sources(result.evidence)],
+            "entities": result.entities,
+            "notes": result.notes,
+            "mode": result.mode,
+        }
         yield f"event: sources\ndata: {json.dumps(sources)}\n\n"
 
     return StreamingResponse(events(), media_type="text/event-stream")

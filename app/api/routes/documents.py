@@ -1,24 +1,44 @@
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, UploadFile, status
 
 from app.api.deps import EngineDep, SettingsDep
+from app.api.guard import without_server_paths
 from app.api.schemas import DeleteResult, DocumentInfo, IngestResult
+from app.results import DocumentSummary
 from ingest.loaders import SUPPORTED_EXTENSIONS
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+MAX_STEM_CHARS = 100  # file systems allow 255 bytes; leave room for the suffix and the name's hash
+
+
+def stored_name(filename: str) -> str:
+    """The file name an upload is stored under: safe characters only, bounded, and distinct for distinct
+    names (``report?.txt`` and ``report!.txt`` must not replace each other), so a hash of the original
+    name is added whenever cleaning changed it."""
+    base = Path(filename.replace("\\", "/")).name
+    cleaned = _SAFE_NAME.sub("_", base).lstrip(".")
+    suffix = Path(cleaned).suffix.lower()
+    stem = cleaned[: len(cleaned) - len(suffix)] if suffix else cleaned
+    if cleaned == base and len(stem) <= MAX_STEM_CHARS:
+        return cleaned
+    digest = hashlib.sha256(base.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"{stem[:MAX_STEM_CHARS]}-{digest}{suffix}"
 
 
 def safe_upload_path(upload_dir: Path, filename: str) -> Path:
     """A path inside ``upload_dir`` for an uploaded file name; anything that could escape it is refused."""
-    name = _SAFE_NAME.sub("_", Path(filename.replace("\\", "/")).name).lstrip(".")
+    name = stored_name(filename)
     if not name or Path(name).suffix.lower() not in SUPPORTED_EXTENSIONS:
-        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-                            f"unsupported file {filename!r}; supported: {', '.join(SUPPORTED_EXTENSIONS)}")
+        raise HTTPException(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            f"unsupported file type {Path(name).suffix or '(none)'!r}; supported: {', '.join(SUPPORTED_EXTENSIONS)}",
+        )
     target = (upload_dir / name).resolve()
     if target.parent != upload_dir.resolve():
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "invalid file name")
@@ -38,16 +58,20 @@ def upload(file: UploadFile, engine: EngineDep, settings: SettingsDep) -> Ingest
     report = engine.ingest([target])
     if report.errors and not report.documents_new + report.documents_replaced + report.documents_unchanged:
         target.unlink(missing_ok=True)
-        raise HTTPException(422, report.errors[0].error)
+        raise HTTPException(422, without_server_paths(report.errors[0].error))
     return IngestResult(
-        documents_new=report.documents_new, documents_unchanged=report.documents_unchanged,
-        documents_replaced=report.documents_replaced, chunks=report.chunks, entities=report.entities,
-        relations=report.relations, errors=[e.model_dump() for e in report.errors],
+        documents_new=report.documents_new,
+        documents_unchanged=report.documents_unchanged,
+        documents_replaced=report.documents_replaced,
+        chunks=report.chunks,
+        entities=report.entities,
+        relations=report.relations,
+        errors=[{"path": target.name, "error": without_server_paths(e.error)} for e in report.errors],
     )
 
 
 @router.get("", response_model=list[DocumentInfo])
-def list_documents(engine: EngineDep) -> list[DocumentInfo]:
+def list_documents(engine: EngineDep) -> list[DocumentSummary]:
     return engine.list_documents()
 
 
@@ -56,5 +80,10 @@ def delete_document(doc_id: str, engine: EngineDep) -> DeleteResult:
     report = engine.delete_document(doc_id)
     if not report.found:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no document {doc_id}")
-    return DeleteResult(doc_id=doc_id, deleted=True, chunks=report.chunks,
-                        entities_removed=report.entities_removed, relations_removed=report.relations_removed)
+    return DeleteResult(
+        doc_id=doc_id,
+        deleted=True,
+        chunks=report.chunks,
+        entities_removed=report.entities_removed,
+        relations_removed=report.relations_removed,
+    )
