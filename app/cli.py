@@ -16,6 +16,7 @@ from rich.table import Table
 
 from app.config import Settings, load_settings
 from app.errors import AmalgamError
+from app.runtime import configure_process, quiet_logging
 
 app = typer.Typer(help="Amalgam: GraphRAG knowledge fusion.", no_args_is_help=True, pretty_exceptions_enable=False)
 neo4j_app = typer.Typer(help="Run a local Neo4j server (no Docker needed).", no_args_is_help=True)
@@ -38,10 +39,12 @@ for _module, _attr, _name in _SUBAPPS:
 
 def _settings() -> Settings:
     try:
-        return load_settings()
+        settings = load_settings()
     except AmalgamError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
+    configure_process(settings)
+    return settings
 
 
 def _engine():  # type: ignore[no-untyped-def]
@@ -209,8 +212,7 @@ def neo4j_status() -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs index builds at DEBUG through its own handler
+    quiet_logging()
     try:
         app()
     except AmalgamError as exc:

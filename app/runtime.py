@@ -1,0 +1,30 @@
+"""Process-wide set-up, done once by an entry point (a CLI command, the API server's start).
+
+Library code never changes process state (logging levels, torch threads, environment variables); it
+receives what it needs through ``Settings``. Only the functions here do, and only entry points call them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from app.config import Settings
+
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+
+def quiet_logging(level: int = logging.WARNING) -> None:
+    """Print warnings and errors only. The level sits on the handler, not just the root logger: some
+    libraries (bm25s) set their own loggers to DEBUG when imported, which would otherwise reach the user."""
+    handler = logging.StreamHandler()
+    handler.setLevel(level)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+
+
+def configure_process(settings: Settings) -> None:
+    """Apply the settings that belong to the whole process (CPU threads of the models)."""
+    if settings.torch_threads:
+        import torch
+
+        torch.set_num_threads(settings.torch_threads)
