@@ -27,6 +27,13 @@ def default_neo4j_home() -> Path:
     return Path.home() / ".amalgam" / "neo4j"
 
 
+def _known(kind: str, name: str, known: tuple[str, ...]) -> str:
+    """Registry names are checked when settings load, so a typo fails at start-up, not at first use."""
+    if name not in known:
+        raise ValueError(f"unknown {kind} {name!r}; known: {', '.join(known)}")
+    return name
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AMALGAM_", extra="forbid", validate_default=True)
 
@@ -102,6 +109,20 @@ class Settings(BaseSettings):
             raise ValueError("workspace must be 1-64 characters of letters, digits, '_' or '-'")
         return value
 
+    @field_validator("chunker")
+    @classmethod
+    def _known_chunker(cls, value: str) -> str:
+        from ingest.chunking.registry import CHUNKER_NAMES
+
+        return _known("chunker", value, CHUNKER_NAMES)
+
+    @field_validator("extractor")
+    @classmethod
+    def _known_extractor(cls, value: str) -> str:
+        from graph.extraction.registry import EXTRACTOR_NAMES
+
+        return _known("extractor", value, ("auto", *EXTRACTOR_NAMES))
+
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
         if self.chunk_max_tokens < self.chunk_target_tokens:
@@ -135,5 +156,8 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
         raise ConfigError(f"invalid settings: {problems}") from exc

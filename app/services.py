@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from app.config import Settings
-from app.errors import ConfigError
 from app.llm.usage import TokenUsage
 from graph.extraction.base import Extractor
 from graph.store.base import GraphStore
@@ -70,26 +69,19 @@ def get_chunker(settings: Settings, embedder: Embedder | None) -> Chunker:
 
 
 def get_extractor(settings: Settings, usage: TokenUsage | None = None) -> Extractor:
+    from graph.extraction.registry import ExtractorOptions, build_extractor
+
     name = settings.extractor
     if name == "auto":
         name = "llm" if settings.llm_enabled else "spacy"
-    if name == "spacy":
-        from graph.extraction.spacy import SpacyExtractor
-
-        return SpacyExtractor()
-    if name == "llm":
-        if not settings.llm_enabled:
-            raise ConfigError("extractor 'llm' needs an LLM: set AMALGAM_LLM_PROVIDER and AMALGAM_LLM_MODEL")
-        from graph.extraction.llm import LLMExtractor
-
-        return LLMExtractor(
-            get_chat_model(settings, usage),
-            entity_types=settings.extraction_entity_types or None,
-            relation_types=settings.extraction_relation_types or None,
-            gleaning=settings.extraction_gleaning,
-            concurrency=settings.llm_concurrency,
-        )
-    raise ConfigError(f"unknown extractor {name!r}; known: auto, llm, spacy")
+    options = ExtractorOptions(
+        chat_model=get_chat_model(settings, usage) if name == "llm" else None,
+        entity_types=settings.extraction_entity_types,
+        relation_types=settings.extraction_relation_types,
+        gleaning=settings.extraction_gleaning,
+        concurrency=settings.llm_concurrency,
+    )
+    return build_extractor(name, options)
 
 
 def get_chat_model(settings: Settings, usage: TokenUsage | None = None):  # type: ignore[no-untyped-def]

@@ -42,3 +42,17 @@ def test_generated_neo4j_password_is_used_when_none_configured(tmp_path: Path) -
     (tmp_path / "password").write_text("s3cret\n")
     assert load_settings(neo4j_home=tmp_path).resolved_neo4j_password() == "s3cret"
     assert load_settings(neo4j_home=tmp_path, neo4j_password="given").resolved_neo4j_password() == "given"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"chunker": "perplexty"}, ["unknown chunker 'perplexty'", "perplexity", "semantic", "fixed"]),
+        ({"extractor": "spacey"}, ["unknown extractor 'spacey'", "auto", "spacy", "llm"]),
+        ({"retrieval_mode": "hybird"}, ["retrieval_mode"]),
+    ],
+)
+def test_unknown_plugin_names_fail_when_settings_load(overrides: dict, named: list[str]) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(**overrides)
+    assert all(part in str(caught.value) for part in named)
