@@ -15,18 +15,17 @@ import numpy as np
 
 from app.results import Answer, Source
 from ingest.embedder import Embedder
+from ingest.stopwords import STOPWORDS
 from retrieval.types import Evidence, RetrievalResult
 
+# How much a sentence's evidence rank (1/(rank+1)) adds to its cosine with the question: enough to break
+# near-ties towards the better-ranked chunk, too little to prefer a weak sentence of chunk 1 over a strong
+# one of chunk 3 (the cosines of relevant sentences differ by ~0.1-0.3).
+RANK_PRIOR = 0.2
 NO_EVIDENCE = "I could not find anything about that in the ingested documents."
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
 _WORD = re.compile(r"[a-z0-9]+")
-_STOPWORDS = frozenset(
-    (
-        "a an the of in on at to for from by with and or is are was were be been who what when where which "
-        "how why did does do whose whom that this it its as"
-    ).split()
-)
 
 
 def to_sources(evidence: Sequence[Evidence]) -> list[Source]:
@@ -51,7 +50,7 @@ def _stem(word: str) -> str:
 
 
 def _keywords(text: str) -> set[str]:
-    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOPWORDS}
+    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS}
 
 
 def _names(sentence: str) -> set[str]:
@@ -88,7 +87,7 @@ def extractive_answer(question: str, evidence: Sequence[Evidence], embedder: Emb
     if not candidates:
         return NO_EVIDENCE
     vectors = embedder.embed([question] + [s for _, s in candidates])
-    base = vectors[1:] @ vectors[0] + 0.2 * np.array([1.0 / (number + 1) for number, _ in candidates])
+    base = vectors[1:] @ vectors[0] + RANK_PRIOR * np.array([1.0 / (number + 1) for number, _ in candidates])
     keywords = [_keywords(s) for _, s in candidates]
     asked = _keywords(question)
     uncovered = set(asked)

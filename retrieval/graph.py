@@ -22,15 +22,10 @@ from scipy.sparse.csgraph import shortest_path
 from graph.algorithms.fastrp import fastrp
 from graph.algorithms.ppr import personalized_pagerank
 from graph.store.base import GraphStore, Subgraph
+from ingest.stopwords import STOPWORDS
 from retrieval.types import Query, ScoredChunk
 
 _WORD = re.compile(r"[\w][\w'’.&-]*")
-_STOPWORD_TEXT = (
-    "a an the of in on at to for from by with and or is was were are be been which who whom whose what "
-    "when where why how did does do that this these those it its as than then there their his her he she "
-    "they them also same both either more most many much one"
-)
-_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 ABSTAIN_NOTE = "graph retriever abstained: no entity of the question was found in the graph"
 
 
@@ -59,7 +54,7 @@ def question_ngrams(text: str, max_len: int = 6) -> list[str]:
     for n in range(1, max_len + 1):
         for i in range(len(words) - n + 1):
             gram = words[i : i + n]
-            if all(w.lower() in _STOPWORDS for w in gram) or gram[0].lower() in _STOPWORDS and n > 1:
+            if all(w.lower() in STOPWORDS for w in gram) or gram[0].lower() in STOPWORDS and n > 1:
                 continue
             grams.append(" ".join(gram))
     return list(dict.fromkeys(grams))

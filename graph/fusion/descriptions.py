@@ -12,21 +12,17 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 
+from ingest.stopwords import STOPWORDS
+
 Summarize = Callable[[str, list[str]], str]
 
 logger = logging.getLogger(__name__)
 
 SUMMARY_THRESHOLD_CHARS = 600  # below this, an extract reads as well as a summary and costs nothing
 
-_STOP_TEXT = (
-    "a an the of and or in on at to for by with from as is was are were be been it its this that which "
-    "who he she they his her their has have had not"
-)
-_STOP = frozenset(_STOP_TEXT.split())
-
 
 def _content_words(text: str) -> set[str]:
-    return {word for word in re.findall(r"[a-z0-9]+", text.lower()) if word not in _STOP}
+    return {word for word in re.findall(r"[a-z0-9]+", text.lower()) if word not in STOPWORDS}
 
 
 def distinct_descriptions(descriptions: Sequence[str]) -> list[str]:
