@@ -32,6 +32,19 @@ class AskResponse(Answer):
     """The HTTP shape of an answer (today the core ``Answer`` as is)."""
 
 
+class SearchResponse(BaseModel):
+    """Retrieval without an answer: the evidence, the question's linked entities and the relations between
+    the evidence's entities."""
+
+    question: str
+    mode: str
+    sources: list[Source] = Field(default_factory=list)
+    entities: list[str] = Field(default_factory=list)
+    relations: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    latency_ms: float = 0.0
+
+
 class DocumentInfo(DocumentSummary):
     """The HTTP shape of a listed document."""
 
@@ -54,4 +67,13 @@ class DeleteResult(BaseModel):
     relations_removed: int = 0
 
 
-__all__ = ["AskRequest", "AskResponse", "DeleteResult", "DocumentInfo", "IngestResult", "RetrievalMode", "Source"]
+__all__ = [
+    "AskRequest",
+    "AskResponse",
+    "DeleteResult",
+    "DocumentInfo",
+    "IngestResult",
+    "RetrievalMode",
+    "SearchResponse",
+    "Source",
+]

@@ -49,6 +49,10 @@ def test_upload_ask_and_delete(client: TestClient) -> None:
     assert answer["sources"][0]["title"] == "ingrid_solberg"
     assert {"doc_id", "chunk_id", "title", "page", "text", "score"} <= set(answer["sources"][0])
 
+    found = client.post("/v1/search", json={"question": "Where was Ingrid Solberg born?", "top_k": 2}).json()
+    assert found["sources"][0]["title"] == "ingrid_solberg" and len(found["sources"]) == 2
+    assert "answer" not in found and found["latency_ms"] > 0
+
     docs = client.get("/v1/documents").json()
     solberg = next(d for d in docs if d["title"] == "ingrid_solberg")
     deleted = client.delete(f"/v1/documents/{solberg['id']}").json()
@@ -90,4 +94,6 @@ def test_bad_requests_get_clear_errors(client: TestClient) -> None:
 
 def test_openapi_lists_the_routes(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
-    assert {"/v1/ask", "/v1/ask/stream", "/v1/documents", "/v1/documents/{doc_id}", "/healthz"} <= set(paths)
+    assert {"/v1/ask", "/v1/search", "/v1/ask/stream", "/v1/documents", "/v1/documents/{doc_id}", "/healthz"} <= set(
+        paths
+    )

@@ -8,7 +8,7 @@ from fastapi.responses import StreamingResponse
 
 from app.answer import to_sources
 from app.api.deps import EngineDep
-from app.api.schemas import AskRequest, AskResponse
+from app.api.schemas import AskRequest, AskResponse, SearchResponse
 from app.results import Answer
 
 router = APIRouter(prefix="/v1", tags=["ask"])
@@ -18,6 +18,21 @@ router = APIRouter(prefix="/v1", tags=["ask"])
 def ask(request: AskRequest, engine: EngineDep) -> Answer:
     """Answer a question from the workspace's documents, with cited sources."""
     return engine.ask(request.question, top_k=request.top_k, mode=request.mode)
+
+
+@router.post("/search", response_model=SearchResponse)
+def search(request: AskRequest, engine: EngineDep) -> SearchResponse:
+    """Retrieval only: the cited evidence a question would be answered from, without writing an answer."""
+    result = engine.retrieve(request.question, top_k=request.top_k, mode=request.mode)
+    return SearchResponse(
+        question=result.question,
+        mode=result.mode,
+        sources=to_sources(result.evidence),
+        entities=result.entities,
+        relations=result.relations,
+        notes=result.notes,
+        latency_ms=round(result.latency_ms, 3),
+    )
 
 
 @router.post("/ask/stream")
