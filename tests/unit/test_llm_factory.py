@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
+import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -35,8 +40,61 @@ def test_openai_provider_points_at_the_configured_server_with_limits() -> None:
     assert model.openai_api_base == "http://127.0.0.1:9/v1"
     assert model.max_retries == 3 and model.max_tokens == 99
     assert model.request_timeout.read == 12 and model.request_timeout.pool is None
-    pool = model.http_client._transport._pool  # type: ignore[union-attr]
-    assert pool._max_connections == 2  # the concurrency limit
+
+
+class _SlowChatServer(ThreadingHTTPServer):
+    """An OpenAI-compatible chat endpoint on loopback that answers "ok" after a pause and records how
+    many requests it was serving at once."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _SlowChatHandler)
+        self.lock = threading.Lock()
+        self.in_flight = self.most_in_flight = 0
+
+
+class _SlowChatHandler(BaseHTTPRequestHandler):
+    server: _SlowChatServer
+
+    def do_POST(self) -> None:  # noqa: N802 (the http.server API)
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with self.server.lock:
+            self.server.in_flight += 1
+            self.server.most_in_flight = max(self.server.most_in_flight, self.server.in_flight)
+        time.sleep(0.3)
+        with self.server.lock:
+            self.server.in_flight -= 1
+        body = json.dumps(
+            {
+                "id": "c1",
+                "object": "chat.completion",
+                "created": 0,
+                "model": "smol",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_openai_provider_keeps_at_most_llm_concurrency_calls_in_flight() -> None:
+    server = _SlowChatServer()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        model = build_chat_model(settings(llm_provider="openai", llm_model="smol", llm_base_url=url, llm_concurrency=2))
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            answers = list(pool.map(lambda _: model.invoke("hi").content, range(6)))
+    finally:
+        server.shutdown()
+    assert answers == ["ok"] * 6
+    assert server.most_in_flight == 2
 
 
 def test_openai_provider_needs_a_server_or_a_key() -> None:
