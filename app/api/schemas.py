@@ -12,7 +12,7 @@ RetrievalMode = Literal["dense", "hybrid", "graph", "multihop", "auto"]
 
 
 class AskRequest(BaseModel):
-    question: str = Field(min_length=1, description="The question to answer.")
+    question: str = Field(min_length=1, pattern=r"\S", description="The question to answer (not only whitespace).")
     top_k: int | None = Field(
         default=None, ge=1, le=50, description="How many evidence chunks to cite; the configured top_k if unset."
     )
@@ -26,6 +26,30 @@ class AskRequest(BaseModel):
         except UnicodeEncodeError as exc:  # a lone surrogate: valid JSON, but no text any model can read
             raise ValueError("the question is not valid Unicode text (lone surrogate)") from exc
         return value
+
+
+class ErrorBody(BaseModel):
+    """The body of every 4xx/5xx the API returns."""
+
+    detail: str = Field(description="What went wrong, without server paths.")
+    error: str = Field(description="The error's kind, e.g. RetrievalError, ValidationError, Unauthorized.")
+    fields: list[dict[str, object]] = Field(
+        default_factory=list, description="With ValidationError: each invalid field's location, message and type."
+    )
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, object]]:
+    """OpenAPI entries for the error codes a route can return, so clients (and schemathesis) know them all."""
+    meaning = {
+        400: "The request cannot be served as asked (e.g. an empty question, an unknown mode).",
+        401: "Missing or wrong X-API-Key (only when the server is configured with a key).",
+        404: "No such document.",
+        413: "The request body is larger than the upload limit.",
+        415: "Unsupported file type.",
+        422: "Invalid request, or a file that could not be read.",
+        503: "The graph store cannot be reached.",
+    }
+    return {code: {"model": ErrorBody, "description": meaning[code]} for code in codes}
 
 
 class AskResponse(Answer):
@@ -72,6 +96,8 @@ __all__ = [
     "AskResponse",
     "DeleteResult",
     "DocumentInfo",
+    "ErrorBody",
+    "error_responses",
     "IngestResult",
     "RetrievalMode",
     "SearchResponse",

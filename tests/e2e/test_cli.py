@@ -29,8 +29,13 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 def _neo4j_env(tmp_path: Path, neo4j_server: object) -> dict[str, str]:
     uri = getattr(neo4j_server, "uri", None) or neo4j_server[0]  # type: ignore[index]
-    return _env(tmp_path, AMALGAM_GRAPH_BACKEND="neo4j", AMALGAM_NEO4J_URI=str(uri),
-                AMALGAM_NEO4J_PASSWORD="unused", AMALGAM_WORKSPACE=f"e2e{os.getpid()}")
+    return _env(
+        tmp_path,
+        AMALGAM_GRAPH_BACKEND="neo4j",
+        AMALGAM_NEO4J_URI=str(uri),
+        AMALGAM_NEO4J_PASSWORD="unused",
+        AMALGAM_WORKSPACE=f"e2e{os.getpid()}",
+    )
 
 
 def _ingest_and_ask(env: dict[str, str]) -> None:
@@ -87,8 +92,9 @@ def test_changed_file_replaces_its_old_version(tmp_path: Path) -> None:
 
 
 def test_unreachable_neo4j_is_one_clear_line(tmp_path: Path) -> None:
-    env = _env(tmp_path, AMALGAM_GRAPH_BACKEND="neo4j", AMALGAM_NEO4J_URI="bolt://127.0.0.1:1",
-               AMALGAM_NEO4J_PASSWORD="x")
+    env = _env(
+        tmp_path, AMALGAM_GRAPH_BACKEND="neo4j", AMALGAM_NEO4J_URI="bolt://127.0.0.1:1", AMALGAM_NEO4J_PASSWORD="x"
+    )
     result = amalgam(env, "documents", "list")
     assert result.returncode != 0
     assert "bolt://127.0.0.1:1" in result.stderr and "amalgam neo4j start" in result.stderr

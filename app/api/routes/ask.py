@@ -8,19 +8,19 @@ from fastapi.responses import StreamingResponse
 
 from app.answer import to_sources
 from app.api.deps import EngineDep
-from app.api.schemas import AskRequest, AskResponse, SearchResponse
+from app.api.schemas import AskRequest, AskResponse, SearchResponse, error_responses
 from app.results import Answer
 
 router = APIRouter(prefix="/v1", tags=["ask"])
 
 
-@router.post("/ask", response_model=AskResponse)
+@router.post("/ask", response_model=AskResponse, responses=error_responses(400))
 def ask(request: AskRequest, engine: EngineDep) -> Answer:
     """Answer a question from the workspace's documents, with cited sources."""
     return engine.ask(request.question, top_k=request.top_k, mode=request.mode)
 
 
-@router.post("/search", response_model=SearchResponse)
+@router.post("/search", response_model=SearchResponse, responses=error_responses(400))
 def search(request: AskRequest, engine: EngineDep) -> SearchResponse:
     """Retrieval only: the cited evidence a question would be answered from, without writing an answer."""
     result = engine.retrieve(request.question, top_k=request.top_k, mode=request.mode)
@@ -35,7 +35,14 @@ def search(request: AskRequest, engine: EngineDep) -> SearchResponse:
     )
 
 
-@router.post("/ask/stream")
+@router.post(
+    "/ask/stream",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "token events, then one sources event"},
+        **error_responses(400),
+    },
+)
 def ask_stream(request: AskRequest, engine: EngineDep) -> StreamingResponse:
     """Server-sent events: ``token`` events with answer text as it is produced, then one ``sources`` event."""
     result = engine.retrieve(request.question, top_k=request.top_k, mode=request.mode)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, UploadFile, status
 
 from app.api.deps import EngineDep, SettingsDep
 from app.api.guard import without_server_paths
-from app.api.schemas import DeleteResult, DocumentInfo, IngestResult
+from app.api.schemas import DeleteResult, DocumentInfo, IngestResult, error_responses
 from app.results import DocumentSummary
 from ingest.loaders import SUPPORTED_EXTENSIONS
 
@@ -45,7 +45,7 @@ def safe_upload_path(upload_dir: Path, filename: str) -> Path:
     return target
 
 
-@router.post("", response_model=IngestResult, status_code=status.HTTP_201_CREATED)
+@router.post("", response_model=IngestResult, status_code=status.HTTP_201_CREATED, responses=error_responses(400, 415))
 def upload(file: UploadFile, engine: EngineDep, settings: SettingsDep) -> IngestResult:
     """Upload one document and ingest it. Re-uploading an unchanged file is a no-op."""
     upload_dir = settings.workspace_dir / "uploads"
@@ -75,7 +75,7 @@ def list_documents(engine: EngineDep) -> list[DocumentSummary]:
     return engine.list_documents()
 
 
-@router.delete("/{doc_id}", response_model=DeleteResult)
+@router.delete("/{doc_id}", response_model=DeleteResult, responses=error_responses(404))
 def delete_document(doc_id: str, engine: EngineDep) -> DeleteResult:
     report = engine.delete_document(doc_id)
     if not report.found:
