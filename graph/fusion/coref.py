@@ -172,7 +172,8 @@ class _DocumentNames:
         """The one full name ``name`` is a short form of in this document, if there is exactly one."""
         if len(self.families.get(" ".join(name.words), ())) > 1 or not _distinctive(name):
             return None
-        anchors = {name.words[0], name.words[-1]}
+        # A longer name of a person holds the surname; one of an organisation, the first or last word.
+        anchors = {_person_core(name.words)[-1]} if name.kind == PERSON else {name.words[0], name.words[-1]}
         postings = [self.by_word.get((name.kind, word), []) for word in anchors]
         if any(len(posting) > MAX_FULL_NAMES_PER_WORD for posting in postings):
             return None
@@ -191,9 +192,10 @@ class _DocumentNames:
 
 
 def _doc_id(extraction: Extraction) -> str:
-    for item in (*extraction.entities, *extraction.relations):
-        return item.doc_id
-    return ""
+    """The chunk's document (an extraction names it only through its mentions)."""
+    if extraction.entities:
+        return extraction.entities[0].doc_id
+    return extraction.relations[0].doc_id if extraction.relations else ""
 
 
 def link_names(extractions: Sequence[Extraction]) -> list[Extraction]:
