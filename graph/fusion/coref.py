@@ -64,7 +64,7 @@ COMMON_WORDS = (
         entertainment productions motors motor airlines airways air energy oil steel systems
         technologies technology software labs research holdings industries partners brothers
         foundation trust fund service services government army navy force police court union
-        league cup king queen prince princess saint mount river lake island
+        league cup mount river lake island
         """.split()
     )
 )
@@ -100,6 +100,11 @@ def _person_core(words: tuple[str, ...]) -> tuple[str, ...]:
     return words[start:end]
 
 
+def _suffix(words: tuple[str, ...]) -> str:
+    """The generational suffix of a person's name ("junior" in "Martin Luther King Jr."), or ""."""
+    return words[-1] if len(words) > 1 and words[-1] in _GENERATIONAL else ""
+
+
 def _organization_core(words: tuple[str, ...]) -> tuple[str, ...]:
     """The name without its trailing legal form."""
     end = len(words)
@@ -131,8 +136,12 @@ def is_short_form(short: _Name, full: _Name) -> bool:
         return False
     if short.kind == PERSON:
         s, f = _person_core(short.words), _person_core(full.words)
+        if _suffix(short.words) not in ("", _suffix(full.words)):
+            return False  # "Thomas Watson Jr." is not "Thomas J. Watson"
+        if s == f:
+            return len(short.words) < len(full.words)  # "Alex Ferguson" for "Sir Alex Ferguson"
         # The surname must be there, written out: "Kennedy", "John Kennedy", "J. F. Kennedy".
-        return len(f) >= 2 and s != f and s[-1] == f[-1] and _is_subsequence(s, f)
+        return len(f) >= 2 and s[-1] == f[-1] and _is_subsequence(s, f)
     s, f = _organization_core(short.words), _organization_core(full.words)
     if len(short.words) >= len(full.words) or not s:
         return False

@@ -174,3 +174,20 @@ def test_the_extractor_maps_only_people_to_a_longer_person_name_in_a_chunk() -> 
     assert short_name_map({"Michael Jordan": "PERSON", "Jordan": "GPE"}) == {}
     assert short_name_map({"Michael Jordan": "PERSON", "Jordan": ""}) == {}  # written as two kinds
     assert short_name_map({"Michael Jordan": "PERSON", "Jordan": "PERSON"}) == {"Jordan": "Michael Jordan"}
+
+
+def test_titles_and_generational_suffixes() -> None:
+    linked = link_names(
+        [
+            chunk("c1", "coach", ("Sir Alex Ferguson", "PERSON")),
+            chunk("c2", "coach", ("Alex Ferguson", "PERSON"), ("Ferguson", "PERSON")),
+            chunk("c3", "ibm", ("Thomas J. Watson", "PERSON"), ("Thomas Watson Jr.", "PERSON")),
+            chunk("c4", "ibm", ("Watson", "PERSON")),
+            chunk("c5", "mlk", ("Martin Luther King Jr.", "PERSON")),
+            chunk("c6", "mlk", ("King", "PERSON")),
+        ]
+    )
+    assert [m.name for m in linked[1].entities] == ["Sir Alex Ferguson"]
+    assert [m.name for m in linked[2].entities] == ["Thomas J. Watson", "Thomas Watson Jr."]
+    assert linked[3].entities[0].name == "Watson"  # father or son: cannot tell
+    assert linked[5].entities[0].name == "Martin Luther King Jr."
