@@ -9,8 +9,15 @@ Amalgam's EntityResolver, in the same run on the same mentions.
 
 Throughput: mentions resolved per second at 10k and 100k mentions (5 mentions per chunk).
 
+Short forms (--coref): short biographies and company histories written for this bench (middle
+names, surname only, club and company short names, and homonym traps: two Kennedys in one text,
+"Jordan" the country beside Michael Jordan, one surname for different people in different
+documents), ingested through ``Engine`` (sentence chunks, offline spaCy extraction, MiniLM fusion,
+embedded store) with within-document name coreference off and on; every extracted mention is
+scored against hand-marked gold entities, read back from the store.
+
     HF_HUB_OFFLINE=1 python bench/fusion.py [--part report|tune|all] [--seed 7] [--titles 600]
-        [--sizes 10000 100000] [--no-embedder]
+        [--sizes 10000 100000] [--no-embedder] [--coref] [--coref-only] [--chunk-tokens 16 200]
 
 Thresholds are tuned on --part tune only; --part report (the default) is the held-out half.
 """
@@ -18,6 +25,7 @@ Thresholds are tuned on --part tune only; --part report (the default) is the hel
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import re
@@ -29,6 +37,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -229,12 +238,21 @@ def as_extractions(mentions: Sequence[Mention], per_chunk: int = 1) -> list[Extr
     return extractions
 
 
-def amalgam(mentions: Sequence[Mention], embedder: object | None, per_chunk: int = 1) -> tuple[list[str], float]:
+def coref_switch(on: bool) -> contextlib.AbstractContextManager[object]:
+    """Name coreference as shipped (on), or the resolver without it (off: the code before it)."""
+    if on:
+        return contextlib.nullcontext()
+    return mock.patch("graph.fusion.resolver.link_names", list)
+
+
+def amalgam(
+    mentions: Sequence[Mention], embedder: object | None, per_chunk: int = 1, coref: bool = True
+) -> tuple[list[str], float]:
     """Resolve through EntityResolver against an empty embedded workspace; labels and seconds."""
     from graph.fusion.resolver import EntityResolver
     from graph.store.registry import open_store
 
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, coref_switch(coref):
         dim = embedder.dim if embedder is not None else 384  # type: ignore[attr-defined]
         store = open_store("embedded", path=Path(folder) / "g.sqlite", workspace="bench", embedding_dim=dim)
         try:
@@ -262,9 +280,11 @@ def quality(mentions: Sequence[Mention], embedder: object | None) -> None:
     rows: list[tuple[str, Callable[[], list[str]]]] = [
         ("exact-name (LightRAG)", lambda: exact_name(mentions)),
         ("fuzzy-only (FuzzyMatchResolver, WRatio>=0.8)", lambda: fuzzy_only(mentions)),
+        ("amalgam, no embedder, coref off", lambda: amalgam(mentions, None, coref=False)[0]),
         ("amalgam, no embedder", lambda: amalgam(mentions, None)[0]),
     ]
     if embedder is not None:
+        rows.append(("amalgam, MiniLM embedder, coref off", lambda: amalgam(mentions, embedder, coref=False)[0]))
         rows.append(("amalgam, MiniLM embedder", lambda: amalgam(mentions, embedder)[0]))
     print(f"{'method':48s} precision  recall     F1")
     for label, run in rows:
@@ -287,6 +307,184 @@ def throughput(texts: dict[str, list[str]], sizes: Sequence[int], embedder: obje
         print(f"throughput {size:>7d} mentions ({mode}): {seconds:7.1f} s  {size / seconds:9.0f} mentions/s")
 
 
+# -- short forms within documents (--coref) ----------------------------------------------------------
+# Written for this bench. [surface|gold] marks a name and the entity it refers to; names left
+# unmarked (events, dates' neighbours) are scored as "the same name is the same thing".
+SHORT_FORM_CASES = {
+    "jfk": "[John Fitzgerald Kennedy|jfk] was born in [Brookline|brookline], [Massachusetts|mass] in 1917. "
+    "[Kennedy|jfk] served in the [United States Navy|usn] during the Second World War. "
+    "In 1960 [John Kennedy|jfk] defeated [Richard Nixon|nixon] in the presidential election. "
+    "As president, [Kennedy|jfk] founded the [Peace Corps|peace-corps]. "
+    "[John F. Kennedy|jfk] was assassinated in [Dallas|dallas] in November 1963.",
+    "rfk": "[Robert Francis Kennedy|rfk] was a younger brother of [John F. Kennedy|jfk]. "
+    "[Robert Kennedy|rfk] served as attorney general in his brother's cabinet. "
+    "After the assassination of [John Kennedy|jfk], [Robert Kennedy|rfk] was elected senator for [New York|ny]. "
+    "In 1968 [Kennedy|rfk] ran for president and won the [California|california] primary. "
+    "[Kennedy|rfk] was shot in [Los Angeles|la] the same night.",
+    "ted": "[Edward Moore Kennedy|ted] represented [Massachusetts|mass] in the "
+    "[United States Senate|senate] for 47 years. "
+    "[Kennedy|ted] was born in [Boston|boston] in 1932. "
+    "[Ted Kennedy|ted] ran for president in 1980 against [Jimmy Carter|carter].",
+    "mj": "[Michael Jeffrey Jordan|mj] is an American former basketball player. "
+    "[Jordan|mj] played fifteen seasons in the [National Basketball Association|nba]. "
+    "[Michael Jordan|mj] won six championships with the [Chicago Bulls|bulls]. "
+    "The [Bulls|bulls] drafted [Jordan|mj] in 1984. "
+    "In 2009 [Michael Jordan|mj] visited [Jordan|jordan-country] on a charity tour. "
+    "[Amman|amman] is the capital of [Jordan|jordan-country].",
+    "jordan": "[Jordan|jordan-country] is a country in [Western Asia|west-asia]. "
+    "[King Abdullah II|abdullah] has ruled [Jordan|jordan-country] since 1999. "
+    "The river [Jordan|jordan-river] forms part of its western border.",
+    "mbj": "[Michael B. Jordan|mbj] is an American actor born in [Santa Ana|santa-ana], [California|california]. "
+    "[Jordan|mbj] starred in the boxing film [Creed|creed] in 2015. "
+    "[Michael Jordan|mbj] later directed its sequel.",
+    "ford": "[Ford Motor Company|ford-co] was founded by [Henry Ford|henry-ford] in [Detroit|detroit] in 1903. "
+    "[Ford|ford-co] introduced the Model T in 1908. "
+    "The moving assembly line let [Ford|ford-co] cut the price of a car by half. "
+    "[Henry Ford|henry-ford] paid his workers five dollars a day from 1914. "
+    "His son [Edsel Ford|edsel-ford] became president of the [Ford Motor Company|ford-co] in 1919.",
+    "apple": "[Apple Computer, Inc.|apple] was founded by [Steve Jobs|jobs], [Steve Wozniak|wozniak] and "
+    "[Ronald Wayne|wayne] in 1976. "
+    "[Apple|apple] released the [Macintosh|macintosh] in 1984. "
+    "[Jobs|jobs] left [Apple|apple] in 1985 and founded [NeXT|next]. "
+    "[Wozniak|wozniak] had left the company earlier that year. "
+    "In 1997 [Apple|apple] bought [NeXT|next] and [Steve Jobs|jobs] returned as chief executive.",
+    "yankees": "The [New York Yankees|yankees] are a professional baseball club based in the [Bronx|bronx]. "
+    "The [Yankees|yankees] won their first World Series in 1923. "
+    "[Babe Ruth|ruth] joined the [Yankees|yankees] from the [Boston Red Sox|red-sox] in 1920. "
+    "[Ruth|ruth] hit 60 home runs in 1927. "
+    "The [Red Sox|red-sox] did not win the World Series again until 2004.",
+    "united": "[Manchester United Football Club|man-utd] is an English football club based in "
+    "[Old Trafford|old-trafford]. "
+    "[Sir Alex Ferguson|ferguson] managed [Manchester United|man-utd] from 1986 to 2013. "
+    "Under [Alex Ferguson|ferguson] the club won thirteen league titles. "
+    "[Ferguson|ferguson] was knighted in 1999.",
+    "mlk": "[Martin Luther King Jr.|mlk] was born in [Atlanta|atlanta], [Georgia|georgia] in 1929. "
+    "[King|mlk] led the bus boycott in [Montgomery|montgomery] in 1955. "
+    "[Martin Luther King|mlk] gave a famous speech in [Washington|washington] in 1963. "
+    "[King|mlk] received the Nobel Peace Prize in 1964.",
+    "curie": "[Marie Curie|marie-curie] was a physicist born in [Warsaw|warsaw] in 1867. "
+    "[Marie Sklodowska Curie|marie-curie] moved to [Paris|paris] in 1891. "
+    "In 1895 she married [Pierre Curie|pierre-curie], a French physicist. "
+    "In 1911 [Curie|marie-curie] won a second Nobel Prize.",
+    "adam-smith": "[Adam Smith|adam-smith] was a Scottish economist born in [Kirkcaldy|kirkcaldy] in 1723. "
+    "[Smith|adam-smith] studied at the [University of Glasgow|glasgow-uni]. "
+    "In 1776 [Smith|adam-smith] published The Wealth of Nations.",
+    "mary-smith": "[Mary Ellen Smith|mary-smith] was a Canadian politician born in [England|england] in 1863. "
+    "[Smith|mary-smith] was elected to the legislature of [British Columbia|bc] in 1918. "
+    "[Mary Smith|mary-smith] was the first woman to serve as a cabinet minister in the [British Empire|empire].",
+    "ibm": "[International Business Machines Corporation|ibm] grew out of a company led by "
+    "[Thomas J. Watson|watson-sr]. "
+    "[IBM|ibm] sold punched card machines to governments in the 1930s. "
+    "His son [Thomas Watson Jr.|watson-jr] led [IBM|ibm] into computers in the 1950s. "
+    "[Watson|watson-jr] retired in 1971.",
+    "sony": "[Sony Corporation|sony] was founded in [Tokyo|tokyo] by [Masaru Ibuka|ibuka] and "
+    "[Akio Morita|morita] in 1946. "
+    "[Sony|sony] introduced the [Walkman|walkman] in 1979. "
+    "[Morita|morita] became chairman of [Sony|sony] in 1976. "
+    "[Ibuka|ibuka] died in 1997.",
+    "boeing": "[The Boeing Company|boeing] was founded by [William Boeing|william-boeing] in "
+    "[Seattle|seattle] in 1916. "
+    "[Boeing|boeing] built the 747 airliner in the 1960s. "
+    "[William Boeing|william-boeing] sold his shares in 1934.",
+    "stones": "[The Rolling Stones|stones] are an English rock band formed in [London|london] in 1962. "
+    "[Mick Jagger|jagger] has sung with the [Rolling Stones|stones] since then. "
+    "[Jagger|jagger] wrote most of their songs with [Keith Richards|richards]. "
+    "[Richards|richards] published a memoir in 2010.",
+}  # fmt: skip
+_MARK = re.compile(r"\[([^\]|]+)\|([^\]]+)\]")
+
+
+def unmark(marked: str) -> tuple[str, list[tuple[str, str]]]:
+    """Plain text, and the (surface, gold) marks in the order they occur."""
+    return _MARK.sub(lambda m: m.group(1), marked), [(m.group(1), m.group(2)) for m in _MARK.finditer(marked)]
+
+
+def gold_spans(text: str, marks: Sequence[tuple[str, str]]) -> list[tuple[int, int, str, str]]:
+    """(start, end, key, gold) of each mark, found in order in the text as the store keeps it."""
+    from graph.fusion.normalize import normalize_name
+
+    spans, position = [], 0
+    for surface, gold in marks:
+        start = text.index(surface, position)
+        spans.append((start, start + len(surface), normalize_name(surface), gold))
+        position = start + len(surface)
+    return spans
+
+
+def read_back(
+    store: object, extractor: object, cases: dict[str, list[tuple[str, str]]]
+) -> tuple[list[str], list[str], int]:
+    """Predicted entity and gold entity of every mention the extractor finds, from the store."""
+    from graph.fusion.normalize import normalize_name
+
+    predicted, gold, unmarked = [], [], 0
+    for listed in store.list_documents():  # type: ignore[attr-defined]
+        document = store.get_document(listed.id)  # type: ignore[attr-defined]
+        spans = gold_spans(document.text, cases[document.title])
+        chunks = store.chunks_of_document(document.id)  # type: ignore[attr-defined]
+        linked = store.entities_of_chunks([c.id for c in chunks])  # type: ignore[attr-defined]
+        ids = sorted({i for ids in linked.values() for i in ids})
+        aliases = {e.id: {a.casefold() for a in e.aliases} for e in store.get_entities(ids)}  # type: ignore[attr-defined]
+        for chunk, extraction in zip(chunks, extractor.extract(chunks), strict=True):  # type: ignore[attr-defined]
+            for mention in extraction.entities:
+                key = normalize_name(mention.name)
+                inside = [(k, g) for s, e, k, g in spans if chunk.start <= s and e <= chunk.end]
+                # The extractor may keep part of a marked name ("Senate" of "United States Senate").
+                found = [g for k, g in inside if k == key] or [g for k, g in inside if f" {key} " in f" {k} "]
+                unmarked += not found
+                entity = [i for i in linked.get(chunk.id, []) if mention.name.casefold() in aliases[i]]
+                predicted.append(entity[0] if entity else f"missing:{chunk.id}:{mention.name}")
+                gold.append(found[0] if found else f"name:{key}")
+    return predicted, gold, unmarked
+
+
+def short_form_quality(chunk_tokens: int, coref: bool) -> tuple[list[str], list[str], int]:
+    """Ingest the cases through Engine with coreference on or off; labels read back from the store."""
+    from app.config import load_settings
+    from app.engine import Engine
+
+    cases = {title: unmark(marked) for title, marked in SHORT_FORM_CASES.items()}
+    with tempfile.TemporaryDirectory() as folder, coref_switch(coref):
+        corpus = Path(folder) / "corpus"
+        corpus.mkdir()
+        for title, (text, _) in cases.items():
+            (corpus / f"{title}.txt").write_text(text + "\n")
+        settings = load_settings(
+            data_dir=Path(folder) / "data",
+            chunker="sentence",
+            extractor="spacy",
+            chunk_target_tokens=chunk_tokens,
+            chunk_max_tokens=max(32, 2 * chunk_tokens),
+        )
+        engine = Engine(settings)
+        try:
+            engine.ingest([corpus])
+            return read_back(engine.store, engine.pipeline.extractor, {t: marks for t, (_, marks) in cases.items()})
+        finally:
+            engine.close()
+
+
+def spread(labels: Sequence[str], groups: Sequence[str]) -> int:
+    """How many groups hold more than one label (gold entities split, or predicted entities merged)."""
+    seen: dict[str, set[str]] = defaultdict(set)
+    for label, group in zip(labels, groups, strict=True):
+        seen[group].add(label)
+    return sum(1 for members in seen.values() if len(members) > 1)
+
+
+def short_forms(chunk_sizes: Sequence[int]) -> None:
+    print(f"short forms: {len(SHORT_FORM_CASES)} documents written for this bench, through Engine")
+    print(f"{'chunk target':>12s}  {'coref':5s} mentions unmarked precision  recall     F1  split  merged")
+    for tokens in chunk_sizes:
+        for coref in (False, True):
+            predicted, gold, unmarked = short_form_quality(tokens, coref)
+            p, r, f = pairwise(predicted, gold)
+            split, merged = spread(predicted, gold), spread(gold, predicted)
+            label = "on" if coref else "off"
+            counts = f"{len(gold):8d} {unmarked:8d}"
+            print(f"{tokens:12d}  {label:5s} {counts} {p:9.3f} {r:7.3f} {f:6.3f} {split:6d} {merged:7d}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--titles", type=int, default=600, help="titles with variants in the labelled set")
@@ -300,7 +498,14 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=7, help="seed for variants, mention counts, distractors")
     parser.add_argument("--embedder-throughput", action="store_true", help="also time throughput with embeddings")
+    parser.add_argument("--coref", action="store_true", help="also score short forms in documents (through Engine)")
+    parser.add_argument("--coref-only", action="store_true", help="only the short-form documents")
+    parser.add_argument("--chunk-tokens", type=int, nargs="*", default=[16, 200], help="sentence chunk targets")
     args = parser.parse_args()
+    if args.coref or args.coref_only:
+        short_forms(args.chunk_tokens)
+        if args.coref_only:
+            return
     embedder = None
     if not args.no_embedder:
         from retrieval.embeddings import SentenceTransformerEmbedder

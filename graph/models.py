@@ -41,6 +41,9 @@ class EntityMention(BaseModel):
     description: str = ""
     chunk_id: str
     doc_id: str
+    # Other ways the document wrote this name ("Kennedy" for "John Fitzgerald Kennedy", see
+    # graph/fusion/coref.py); each becomes an alias of the entity the mention resolves to.
+    aliases: list[str] = Field(default_factory=list)
 
 
 class RelationMention(BaseModel):

@@ -57,12 +57,22 @@ class SpacyExtractor(Extractor):
         entities: dict[str, EntityMention] = {}
         span_of_token: dict[int, str] = {}
         kept = [ent for ent in doc.ents if ent.label_ in ENTITY_LABELS and _clean_name(ent.text)]
-        full_name = short_name_map({_clean_name(e.text): e.label_ for e in kept})
+        full_name = short_name_map(_labels(kept))
         for ent in kept:
-            name = full_name.get(_clean_name(ent.text), _clean_name(ent.text))
-            entities.setdefault(name, EntityMention(
-                name=name, type=ent.label_, description=_sentence(ent), chunk_id=chunk.id, doc_id=chunk.doc_id,
-            ))
+            written = _clean_name(ent.text)
+            name = full_name.get(written, written)
+            mention = entities.setdefault(
+                name,
+                EntityMention(
+                    name=name,
+                    type=ent.label_,
+                    description=_sentence(ent),
+                    chunk_id=chunk.id,
+                    doc_id=chunk.doc_id,
+                ),
+            )
+            if written != name and written not in mention.aliases:
+                mention.aliases.append(written)  # the short form stays findable as an alias
             for token in ent:
                 span_of_token[token.i] = name
         relations = list(_svo_relations(doc, span_of_token, chunk))
@@ -75,11 +85,22 @@ def short_name_map(labels: dict[str, str]) -> dict[str, str]:
     "Ingrid Solberg") is that person: map it to the full name so its relations attach to one node."""
     people = [name for name, label in labels.items() if label == "PERSON" and " " in name]
     mapping: dict[str, str] = {}
-    for name in labels:
+    for name, label in labels.items():
+        if label != "PERSON":
+            continue  # "Jordan" the country beside "Michael Jordan" is not him
         longer = [p for p in people if p != name and p.endswith(f" {name}")]
         if len(longer) == 1:
             mapping[name] = longer[0]
     return mapping
+
+
+def _labels(ents: Sequence[Any]) -> dict[str, str]:
+    """The label of each written name; a name written with two labels gets "" (it may be two things)."""
+    labels: dict[str, str] = {}
+    for ent in ents:
+        name = _clean_name(ent.text)
+        labels[name] = ent.label_ if labels.get(name, ent.label_) == ent.label_ else ""
+    return labels
 
 
 def _clean_name(text: str) -> str:
@@ -124,6 +145,10 @@ def _svo_relations(doc: Any, span_of_token: dict[int, str], chunk: Chunk) -> Ite
                     continue
                 seen.add((subject, obj, rel_type))
                 yield RelationMention(
-                    source=subject, target=obj, type=rel_type, description=_sentence(verb),
-                    chunk_id=chunk.id, doc_id=chunk.doc_id,
+                    source=subject,
+                    target=obj,
+                    type=rel_type,
+                    description=_sentence(verb),
+                    chunk_id=chunk.id,
+                    doc_id=chunk.doc_id,
                 )

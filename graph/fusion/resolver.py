@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from graph.fusion.blocking import candidate_pairs
 from graph.fusion.candidates import neighbour_keys, stored_candidates
 from graph.fusion.cluster import Group, MentionItem, StoredItem, cluster_groups, group_by_name
+from graph.fusion.coref import link_names, with_aliases
 from graph.fusion.descriptions import Summarize, fuse_descriptions
 from graph.fusion.naming import type_label
 from graph.fusion.normalize import normalize_name
@@ -92,6 +93,7 @@ class EntityResolver:
 
     # -- public ----------------------------------------------------------------------------------
     def resolve(self, extractions: Sequence[Extraction]) -> FusionResult:
+        extractions = link_names(extractions)  # "Kennedy" after "John F. Kennedy" is him (coref.py)
         mentions = flatten_mentions(extractions)
         self._vectors = {}  # per call: a cache across batches would grow without bound
         if not mentions:
@@ -111,7 +113,7 @@ class EntityResolver:
         relations, dropped = self._relations(extractions, resolved)
         return FusionResult(
             entities=entities,
-            mentions=resolved.mentions,
+            mentions=with_aliases(resolved.mentions, extractions),
             relations=relations,
             conflicting_relation_ids=sorted(self._conflicts(relations)),
             mentions_in=len(mentions),

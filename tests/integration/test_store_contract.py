@@ -331,3 +331,21 @@ def test_embedded_top_k_keeps_every_tie_at_the_cut_and_orders_by_id() -> None:
     assert [ids[i] for i in top_k(scores, ids, 4)] == ["d", "f", "b", "c"]
     assert [ids[i] for i in top_k(scores, ids, 10)] == ["d", "f", "b", "c", "e", "a"]
     assert top_k(scores, ids, 1) == [1]
+
+
+def test_one_chunk_may_name_an_entity_twice_and_an_alias_finds_every_homonym(loaded: GraphStore) -> None:
+    # Name coreference writes a full name and its short form from one chunk ("Curie" beside
+    # "Marie Curie"); a second Curie in another document shares the short form.
+    pierre = EntityRecord(id="ent-pierre", name="Pierre Curie", type="PERSON", description="physicist, her husband")
+    loaded.upsert_entities([pierre])
+    both = [
+        MentionRecord(chunk_id=A1, entity_id=CURIE, name="Curie", description="lived in Paris"),
+        MentionRecord(chunk_id=B1, entity_id="ent-pierre", name="Pierre Curie"),
+        MentionRecord(chunk_id=B1, entity_id="ent-pierre", name="Curie"),
+    ]
+    loaded.upsert_mentions(both)
+    loaded.upsert_mentions(both)  # idempotent
+    marie = entity(loaded, CURIE)
+    assert marie.aliases == ["Curie", "Madame Curie", "Marie Curie"] and marie.mention_count == 2
+    assert [e.id for e in loaded.find_entities(["curie"])] == sorted([CURIE, "ent-pierre"])
+    assert [e.id for e in loaded.find_entities(["Pierre Curie"])] == ["ent-pierre"]
