@@ -144,15 +144,20 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--during-ingest", action="store_true", help="repeat each level while an upload ingests")
     parser.add_argument("--ingest-passages", type=int, default=500)
+    parser.add_argument("--questions", type=int, default=200, help="dev questions the clients cycle through")
+    parser.add_argument("--warmup-seconds", type=float, default=60)
     args = parser.parse_args()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "AMALGAM_RETRIEVAL_MODE": "hybrid"}
     data_dir = build_workspace(args.passages, env)
     built = json.loads((data_dir / "built.json").read_text())
-    questions = [json.loads(line)["question"] for line in (DATASET / "questions.jsonl").open()]
+    dev = [json.loads(line) for line in (DATASET / "questions.jsonl").open()]
+    questions = [q["question"] for q in dev if q["split"] == "dev"][: args.questions]
     server, base = start_server(data_dir, env)
     rows = []
     try:
-        asyncio.run(load_level(base, questions, 1, 3))  # warm the models and indexes
+        # Warm-up: one pass over the questions the clients will send, so that every level meets the
+        # steady state (models loaded, the entity names these questions reach already embedded).
+        asyncio.run(load_level(base, questions, 4, args.warmup_seconds))
         for clients in args.clients:
             rows.append(("idle", asyncio.run(load_level(base, questions, clients, args.seconds))))
         if args.during_ingest:
