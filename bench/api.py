@@ -18,7 +18,6 @@ import asyncio
 import itertools
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,9 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from serving import start_server, stop_server  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATASET = REPO.parent / "shared" / "datasets" / "multihop"
@@ -57,32 +59,6 @@ def build_workspace(passages: int, env: dict[str, str]) -> Path:
     subprocess.run(["amalgam", "ingest", str(corpus)], env={**env, "AMALGAM_DATA_DIR": str(data_dir)}, check=True)
     marker.write_text(json.dumps({"passages": passages, "ingest_s": time.perf_counter() - started}))
     return data_dir
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start_server(data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    server = subprocess.Popen(
-        ["amalgam", "serve", "--port", str(port)],
-        env={**env, "AMALGAM_DATA_DIR": str(data_dir)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return server, base
-        except httpx.TransportError:
-            time.sleep(0.5)
-    server.kill()
-    raise SystemExit("the API server did not start")
 
 
 async def load_level(base: str, questions: list[str], clients: int, seconds: float) -> dict[str, float]:
@@ -170,8 +146,7 @@ def main() -> None:
                     rows.append(("ingesting", asyncio.run(load_level(base, questions, clients, args.seconds))))
                     upload.join(timeout=3600)
     finally:
-        server.terminate()
-        server.wait(timeout=60)
+        stop_server(server)
     print(
         f"\n{args.passages} passages ingested with `amalgam ingest` in {built['ingest_s']:.0f} s; POST /v1/search, "
         f"hybrid, {args.seconds:.0f} s per level, {os.cpu_count()} CPU cores, loopback"
