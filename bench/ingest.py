@@ -65,13 +65,8 @@ def main() -> None:
         uri, _, _ = neo4j_local.start(home, port=7698, auth=False)
         stop = lambda: neo4j_local.stop(home)  # noqa: E731
     try:
-        settings = load_settings(
-            data_dir=work / "neo4j-data",
-            graph_backend="neo4j",
-            neo4j_uri=uri,
-            neo4j_password="unused",
-            workspace="bench",
-        )
+        settings = load_settings(data_dir=work / "neo4j-data", graph_backend="neo4j", neo4j_uri=uri,
+                                 neo4j_password="unused", workspace="bench")
         neo = Engine(settings)
         neo.store.clear()
         seconds, chunks = time_ingest(neo, work / "corpus.jsonl")
