@@ -10,12 +10,12 @@ import pytest
 import torch
 
 from app.errors import ConfigError, RetrievalError
-from retrieval.index.faiss import FaissIndex
 from app.evaluation.treehop_data import Passage, Question, cached_embeddings
 from app.evaluation.treehop_hops import Chain, chains_from_question, generated_chains, question_chains
+from app.evaluation.treehop_train import TrainConfig, evaluate_loss, tensorize, train
+from retrieval.index.faiss import FaissIndex
 from retrieval.treehop.model import TreeHopConfig, TreeHopModel
 from retrieval.treehop.search import Hit, TreeHopRetriever, interleave
-from app.evaluation.treehop_train import TrainConfig, evaluate_loss, tensorize, train
 from retrieval.types import Query, Retriever
 
 DIM = 16
