@@ -20,7 +20,7 @@ from app.evaluation.datasets import (
     load_questions,
 )
 from app.evaluation.metrics import METHODS, evaluate, format_comparisons, format_table
-from app.evaluation.workspace import EvalWorkspace, open_workspace, warm_entity_names
+from app.evaluation.workspace import EvalWorkspace, build_record, open_workspace, warm_entity_names
 
 Echo = Callable[[str], None]
 
@@ -65,6 +65,9 @@ def open_eval(
     workspace = open_workspace(settings or load_settings(), passages)
     state = "built" if workspace.built else "reused"
     echo(f"workspace {workspace.engine.settings.workspace} ({state}): {len(passages)} passages")
+    build = build_record(workspace.engine.settings)
+    if build:
+        echo(f"built by ingest in {build.get('ingest_seconds')} s: {build}")
     warm_entity_names(workspace)
     if workspace.retriever.multihop is None:
         echo("note: no TreeHop model for this embedder; the treehop method returns nothing")

@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 # Bump when the corpus file's format or what the harness expects of a workspace changes: older ones rebuild.
 WORKSPACE_FORMAT = 1
 MARKER = "eval-workspace.json"
+BUILD_FILE = "eval-build.json"  # ingest wall time and the graph's counts, for the benchmark docs
 CORPUS_FILE = "corpus.jsonl"
 NAME_CACHE = "entity-name-vectors.npz"  # TreeHop's embedded entity names, beside the workspace
 # Settings that change what ingest writes (graph, chunks, vectors) or where it writes it. Others (device,
@@ -158,13 +160,21 @@ def _ingest(engine: Engine, corpus: bytes, total: int, console: Console) -> None
             if event in tasks:
                 bar.advance(tasks[event], amount)
 
+        started = time.perf_counter()
         report = engine.ingest([path], progress)
+        seconds = time.perf_counter() - started
     if report.errors:
         raise DatasetError("; ".join(error.error for error in report.errors))
-    console.print(
-        f"ingested {report.documents_new} passages: {report.chunks} chunks, {report.entities} entities, "
-        f"{report.relations} relations"
-    )
+    stats = engine.store.stats()
+    build = {"ingest_seconds": round(seconds, 1), "passages": total, **stats.model_dump()}
+    _write_atomic(engine.settings.workspace_dir / BUILD_FILE, json.dumps(build, indent=2).encode())
+    console.print(f"ingested {report.documents_new} passages in {seconds:.0f} s; the workspace holds {build}")
+
+
+def build_record(settings: Settings) -> dict[str, Any] | None:
+    """How long the (last, possibly resumed) ingest of this workspace took and what it holds."""
+    found = _read_marker(settings.workspace_dir / BUILD_FILE)
+    return found if isinstance(found, dict) else None
 
 
 def _wipe(settings: Settings) -> None:
