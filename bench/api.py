@@ -61,7 +61,9 @@ def build_workspace(passages: int, env: dict[str, str]) -> Path:
     return data_dir
 
 
-async def load_level(base: str, questions: list[str], clients: int, seconds: float) -> dict[str, float]:
+async def load_level(
+    base: str, questions: list[str], clients: int, seconds: float, endpoint: str = "/v1/search"
+) -> dict[str, float]:
     latencies: list[float] = []
     errors = 0
     sent = itertools.count()
@@ -74,7 +76,7 @@ async def load_level(base: str, questions: list[str], clients: int, seconds: flo
                 return
             started = time.perf_counter()
             try:
-                response = await http.post("/v1/search", json={"question": questions[i % len(questions)]})
+                response = await http.post(endpoint, json={"question": questions[i % len(questions)]})
                 ok = response.status_code == 200
             except httpx.HTTPError:
                 ok = False
@@ -122,6 +124,7 @@ def main() -> None:
     parser.add_argument("--ingest-passages", type=int, default=500)
     parser.add_argument("--questions", type=int, default=200, help="dev questions the clients cycle through")
     parser.add_argument("--warmup-seconds", type=float, default=60)
+    parser.add_argument("--endpoint", default="/v1/search", help="/v1/ask also answers (extractive offline)")
     args = parser.parse_args()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "AMALGAM_RETRIEVAL_MODE": "hybrid"}
     data_dir = build_workspace(args.passages, env)
@@ -133,9 +136,9 @@ def main() -> None:
     try:
         # Warm-up: one pass over the questions the clients will send, so that every level meets the
         # steady state (models loaded, the entity names these questions reach already embedded).
-        asyncio.run(load_level(base, questions, 4, args.warmup_seconds))
+        asyncio.run(load_level(base, questions, 4, args.warmup_seconds, args.endpoint))
         for clients in args.clients:
-            rows.append(("idle", asyncio.run(load_level(base, questions, clients, args.seconds))))
+            rows.append(("idle", asyncio.run(load_level(base, questions, clients, args.seconds, args.endpoint))))
         if args.during_ingest:
             extra = corpus_rows(args.passages, args.ingest_passages * len(args.clients))
             with tempfile.TemporaryDirectory() as folder:
@@ -143,7 +146,9 @@ def main() -> None:
                     batch = extra[n * args.ingest_passages : (n + 1) * args.ingest_passages]
                     upload = upload_in_background(base, batch, Path(folder))
                     time.sleep(2)  # let the upload reach the ingest
-                    rows.append(("ingesting", asyncio.run(load_level(base, questions, clients, args.seconds))))
+                    rows.append(
+                        ("ingesting", asyncio.run(load_level(base, questions, clients, args.seconds, args.endpoint)))
+                    )
                     upload.join(timeout=3600)
     finally:
         stop_server(server)
