@@ -153,8 +153,8 @@ def main() -> None:
     finally:
         stop_server(server)
     print(
-        f"\n{args.passages} passages ingested with `amalgam ingest` in {built['ingest_s']:.0f} s; POST /v1/search, "
-        f"hybrid, {args.seconds:.0f} s per level, {os.cpu_count()} CPU cores, loopback"
+        f"\n{args.passages} passages ingested with `amalgam ingest` in {built['ingest_s']:.0f} s; "
+        f"POST {args.endpoint}, hybrid, {args.seconds:.0f} s per level, {os.cpu_count()} CPU cores, loopback"
     )
     print("| while | clients | requests | errors | req/s | p50 ms | p95 ms | p99 ms | p50 / 1-client p50 |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
