@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+
 from pydantic import BaseModel, Field
 
 from ingest.errors import IngestError
