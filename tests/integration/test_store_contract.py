@@ -331,3 +331,18 @@ def test_embedded_top_k_keeps_every_tie_at_the_cut_and_orders_by_id() -> None:
     assert [ids[i] for i in top_k(scores, ids, 4)] == ["d", "f", "b", "c"]
     assert [ids[i] for i in top_k(scores, ids, 10)] == ["d", "f", "b", "c", "e", "a"]
     assert top_k(scores, ids, 1) == [1]
+
+
+def test_an_oversized_indexed_value_is_refused_alike_and_nothing_written(loaded: GraphStore) -> None:
+    # Neo4j cannot index a string over ~8 KB ("Property value is too large to index") and used to
+    # lose the whole batch while the embedded store accepted it: both now refuse it up front.
+    before = loaded.stats()
+    huge_name = ENTITIES[1].model_copy(update={"id": "ent-huge", "name": "x" * 10_000})
+    with pytest.raises(GraphStoreError, match=r"entity 'ent-huge' name too long \(10000 characters; at most 1024\)"):
+        loaded.upsert_entities([ENTITIES[0], huge_name])
+    huge_id = ENTITIES[1].model_copy(update={"id": "ent-" + "9" * 10_000})
+    with pytest.raises(GraphStoreError, match=r"entity id 'ent-9+\.\.\.' too long \(10004 characters; at most 256\)"):
+        loaded.upsert_entities([huge_id])
+    assert loaded.stats() == before and loaded.get_entities(["ent-huge"]) == []
+    loaded.upsert_entities([huge_name.model_copy(update={"name": "x" * 1024})])  # at the bound: written
+    assert [e.name for e in loaded.get_entities(["ent-huge"])] == ["x" * 1024]
