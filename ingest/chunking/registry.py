@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from ingest.errors import AmalgamError, UnknownComponentError
 from ingest.chunking.base import Chunker
 from ingest.chunking.fixed import FixedChunker
 from ingest.chunking.lm import load_lm
@@ -19,6 +18,7 @@ from ingest.chunking.perplexity import PerplexityChunker
 from ingest.chunking.semantic import SemanticChunker
 from ingest.chunking.sentence import SentenceWindowChunker
 from ingest.embedder import Embedder
+from ingest.errors import AmalgamError, UnknownComponentError
 
 log = logging.getLogger(__name__)
 

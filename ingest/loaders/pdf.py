@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.errors import IngestError
-from ingest.loaders.base import Loaded, Loader, require_text
+from ingest.loaders.base import Loaded, Loader
 from ingest.models import Document, PageSpan
 
 PAGE_SEPARATOR = "\n\n"
@@ -41,9 +41,9 @@ class PdfLoader(Loader):
                 page_texts.append("")
                 problems.append(f"page {number}: text not extractable ({type(exc).__name__})")
         text, spans = _join_pages(page_texts)
-        if not text.strip() and problems:
-            raise IngestError(f"{path}: no extractable text ({'; '.join(problems[:3])})")
-        require_text(path, text)
+        if not text.strip():
+            detail = f" ({'; '.join(problems[:3])})" if problems else " (empty, or scanned pages without a text layer)"
+            raise IngestError(f"{path}: no extractable text in the PDF{detail}")
         doc = Document.from_text(text, source=str(path), title=_title(reader) or path.stem, pages=spans)
         return Loaded([doc], problems)
 
