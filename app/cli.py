@@ -6,16 +6,21 @@ import importlib
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from app.config import Settings, load_settings
 from app.errors import AmalgamError
+
+if TYPE_CHECKING:
+    from app.pipeline import FileError
 
 app = typer.Typer(help="Amalgam: GraphRAG knowledge fusion.", no_args_is_help=True, pretty_exceptions_enable=False)
 neo4j_app = typer.Typer(help="Run a local Neo4j server (no Docker needed).", no_args_is_help=True)
@@ -68,8 +73,7 @@ def ingest(
             report = engine.ingest(paths, lambda event, n: bar.advance(tasks[event], n))
     finally:
         engine.close()
-    for error in report.errors:
-        err_console.print(f"[red]error:[/red] {error.error}")
+    _print_ingest_errors(report.errors)
     summary = (
         f"{report.files} files: {report.documents_new} new, {report.documents_replaced} replaced, "
         f"{report.documents_unchanged} unchanged documents; {report.chunks} chunks, {report.entities} entities, "
@@ -79,7 +83,25 @@ def ingest(
         summary += f"; extraction {dict(sorted(report.extraction_status.items()))}"
     console.print(summary)
     if report.errors:
+        failed_files = len({error.path for error in report.errors})
+        err_console.print(f"{len(report.errors)} problem(s) in {failed_files} file(s): not ingested (see above)")
         raise typer.Exit(1)
+
+
+ERRORS_SHOWN_PER_FILE = 5
+
+
+def _print_ingest_errors(errors: Sequence[FileError]) -> None:
+    """Every failed file, with at most a few of its problems (a file may have thousands of bad lines)."""
+    by_path: dict[str, list[str]] = {}
+    for error in errors:
+        by_path.setdefault(error.path, []).append(error.error)
+    for messages in by_path.values():
+        for message in messages[:ERRORS_SHOWN_PER_FILE]:
+            # escape: a file name may hold [brackets] that rich would read as markup
+            err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+        if len(messages) > ERRORS_SHOWN_PER_FILE:
+            err_console.print(f"  ... and {len(messages) - ERRORS_SHOWN_PER_FILE} more problems in the same file")
 
 
 @app.command()
@@ -211,6 +233,7 @@ def neo4j_status() -> None:
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs index builds at DEBUG through its own handler
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # a malformed PDF is reported once, as an ingest error
     try:
         app()
     except AmalgamError as exc:
