@@ -56,8 +56,9 @@ def test_every_file_is_ingested_or_reported_with_a_clear_reason(ingested: Ingest
     stored = {Path(source.split("#")[0]).name for source in ingested.sources}
     for name, expect in ingested.expected.items():
         errors = ingested.errors_of(name)
-        if expect is None:
-            assert not errors, f"{name} should have been ingested: {errors}"
+        if expect is None:  # ingested; a file may still report bad records (a broken JSONL line)
+            record = rf"{re.escape(str(ingested.root / name))}: (line|page) \d+: "
+            assert all(re.match(record, e) for e in errors), errors
         else:
             assert errors, f"{name} was neither ingested nor reported"
             assert name not in stored
