@@ -29,7 +29,8 @@ _BY_EXTENSION = {ext: loader for loader in LOADERS for ext in loader.extensions}
 SUPPORTED_EXTENSIONS = tuple(sorted(_BY_EXTENSION))
 
 # One file's cost grows linearly with its size; this bound keeps a single file from taking hours.
-MAX_FILE_BYTES = 50 * 1024 * 1024
+_MB = 1024 * 1024
+MAX_FILE_BYTES = 50 * _MB
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def _check_regular_file(path: Path, max_bytes: int | None) -> None:
         raise IngestError(f"{path}: not a regular file ({_kind(info.st_mode)})")
     if max_bytes is not None and info.st_size > max_bytes:
         raise IngestError(
-            f"{path}: too large ({info.st_size / 1e6:.1f} MB; the per-file limit is {max_bytes / 1e6:.1f} MB)"
+            f"{path}: too large ({info.st_size / _MB:.1f} MB; the per-file limit is {max_bytes / _MB:.1f} MB)"
         )
 
 
