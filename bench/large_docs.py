@@ -13,7 +13,6 @@ column is seconds per MB relative to the smallest size (1.0 = linear).
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import resource
 import subprocess
