@@ -6,17 +6,22 @@ import importlib
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from app.config import Settings, load_settings
 from app.errors import AmalgamError
 from app.runtime import configure_process, quiet_logging
+
+if TYPE_CHECKING:
+    from app.pipeline import FileError
 
 app = typer.Typer(help="Amalgam: GraphRAG knowledge fusion.", no_args_is_help=True, pretty_exceptions_enable=False)
 neo4j_app = typer.Typer(help="Run a local Neo4j server (no Docker needed).", no_args_is_help=True)
@@ -61,8 +66,12 @@ def ingest(
     engine = _engine()
     try:
         with Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=err_console, transient=False,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=False,
         ) as bar:
             files = bar.add_task("files", total=None)
             docs = bar.add_task("documents", total=None)
@@ -71,8 +80,7 @@ def ingest(
             report = engine.ingest(paths, lambda event, n: bar.advance(tasks[event], n))
     finally:
         engine.close()
-    for error in report.errors:
-        err_console.print(f"[red]error:[/red] {error.error}")
+    _print_ingest_errors(report.errors)
     summary = (
         f"{report.files} files: {report.documents_new} new, {report.documents_replaced} replaced, "
         f"{report.documents_unchanged} unchanged documents; {report.chunks} chunks, {report.entities} entities, "
@@ -82,7 +90,25 @@ def ingest(
         summary += f"; extraction {dict(sorted(report.extraction_status.items()))}"
     console.print(summary)
     if report.errors:
+        failed_files = len({error.path for error in report.errors})
+        err_console.print(f"{len(report.errors)} problem(s) in {failed_files} file(s): not ingested (see above)")
         raise typer.Exit(1)
+
+
+ERRORS_SHOWN_PER_FILE = 5
+
+
+def _print_ingest_errors(errors: Sequence[FileError]) -> None:
+    """Every failed file, with at most a few of its problems (a file may have thousands of bad lines)."""
+    by_path: dict[str, list[str]] = {}
+    for error in errors:
+        by_path.setdefault(error.path, []).append(error.error)
+    for messages in by_path.values():
+        for message in messages[:ERRORS_SHOWN_PER_FILE]:
+            # escape: a file name may hold [brackets] that rich would read as markup
+            err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+        if len(messages) > ERRORS_SHOWN_PER_FILE:
+            err_console.print(f"  ... and {len(messages) - ERRORS_SHOWN_PER_FILE} more problems in the same file")
 
 
 @app.command()
@@ -104,8 +130,7 @@ def ask(
     console.print(response.answer, markup=False)
     for number, source in enumerate(response.sources, start=1):
         page = f", p.{source.page}" if source.page else ""
-        console.print(f"  [{number}] {source.title}{page}  ({source.chunk_id}, score {source.score:.3f})",
-                      markup=False)
+        console.print(f"  [{number}] {source.title}{page}  ({source.chunk_id}, score {source.score:.3f})", markup=False)
     for note in response.notes:
         err_console.print(f"note: {note}", markup=False)
 
@@ -140,8 +165,10 @@ def documents_delete(doc_id: str) -> None:
     if not report.found:
         err_console.print(f"[red]error:[/red] no document {doc_id}")
         raise typer.Exit(1)
-    console.print(f"deleted {doc_id}: {report.chunks} chunks, {report.entities_removed} entities, "
-                  f"{report.relations_removed} relations removed")
+    console.print(
+        f"deleted {doc_id}: {report.chunks} chunks, {report.entities_removed} entities, "
+        f"{report.relations_removed} relations removed"
+    )
 
 
 @app.command()
@@ -165,10 +192,24 @@ def ui(
     import subprocess
 
     script = Path(__file__).resolve().parent.parent / "ui" / "streamlit_app.py"
-    raise typer.Exit(subprocess.call(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
-         "--server.headless", "true", "--", "--api", api]
-    ))
+    raise typer.Exit(
+        subprocess.call(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(script),
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--",
+                "--api",
+                api,
+            ]
+        )
+    )
 
 
 @app.command()
@@ -193,8 +234,10 @@ def neo4j_start(
 
     settings = _settings()
     uri, user, _password = neo4j_local.start(settings.neo4j_home, port=port, auth=auth)
-    console.print(f"Neo4j is up at {uri} (user {user}; password in {settings.neo4j_home / 'password'}). "
-                  "Use it with AMALGAM_GRAPH_BACKEND=neo4j.")
+    console.print(
+        f"Neo4j is up at {uri} (user {user}; password in {settings.neo4j_home / 'password'}). "
+        "Use it with AMALGAM_GRAPH_BACKEND=neo4j."
+    )
 
 
 @neo4j_app.command("stop")
@@ -213,6 +256,7 @@ def neo4j_status() -> None:
 
 def main() -> None:
     quiet_logging()
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # a malformed PDF is reported once, as an ingest error
     try:
         app()
     except AmalgamError as exc:

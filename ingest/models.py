@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 
 from pydantic import BaseModel, Field
+
+from ingest.errors import IngestError
+
+# Bounds on what the graph stores index: Neo4j refuses an indexed string over ~8 KB ("Property value
+# is too large to index") and would lose the whole write batch; these keep every value far below
+# that (4 bytes per character at worst), on both stores alike.
+MAX_ID_CHARS = 256
+MAX_SOURCE_CHARS = 1024
+MAX_TITLE_CHARS = 1024
 
 
 def content_hash(text: str) -> str:
@@ -20,10 +30,14 @@ class PageSpan(BaseModel):
     end: int = Field(ge=0)
 
 
+def _span_end(span: PageSpan) -> int:
+    return span.end
+
+
 class Document(BaseModel):
-    id: str
-    source: str  # path or URI the text came from; jsonl rows use "path#id"
-    title: str
+    id: str = Field(max_length=MAX_ID_CHARS)
+    source: str = Field(max_length=MAX_SOURCE_CHARS)  # path or URI the text came from; jsonl rows use "path#id"
+    title: str = Field(max_length=MAX_TITLE_CHARS)
     text: str
     hash: str
     pages: list[PageSpan] = Field(default_factory=list)
@@ -39,6 +53,12 @@ class Document(BaseModel):
         pages: list[PageSpan] | None = None,
         metadata: dict[str, str] | None = None,
     ) -> Document:
+        """A document identified by its text's hash. An over-long source is an ``IngestError``; an
+        over-long title (a label only: the text keeps it) is cut to ``MAX_TITLE_CHARS``."""
+        if len(source) > MAX_SOURCE_CHARS:
+            raise IngestError(f"source name too long ({len(source)} characters; at most {MAX_SOURCE_CHARS})")
+        if len(title) > MAX_TITLE_CHARS:
+            title = title[: MAX_TITLE_CHARS - 1] + "…"
         digest = content_hash(text)
         return cls(
             id=f"doc-{digest[:16]}",
@@ -51,8 +71,17 @@ class Document(BaseModel):
         )
 
     def pages_between(self, start: int, end: int) -> list[int]:
-        """Pages that characters ``[start, end)`` fall on (empty when the source has no pages)."""
-        return [span.page for span in self.pages if span.start < max(end, start + 1) and span.end > start]
+        """Pages that characters ``[start, end)`` fall on (empty when the source has no pages).
+
+        Page spans are sorted and disjoint, so a binary search finds the first one: a chunk costs
+        O(log pages), not O(pages), which keeps a thousand-page PDF linear."""
+        stop = max(end, start + 1)
+        pages = []
+        for span in self.pages[bisect.bisect_right(self.pages, start, key=_span_end) :]:
+            if span.start >= stop:
+                break
+            pages.append(span.page)
+        return pages
 
 
 class Chunk(BaseModel):

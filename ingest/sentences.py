@@ -20,8 +20,10 @@ TOKEN_PATTERN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7
 # A giant run without separators (base64, URLs) still counts at least one token per 6 characters.
 CHARS_PER_TOKEN_FLOOR = 6
 
-_LATIN_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ])")
-_CJK_END = re.compile(r"[。！？]+[」』”’）]*")
+# Matches start only at the first terminator of a run and never give characters back: a line of
+# a million dots (or "!!!") was quadratic with a plain ``[.!?…]+`` tried at every position.
+_LATIN_END = re.compile(r"(?<![.!?…])[.!?…]++[\"'”’)\]]*+(?=\s++[\"'“‘(\[]?[A-Z0-9À-ÖØ-Þ])")
+_CJK_END = re.compile(r"(?<![。！？])[。！？]++[」』”’）]*+")
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 
 _ABBREVIATION_WORDS = """mr mrs ms dr prof sr jr st vs etc e.g i.e inc ltd co corp no nos vol fig figs
@@ -45,6 +47,15 @@ def count_tokens(text: str) -> int:
     if not text:
         return 0
     return max(len(TOKEN_PATTERN.findall(text)), math.ceil(len(text.strip()) / CHARS_PER_TOKEN_FLOOR))
+
+
+def exceeds_tokens(text: str, limit: int) -> bool:
+    """``count_tokens(text) > limit``, in constant time for a text too long to fit anyway (every
+    ``CHARS_PER_TOKEN_FLOOR`` characters count at least one token): a 20 MB document is not
+    tokenised just to learn that it is longer than one chunk."""
+    if math.ceil(len(text.strip()) / CHARS_PER_TOKEN_FLOOR) > limit:
+        return True
+    return count_tokens(text) > limit
 
 
 def _ends_in_abbreviation(text: str, period_at: int) -> bool:
@@ -107,7 +118,7 @@ def split_sentences(text: str, *, max_tokens: int | None = None) -> list[Sentenc
         if start >= end:
             continue
         spans = [(start, end)]
-        if max_tokens is not None and count_tokens(text[start:end]) > max_tokens:
+        if max_tokens is not None and exceeds_tokens(text[start:end], max_tokens):
             spans = _cut_to_max(text, start, end, max_tokens)
         sentences.extend(Sentence(s, e, text[s:e]) for s, e in spans)
     return sentences

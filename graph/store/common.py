@@ -9,7 +9,36 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from graph.errors import GraphStoreError
-from graph.models import SAFE_TYPE, Entity, EntityRecord, Relation, RelationRecord
+from graph.models import SAFE_TYPE, Entity, EntityRecord, MentionRecord, Relation, RelationRecord
+from ingest.models import MAX_ID_CHARS, MAX_SOURCE_CHARS, MAX_TITLE_CHARS, Document
+
+# Names are indexed (Entity.name_lc, MENTIONS.name_lc). Neo4j refuses an indexed string over ~8 KB
+# and loses the whole write batch with it; both stores refuse longer values up front, alike.
+MAX_NAME_CHARS = 1024
+
+
+def check_length(value: str, limit: int, what: str) -> None:
+    """``GraphStoreError`` naming ``what`` when ``value`` is longer than ``limit`` characters."""
+    if len(value) > limit:
+        raise GraphStoreError(f"{what} too long ({len(value)} characters; at most {limit})")
+
+
+def _short(value: str) -> str:
+    return repr(value if len(value) <= 40 else value[:40] + "...")
+
+
+def check_documents(documents: Sequence[Document]) -> None:
+    """Reject the whole batch before anything is written when an id, source or title is too long
+    (a ``Document`` built with ``model_copy``/``model_construct`` skips its own validation)."""
+    for doc in documents:
+        check_length(doc.id, MAX_ID_CHARS, f"document id {_short(doc.id)}")
+        check_length(doc.source, MAX_SOURCE_CHARS, f"document {_short(doc.id)} source")
+        check_length(doc.title, MAX_TITLE_CHARS, f"document {_short(doc.id)} title")
+
+
+def check_mentions(mentions: Sequence[MentionRecord]) -> None:
+    for mention in mentions:
+        check_length(mention.name, MAX_NAME_CHARS, f"mention name {_short(mention.name)}")
 
 
 def check_vectors(
@@ -36,6 +65,8 @@ def check_query_vector(vector: Sequence[float], dim: int) -> list[float]:
 def check_entities(entities: Sequence[EntityRecord], dim: int) -> None:
     """Reject the whole batch before anything is written: types may come from an LLM."""
     for entity in entities:
+        check_length(entity.id, MAX_ID_CHARS, f"entity id {_short(entity.id)}")
+        check_length(entity.name, MAX_NAME_CHARS, f"entity {_short(entity.id)} name")
         if not SAFE_TYPE.match(entity.type):
             raise GraphStoreError(f"entity {entity.id!r} has an unsafe type {entity.type!r}")
         if entity.embedding is not None and len(entity.embedding) != dim:
@@ -46,6 +77,8 @@ def check_entities(entities: Sequence[EntityRecord], dim: int) -> None:
 
 def check_relations(relations: Sequence[RelationRecord]) -> None:
     for relation in relations:
+        for identifier in (relation.id, relation.source_id, relation.target_id, relation.chunk_id):
+            check_length(identifier, MAX_ID_CHARS, f"relation id {_short(identifier)}")
         if not SAFE_TYPE.match(relation.type):
             raise GraphStoreError(f"relation {relation.id!r} has an unsafe type {relation.type!r}")
 

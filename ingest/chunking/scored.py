@@ -15,9 +15,14 @@ from dataclasses import dataclass
 from ingest.chunking.base import Chunker
 from ingest.chunking.merge import merge_spans
 from ingest.models import Chunk, Document
-from ingest.sentences import Sentence, count_tokens, split_document
+from ingest.sentences import Sentence, count_tokens, exceeds_tokens, split_document
 
 log = logging.getLogger(__name__)
+
+# Gaps are scored in sections of this many sentences (neighbouring sections share one sentence, so
+# every gap is scored once): the model's working memory (token ids, embeddings) stays flat however
+# long the document is, and the time grows linearly with it.
+SECTION_SENTENCES = 1024
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,7 @@ class GapScoringChunker(Chunker):
     def score_gaps(self, sentences: Sequence[Sentence]) -> GapScores: ...
 
     def chunk(self, doc: Document) -> list[Chunk]:
-        if count_tokens(doc.text) <= self.target_tokens:
+        if not exceeds_tokens(doc.text, self.target_tokens):
             return whole_text_chunk(doc, self.name)  # short: one chunk, no model run
         sentences = split_document(doc, max_tokens=self.max_tokens)
         return chunks_from_runs(doc, sentences, self.sentence_runs(sentences), self.name)
@@ -67,11 +72,20 @@ class GapScoringChunker(Chunker):
         """Inclusive sentence-index runs, one per chunk (also used by the benchmark)."""
         if len(sentences) < 2:
             return [(0, len(sentences) - 1)] if sentences else []
-        scores = self._scores_or_fallback(sentences)
+        scores = self._scores_in_sections(sentences)
         sizes = [count_tokens(s.text) for s in sentences]
         return merge_spans(
             sizes, scores.strengths, scores.boundaries, target=self.target_tokens, maximum=self.max_tokens
         )
+
+    def _scores_in_sections(self, sentences: Sequence[Sentence]) -> GapScores:
+        strengths: list[float] = []
+        boundaries: list[bool] = []
+        for first in range(0, len(sentences) - 1, SECTION_SENTENCES):
+            section = self._scores_or_fallback(sentences[first : first + SECTION_SENTENCES + 1])
+            strengths.extend(section.strengths)
+            boundaries.extend(section.boundaries)
+        return GapScores(strengths, boundaries)
 
     def _scores_or_fallback(self, sentences: Sequence[Sentence]) -> GapScores:
         try:

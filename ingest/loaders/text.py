@@ -8,7 +8,9 @@ from pathlib import Path
 from ingest.loaders.base import Loader, read_text, require_text
 from ingest.models import Document
 
-_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+# Greedy and line-bound (the closing #s are stripped in Python): a lazy group followed by optional
+# whitespace took quadratic time on a heading line with a long run of spaces.
+_HEADING = re.compile(r"^[ ]{0,3}#{1,6}[ \t]+(\S.*)$", re.MULTILINE)
 
 
 class TextLoader(Loader):
@@ -25,5 +27,5 @@ class MarkdownLoader(Loader):
     def load(self, path: Path) -> list[Document]:
         text = require_text(path, read_text(path))
         heading = _HEADING.search(text)
-        title = heading.group(1) if heading else path.stem
-        return [Document.from_text(text, source=str(path), title=title)]
+        title = heading.group(1).rstrip().rstrip("#").rstrip() if heading else ""
+        return [Document.from_text(text, source=str(path), title=title or path.stem)]

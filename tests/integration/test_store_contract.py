@@ -349,3 +349,18 @@ def test_one_chunk_may_name_an_entity_twice_and_an_alias_finds_every_homonym(loa
     assert marie.aliases == ["Curie", "Madame Curie", "Marie Curie"] and marie.mention_count == 2
     assert [e.id for e in loaded.find_entities(["curie"])] == sorted([CURIE, "ent-pierre"])
     assert [e.id for e in loaded.find_entities(["Pierre Curie"])] == ["ent-pierre"]
+
+
+def test_an_oversized_indexed_value_is_refused_alike_and_nothing_written(loaded: GraphStore) -> None:
+    # Neo4j cannot index a string over ~8 KB ("Property value is too large to index") and used to
+    # lose the whole batch while the embedded store accepted it: both now refuse it up front.
+    before = loaded.stats()
+    huge_name = ENTITIES[1].model_copy(update={"id": "ent-huge", "name": "x" * 10_000})
+    with pytest.raises(GraphStoreError, match=r"entity 'ent-huge' name too long \(10000 characters; at most 1024\)"):
+        loaded.upsert_entities([ENTITIES[0], huge_name])
+    huge_id = ENTITIES[1].model_copy(update={"id": "ent-" + "9" * 10_000})
+    with pytest.raises(GraphStoreError, match=r"entity id 'ent-9+\.\.\.' too long \(10004 characters; at most 256\)"):
+        loaded.upsert_entities([huge_id])
+    assert loaded.stats() == before and loaded.get_entities(["ent-huge"]) == []
+    loaded.upsert_entities([huge_name.model_copy(update={"name": "x" * 1024})])  # at the bound: written
+    assert [e.name for e in loaded.get_entities(["ent-huge"])] == ["x" * 1024]

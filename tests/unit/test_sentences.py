@@ -82,3 +82,44 @@ def test_split_document_gives_each_sentence_its_page() -> None:
     )
     assert [s.page for s in split_document(doc)] == [1, 1, 2, 2]
     assert all(s.page is None for s in split_document(Document.from_text(text, source="t", title="t")))
+
+
+def test_long_runs_of_terminators_split_and_keep_every_character() -> None:
+    # A line of 200k dots was quadratic in the terminator regex (minutes); now it is linear.
+    for text in ("." * 200_000, "!" * 100_000 + " Next one.", "。" * 100_000):
+        sentences = split_sentences(text, max_tokens=400)
+        assert all(count_tokens(s.text) <= 400 for s in sentences)
+        assert "".join(s.text for s in sentences).replace(" ", "") == text.replace(" ", "")
+
+
+def test_exceeds_tokens_agrees_with_count_tokens() -> None:
+    from ingest.sentences import exceeds_tokens
+
+    for text in ("", "a b c", "x" * 600, "x" * 601, "word " * 300, "今天" * 100):
+        for limit in (1, 3, 100, 200, 400):
+            assert exceeds_tokens(text, limit) == (count_tokens(text) > limit), (text[:20], limit)
+
+
+def test_gap_scoring_works_in_bounded_sections_and_scores_every_gap_once() -> None:
+    from collections.abc import Sequence
+
+    from ingest.chunking import scored
+    from ingest.chunking.scored import GapScores, GapScoringChunker
+    from ingest.sentences import Sentence
+
+    seen: list[int] = []
+
+    class Recording(GapScoringChunker):
+        name = "recording"
+
+        def score_gaps(self, sentences: Sequence[Sentence]) -> GapScores:
+            seen.append(len(sentences))
+            gaps = len(sentences) - 1
+            return GapScores([float(s.start) for s in sentences[1:]], [False] * gaps)
+
+    text = " ".join(f"Sentence number {i} ends here." for i in range(2 * scored.SECTION_SENTENCES + 10))
+    sentences = split_sentences(text)
+    runs = Recording(target_tokens=50, max_tokens=100).sentence_runs(sentences)
+    assert max(seen) == scored.SECTION_SENTENCES + 1 and sum(n - 1 for n in seen) == len(sentences) - 1
+    assert runs[0][0] == 0 and runs[-1][1] == len(sentences) - 1
+    assert all(b[0] == a[1] + 1 for a, b in zip(runs, runs[1:], strict=False))
