@@ -17,6 +17,7 @@ from rich.table import Table
 from app.config import Settings, load_settings
 from app.errors import AmalgamError
 from app.runtime import configure_process, quiet_logging
+from retrieval.modes import MODE_NAMES
 
 app = typer.Typer(help="Amalgam: GraphRAG knowledge fusion.", no_args_is_help=True, pretty_exceptions_enable=False)
 neo4j_app = typer.Typer(help="Run a local Neo4j server (no Docker needed).", no_args_is_help=True)
@@ -61,8 +62,12 @@ def ingest(
     engine = _engine()
     try:
         with Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=err_console, transient=False,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=False,
         ) as bar:
             files = bar.add_task("files", total=None)
             docs = bar.add_task("documents", total=None)
@@ -90,7 +95,9 @@ def ask(
     question: Annotated[str, typer.Argument(help="The question.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the full response as JSON.")] = False,
     top_k: Annotated[int | None, typer.Option("--top-k", min=1, max=50, help="Default: AMALGAM_TOP_K.")] = None,
-    mode: Annotated[str | None, typer.Option(help="dense | hybrid | graph | multihop | auto")] = None,
+    mode: Annotated[
+        str | None, typer.Option(help=" | ".join(MODE_NAMES) + ". Default: AMALGAM_RETRIEVAL_MODE.")
+    ] = None,
 ) -> None:
     """Answer a question from the workspace, with citations."""
     engine = _engine()
@@ -104,8 +111,7 @@ def ask(
     console.print(response.answer, markup=False)
     for number, source in enumerate(response.sources, start=1):
         page = f", p.{source.page}" if source.page else ""
-        console.print(f"  [{number}] {source.title}{page}  ({source.chunk_id}, score {source.score:.3f})",
-                      markup=False)
+        console.print(f"  [{number}] {source.title}{page}  ({source.chunk_id}, score {source.score:.3f})", markup=False)
     for note in response.notes:
         err_console.print(f"note: {note}", markup=False)
 
@@ -140,8 +146,10 @@ def documents_delete(doc_id: str) -> None:
     if not report.found:
         err_console.print(f"[red]error:[/red] no document {doc_id}")
         raise typer.Exit(1)
-    console.print(f"deleted {doc_id}: {report.chunks} chunks, {report.entities_removed} entities, "
-                  f"{report.relations_removed} relations removed")
+    console.print(
+        f"deleted {doc_id}: {report.chunks} chunks, {report.entities_removed} entities, "
+        f"{report.relations_removed} relations removed"
+    )
 
 
 @app.command()
@@ -165,10 +173,24 @@ def ui(
     import subprocess
 
     script = Path(__file__).resolve().parent.parent / "ui" / "streamlit_app.py"
-    raise typer.Exit(subprocess.call(
-        [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
-         "--server.headless", "true", "--", "--api", api]
-    ))
+    raise typer.Exit(
+        subprocess.call(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(script),
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--",
+                "--api",
+                api,
+            ]
+        )
+    )
 
 
 @app.command()
@@ -193,8 +215,10 @@ def neo4j_start(
 
     settings = _settings()
     uri, user, _password = neo4j_local.start(settings.neo4j_home, port=port, auth=auth)
-    console.print(f"Neo4j is up at {uri} (user {user}; password in {settings.neo4j_home / 'password'}). "
-                  "Use it with AMALGAM_GRAPH_BACKEND=neo4j.")
+    console.print(
+        f"Neo4j is up at {uri} (user {user}; password in {settings.neo4j_home / 'password'}). "
+        "Use it with AMALGAM_GRAPH_BACKEND=neo4j."
+    )
 
 
 @neo4j_app.command("stop")
