@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from app.config import load_settings
 from app.errors import AmalgamError
-from retrieval.datasets import DEFAULT_DATASET
-from retrieval.treehop.data import DEFAULT_CACHE_ROOT
+from app.evaluation.datasets import DEFAULT_DATASET
+from app.evaluation.treehop_data import DEFAULT_CACHE_ROOT
 
 treehop_app = typer.Typer(help="TreeHop multi-hop retrieval model.", no_args_is_help=True)
-console = Console()
 
 
 @treehop_app.command("train")
@@ -37,40 +33,21 @@ def train_command(
     evaluate: Annotated[bool, typer.Option(help="Report dev recall@2/5/10 vs dense afterwards.")] = True,
 ) -> None:
     """Train TreeHop on the train split (never dev) and/or corpus-generated hops, and save it."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from retrieval.embeddings import SentenceTransformerEmbedder
-    from retrieval.treehop.data import cache_dir_for
-    from retrieval.treehop.recipe import load_corpus, run_training
-    from retrieval.treehop.train import TrainConfig
+    from app.evaluation.treehop_training import train_treehop
 
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # the epochs' losses
     try:
-        settings = load_settings()
-        model_name = embedder or settings.embedding_model
-        embed = SentenceTransformerEmbedder(model_name, device=settings.device)
-        cache = cache_dir_for(cache_dir, model_name)
-        corpus = load_corpus(data_dir, embed, cache, model_name)
-        run = run_training(
-            corpus,
-            embed,
-            cache,
-            model_name,
+        train_treehop(
+            output,
+            data_dir,
             sources=tuple(source),
+            epochs=epochs,
             generated_limit=generated_limit,
-            train_config=TrainConfig(epochs=epochs) if epochs else TrainConfig(),
+            embedding_model=embedder,
+            cache_root=cache_dir,
+            report_dev=evaluate,
+            echo=typer.echo,
         )
-        run.model.save(output)
     except (AmalgamError, ValueError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    console.print(f"chains per source: {run.chains}; final loss {run.losses[-1]:.4f}; saved to {output}")
-    if evaluate:
-        _print_dev_recall(corpus, run.model)
-
-
-def _print_dev_recall(corpus: object, model: object) -> None:
-    from retrieval.treehop.bench import dev_recall_rows
-
-    for line in dev_recall_rows(corpus, model):  # type: ignore[arg-type]
-        console.print(line)

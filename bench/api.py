@@ -18,7 +18,6 @@ import asyncio
 import itertools
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,9 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from serving import start_server, stop_server  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATASET = REPO.parent / "shared" / "datasets" / "multihop"
@@ -59,33 +61,9 @@ def build_workspace(passages: int, env: dict[str, str]) -> Path:
     return data_dir
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def start_server(data_dir: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    server = subprocess.Popen(
-        ["amalgam", "serve", "--port", str(port)],
-        env={**env, "AMALGAM_DATA_DIR": str(data_dir)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return server, base
-        except httpx.TransportError:
-            time.sleep(0.5)
-    server.kill()
-    raise SystemExit("the API server did not start")
-
-
-async def load_level(base: str, questions: list[str], clients: int, seconds: float) -> dict[str, float]:
+async def load_level(
+    base: str, questions: list[str], clients: int, seconds: float, endpoint: str = "/v1/search"
+) -> dict[str, float]:
     latencies: list[float] = []
     errors = 0
     sent = itertools.count()
@@ -98,7 +76,7 @@ async def load_level(base: str, questions: list[str], clients: int, seconds: flo
                 return
             started = time.perf_counter()
             try:
-                response = await http.post("/v1/search", json={"question": questions[i % len(questions)]})
+                response = await http.post(endpoint, json={"question": questions[i % len(questions)]})
                 ok = response.status_code == 200
             except httpx.HTTPError:
                 ok = False
@@ -146,6 +124,7 @@ def main() -> None:
     parser.add_argument("--ingest-passages", type=int, default=500)
     parser.add_argument("--questions", type=int, default=200, help="dev questions the clients cycle through")
     parser.add_argument("--warmup-seconds", type=float, default=60)
+    parser.add_argument("--endpoint", default="/v1/search", help="/v1/ask also answers (extractive offline)")
     args = parser.parse_args()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "AMALGAM_RETRIEVAL_MODE": "hybrid"}
     data_dir = build_workspace(args.passages, env)
@@ -157,9 +136,9 @@ def main() -> None:
     try:
         # Warm-up: one pass over the questions the clients will send, so that every level meets the
         # steady state (models loaded, the entity names these questions reach already embedded).
-        asyncio.run(load_level(base, questions, 4, args.warmup_seconds))
+        asyncio.run(load_level(base, questions, 4, args.warmup_seconds, args.endpoint))
         for clients in args.clients:
-            rows.append(("idle", asyncio.run(load_level(base, questions, clients, args.seconds))))
+            rows.append(("idle", asyncio.run(load_level(base, questions, clients, args.seconds, args.endpoint))))
         if args.during_ingest:
             extra = corpus_rows(args.passages, args.ingest_passages * len(args.clients))
             with tempfile.TemporaryDirectory() as folder:
@@ -167,14 +146,15 @@ def main() -> None:
                     batch = extra[n * args.ingest_passages : (n + 1) * args.ingest_passages]
                     upload = upload_in_background(base, batch, Path(folder))
                     time.sleep(2)  # let the upload reach the ingest
-                    rows.append(("ingesting", asyncio.run(load_level(base, questions, clients, args.seconds))))
+                    rows.append(
+                        ("ingesting", asyncio.run(load_level(base, questions, clients, args.seconds, args.endpoint)))
+                    )
                     upload.join(timeout=3600)
     finally:
-        server.terminate()
-        server.wait(timeout=60)
+        stop_server(server)
     print(
-        f"\n{args.passages} passages ingested with `amalgam ingest` in {built['ingest_s']:.0f} s; POST /v1/search, "
-        f"hybrid, {args.seconds:.0f} s per level, {os.cpu_count()} CPU cores, loopback"
+        f"\n{args.passages} passages ingested with `amalgam ingest` in {built['ingest_s']:.0f} s; "
+        f"POST {args.endpoint}, hybrid, {args.seconds:.0f} s per level, {os.cpu_count()} CPU cores, loopback"
     )
     print("| while | clients | requests | errors | req/s | p50 ms | p95 ms | p99 ms | p50 / 1-client p50 |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")

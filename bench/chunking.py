@@ -36,6 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from app.evaluation.datasets import DEFAULT_DATASET as DATASET  # noqa: E402
+from app.evaluation.metrics import paired_difference  # noqa: E402
 from ingest.chunking.fixed import FixedChunker  # noqa: E402
 from ingest.chunking.lm import (  # noqa: E402
     CausalLM,
@@ -51,8 +53,6 @@ from ingest.chunking.scored import GapScores, GapScoringChunker  # noqa: E402
 from ingest.chunking.semantic import SemanticChunker  # noqa: E402
 from ingest.models import Document  # noqa: E402
 from ingest.sentences import Sentence, count_tokens, split_document  # noqa: E402
-from retrieval.datasets import DEFAULT_DATASET as DATASET  # noqa: E402
-from retrieval.evaluate import paired_difference  # noqa: E402
 
 
 @dataclass

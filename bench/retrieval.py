@@ -2,8 +2,9 @@
 
 Index-bound signals (dense, BM25, dense+BM25 fused, TreeHop when its weights ship), plus the exact vs HNSW
 dense index at the full size. Latency includes embedding the question (what a user waits for). With
-``--hybrid`` also the full hybrid retriever (graph signals and the learned fusion included) over an embedded
-workspace of each size, built once under the data dir (the full size reuses ``amalgam eval multihop``'s).
+``--hybrid`` also the full hybrid retriever (graph signals and the learned fusion included) over a workspace
+of each size, ingested once by the product's pipeline under the user's settings and cached (the full size is
+``amalgam eval multihop``'s workspace).
 
     HF_HUB_OFFLINE=1 python -m bench.retrieval [--queries 100] [--torch-threads 1] [--hybrid]   (as a module:
     a script named retrieval.py would shadow the retrieval package)
@@ -21,8 +22,9 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from app.evaluation.datasets import load_passages, load_questions  # noqa: E402
+from app.evaluation.treehop_data import DEFAULT_CACHE_ROOT, cache_dir_for, corpus_embeddings  # noqa: E402
 from retrieval.embeddings import SentenceTransformerEmbedder  # noqa: E402
-from retrieval.evaluate import load_corpus, load_corpus_embeddings, load_questions  # noqa: E402
 from retrieval.fusion import weighted_rrf  # noqa: E402
 from retrieval.index.faiss import FaissIndex  # noqa: E402
 from retrieval.retriever import load_treehop  # noqa: E402
@@ -51,8 +53,9 @@ def main() -> None:
 
         torch.set_num_threads(args.torch_threads)
     embedder = SentenceTransformerEmbedder()
-    passages = load_corpus()
-    vectors = load_corpus_embeddings(embedder, passages)
+    passages = load_passages()
+    cache = cache_dir_for(DEFAULT_CACHE_ROOT, embedder.model_name)
+    vectors = corpus_embeddings(passages, embedder, cache, embedder.model_name)  # one vector per passage
     questions = [q.question for q in load_questions(split="dev")][: args.queries]
     print(f"{len(questions)} dev questions; p50 / p95 ms per question (embedding included)\n")
     hybrid_columns = " treehop (mentions) | hybrid |" if args.hybrid else ""
@@ -61,7 +64,7 @@ def main() -> None:
     for size in (1000, 5000, len(passages)):
         row = measure_size(embedder, passages, vectors, questions, size)
         if args.hybrid:
-            row += " | " + measure_hybrid(embedder, passages, vectors, questions, size)
+            row += " | " + measure_hybrid(passages, questions, size)
         print(f"| {size} | {row} |")
     exact_vs_ann(embedder, passages, vectors, questions)
 
@@ -91,26 +94,22 @@ def measure_size(embedder, passages, vectors, questions, size: int) -> str:  # t
     return " | ".join(f"{c[0]:.1f} / {c[1]:.1f}" if c else "n/a" for c in cells)
 
 
-def measure_hybrid(embedder, passages, vectors, questions, size: int) -> str:  # type: ignore[no-untyped-def]
-    """p50 / p95 of TreeHop with mention queries and of the hybrid retriever's ranking, over a workspace of
-    the first ``size`` passages (entity names embedded beforehand)."""
-    from app import services
-    from app.cli_eval import EVAL_WORKSPACE, workspace_retriever
+def measure_hybrid(passages, questions, size: int) -> str:  # type: ignore[no-untyped-def]
+    """p50 / p95 of TreeHop with mention queries and of the hybrid retriever's ranking, over the workspace
+    that ingest builds from the first ``size`` passages (entity names embedded beforehand)."""
     from app.config import load_settings
-    from retrieval.evaluate import build_workspace
+    from app.evaluation.workspace import open_workspace, warm_entity_names
 
-    name = EVAL_WORKSPACE if size == len(passages) else f"bench-latency-{size}"
-    settings = load_settings(workspace=name)
-    store = services.open_store(settings)
+    workspace = open_workspace(load_settings(treehop_context="mentions"), passages[:size])
     try:
-        indexes = build_workspace(store, embedder, settings.workspace_dir, passages[:size], vectors[:size])
-        retriever = workspace_retriever(store, embedder, indexes, settings.workspace_dir, "mentions")
+        warm_entity_names(workspace)
+        retriever = workspace.retriever
         cells = [
             _timed(lambda t: retriever.rank(t, k=10, mode="multihop", signals=("treehop",)), questions),
             _timed(lambda t: retriever.rank(t, k=10, mode="hybrid"), questions),
         ]
     finally:
-        store.close()
+        workspace.close()
     return " | ".join(f"{p50:.1f} / {p95:.1f}" for p50, p95 in cells)
 
 

@@ -74,10 +74,7 @@ def build_workload(passages: int) -> Workload:
             row = json.loads(line)
             doc = Document.from_text(row["text"], source=f"{CORPUS}#{row['id']}", title=row["title"])
             documents.append(doc)
-            chunks += [
-                Chunk.from_span(doc, i, a, b, "sentences")
-                for i, (a, b) in enumerate(sentence_spans(doc.text))
-            ]
+            chunks += [Chunk.from_span(doc, i, a, b, "sentences") for i, (a, b) in enumerate(sentence_spans(doc.text))]
     embedder = SentenceTransformerEmbedder()
     chunk_vectors = embedder.embed([c.text for c in chunks]).astype(float).tolist()
     entities: dict[str, EntityRecord] = {}
@@ -135,9 +132,7 @@ def free_port() -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--passages", type=int, default=300)
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--uri", default="", help="use a running Neo4j (auth off or --password)")
@@ -152,9 +147,7 @@ def main() -> None:
     )
     dim = len(work.chunk_vectors[0])
     with tempfile.TemporaryDirectory() as folder:
-        embedded = open_store(
-            "embedded", path=Path(folder) / "g.sqlite", workspace="bench", embedding_dim=dim
-        )
+        embedded = open_store("embedded", path=Path(folder) / "g.sqlite", workspace="bench", embedding_dim=dim)
         embedded_rate = measure("embedded (SQLite, executemany)", embedded, work)
 
         stop = None

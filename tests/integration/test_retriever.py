@@ -1,73 +1,51 @@
-"""The hybrid retriever end to end on a small corpus built here: real embedder, real store, real indexes."""
+"""The hybrid retriever end to end on a workspace that ``Pipeline`` built: a small JSONL corpus ingested through
+``Engine.ingest`` (sentence chunker, spaCy extractor, the entity resolver) on both stores, then queried."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from app.config import load_settings
+from app.engine import Engine
 from app.errors import RetrievalError
-from graph.models import EntityMention, Extraction
-from retrieval.evaluate import Passage, corpus_graph, passage_records
 from retrieval.graph import ABSTAIN_NOTE
-from retrieval.index.indexset import IndexSet
 from retrieval.langchain import AmalgamRetriever
+from retrieval.learned_fusion import FEATURES, LearnedFusion
 from retrieval.retriever import EMPTY_NOTE, FusionWeights, HybridRetriever
 
+# (id, title, text): a two-hop chain (Marta Velasquez -> Academy of Lumen -> Giulia Serra) among distractors.
 PASSAGES = [
-    Passage(
-        "p1",
-        "Marta Velasquez",
-        "Marta Velasquez is a painter born in Orvieto. She studied at Academy of Lumen.",
-        "",
-    ),
-    Passage("p2", "Academy of Lumen", "Academy of Lumen is an art school founded in 1820 by Giulia Serra.", ""),
-    Passage("p3", "Orvieto", "Orvieto is a hill town in Umbria, known for its cathedral and white wine.", ""),
-    Passage("p4", "Giulia Serra", "Giulia Serra was a sculptor and teacher from Perugia.", ""),
-    Passage("p5", "Lake Trasimeno", "Lake Trasimeno is the largest lake of the Italian peninsula, in Umbria.", ""),
-    Passage("p6", "Umbria", "Umbria is a region of central Italy; its capital is Perugia.", ""),
-    Passage("p7", "Perugia", "Perugia is the capital city of Umbria, home to a university for foreigners.", ""),
-    Passage("p8", "White wine", "White wine is a wine fermented without skin contact.", ""),
+    ("p1", "Marta Velasquez", "A painter born in Orvieto, Marta Velasquez studied at Academy of Lumen."),
+    ("p2", "Academy of Lumen", "Founded in 1820 by Giulia Serra, Academy of Lumen is an art school."),
+    ("p3", "Orvieto", "A hill town in Umbria, Orvieto is known for its cathedral and white wine."),
+    ("p4", "Giulia Serra", "A sculptor and teacher from Perugia, Giulia Serra taught in Umbria."),
+    ("p5", "Lake Trasimeno", "Lake Trasimeno is the largest lake of the Italian peninsula, in Umbria."),
+    ("p6", "Umbria", "Umbria is a region of central Italy; its capital is Perugia."),
+    ("p7", "Perugia", "Perugia is the capital city of Umbria, home to a university for foreigners."),
+    ("p8", "White wine", "White wine is a wine fermented without skin contact."),
 ]
-# What an extractor would have found besides the titles (which the corpus graph links by itself).
-NER = {
-    "p2": ["Giulia Serra"],
-    "p3": ["Umbria"],
-    "p4": ["Perugia"],
-    "p5": ["Umbria"],
-    "p6": ["Italy", "Perugia"],
-}
 QUESTION = "Who founded the school where Marta Velasquez studied?"
 
 
-def _build(store, embedder, workspace_dir: Path) -> tuple[HybridRetriever, dict[str, str]]:
-    docs, chunks = passage_records(PASSAGES)
-    extractions = [
-        Extraction(
-            chunk_id=c.id,
-            entities=[EntityMention(name=n, type="PERSON", chunk_id=c.id, doc_id=c.doc_id) for n in NER.get(p.id, [])],
-        )
-        for p, c in zip(PASSAGES, chunks, strict=True)
-    ]
-    graph = corpus_graph(PASSAGES, chunks, extractions)
-    for record, vector in zip(graph.entities, embedder.embed([e.name for e in graph.entities]), strict=True):
-        record.embedding = vector.tolist()
-    vectors = embedder.embed([c.text for c in chunks])
-    store.upsert_documents(docs)
-    store.upsert_chunks(chunks, vectors.tolist())
-    store.upsert_entities(graph.entities)
-    store.upsert_mentions(graph.mentions)
-    store.upsert_relations(graph.relations)
-    indexes = IndexSet.open(workspace_dir, embedder.dim)
-    indexes.add_chunks(chunks, vectors)
-    indexes.save()
-    retriever = HybridRetriever.open(store, embedder, workspace_dir, with_treehop=False)
-    return retriever, {c.id: p.id for p, c in zip(PASSAGES, chunks, strict=True)}
+def _build(store, embedder, tmp_path: Path) -> tuple[HybridRetriever, dict[str, str]]:  # type: ignore[no-untyped-def]
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps({"id": i, "title": t, "text": x}) + "\n" for i, t, x in PASSAGES))
+    settings = load_settings(data_dir=tmp_path / "data", workspace="ws", chunker="sentence", extractor="spacy")
+    engine = Engine(settings, store=store)
+    engine.embedder = embedder  # the session's model: the same one the settings name, loaded once
+    report = engine.ingest([corpus])
+    assert report.documents_new == len(PASSAGES) and report.entities > 0 and not report.errors
+    retriever = HybridRetriever.open(store, embedder, settings.workspace_dir, with_treehop=False)
+    row_of = {doc.id: doc.metadata["row_id"] for doc in store.list_documents()}
+    return retriever, {chunk.id: row_of[chunk.doc_id] for chunk in store.iter_chunks()}
 
 
 @pytest.fixture
 def built(graph_store, embedder, tmp_path: Path):  # type: ignore[no-untyped-def]
-    return _build(graph_store, embedder, tmp_path / "ws")
+    return _build(graph_store, embedder, tmp_path)
 
 
 def _passages(result, to_passage: dict[str, str]) -> list[str]:  # type: ignore[no-untyped-def]
@@ -81,7 +59,7 @@ def test_hybrid_finds_both_hops_with_citation_context(built) -> None:  # type: i
     assert {"p1", "p2"} <= set(found)
     assert "Marta Velasquez" in result.entities
     first = next(e for e in result.evidence if to_passage[e.chunk.id] == "p2")
-    assert first.title == "Academy of Lumen" and first.source == "multihop#p2"
+    assert first.title == "Academy of Lumen" and first.source.endswith("corpus.jsonl#p2")
     assert "Giulia Serra" in first.entities
     assert any("Academy of Lumen" in r for r in result.relations)
     assert len(found) == len(set(found))  # deduplicated
@@ -137,7 +115,7 @@ def test_removed_chunks_leave_the_results(built, graph_store, embedder, tmp_path
     chunk_p2 = next(c for c, p in to_passage.items() if p == "p2")
     retriever.indexes.remove_chunks([chunk_p2])
     retriever.indexes.save()
-    reopened = HybridRetriever.open(graph_store, embedder, tmp_path / "ws", with_treehop=False)
+    reopened = HybridRetriever.open(graph_store, embedder, tmp_path / "data" / "ws", with_treehop=False)
     assert "p2" not in _passages(reopened.retrieve(QUESTION, k=5, mode="dense"), to_passage)
 
 
@@ -156,32 +134,32 @@ def test_langchain_retriever_returns_documents_with_citations(built) -> None:  #
 
 
 def test_cross_fitted_tuning_gives_each_question_the_treehop_model_that_never_saw_it(built, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import app.cli_eval as cli_eval
-    from retrieval.datasets import Question
+    import app.evaluation.refit as refit
+    from app.evaluation.datasets import Question
+    from app.evaluation.treehop_tuning import fold_of
     from retrieval.treehop.model import TreeHopConfig, TreeHopModel
-    from retrieval.treehop.tuning import fold_of
 
     retriever, to_passage = built
     models = [TreeHopModel(TreeHopConfig(gate_dim=8, mlp_dim=8)) for _ in range(2)]
     questions = [Question(f"q{i}", "d", f"{QUESTION} ({i})", "", "train", ["p1", "p2"]) for i in range(8)]
     assert {fold_of(q) for q in questions} == {0, 1}
     searched_by: dict[str, object] = {}
-    real_collect = cli_eval.collect_rankings
+    real_collect = refit.collect_rankings
 
     def spy(retriever, labelled, chunk_to_passage):  # type: ignore[no-untyped-def]
         searched_by.update({text: retriever.multihop.model for _, text, _ in labelled})
         return real_collect(retriever, labelled, chunk_to_passage)
 
-    monkeypatch.setattr(cli_eval, "collect_rankings", spy)
-    data = cli_eval._cross_fitted_rankings(retriever, questions, to_passage, models)
+    monkeypatch.setattr(refit, "collect_rankings", spy)
+    data = refit.cross_fitted_rankings(retriever, questions, to_passage, models)
     assert len(data) == len(questions) and all(len(d.candidates) > 0 for d in data)
     assert all(searched_by[q.question] is models[1 - fold_of(q)] for q in questions)
     assert retriever.multihop is None  # the retriever's own TreeHop (none here) is put back
 
 
 def test_cross_fitting_keeps_mention_treehop_which_saw_no_question(built, graph_store) -> None:  # type: ignore[no-untyped-def]
-    import app.cli_eval as cli_eval
-    from retrieval.datasets import Question
+    import app.evaluation.refit as refit
+    from app.evaluation.datasets import Question
     from retrieval.retriever import SIGNALS_BY_MODE, store_mentions
     from retrieval.treehop.search import TreeHopRetriever
 
@@ -189,37 +167,51 @@ def test_cross_fitting_keeps_mention_treehop_which_saw_no_question(built, graph_
     tree = TreeHopRetriever(retriever.indexes.dense, mentions=store_mentions(graph_store, retriever.embedder))
     retriever.multihop = tree
     questions = [Question(f"q{i}", "d", f"{QUESTION} ({i})", "", "train", ["p1", "p2"]) for i in range(4)]
-    data = cli_eval._cross_fitted_rankings(retriever, questions, to_passage, models=[])
+    data = refit.cross_fitted_rankings(retriever, questions, to_passage, models=[])
     assert len(data) == 4 and retriever.multihop is tree
     column = SIGNALS_BY_MODE["hybrid"].index("treehop")
     for item in data:  # the mention TreeHop itself ranked the second hop
         assert item.ranks[item.candidates.index("p2"), column] > 0
 
 
-def test_hybrid_ranks_by_the_learned_fusion_and_by_rrf_on_request(built) -> None:  # type: ignore[no-untyped-def]
-    from retrieval.fusion import weighted_rrf
-    from retrieval.retriever import SIGNALS_BY_MODE
+def _only(feature: str, weight: float) -> LearnedFusion:
+    """A learned fusion that scores a candidate by one feature alone."""
+    n = len(FEATURES)
+    weights = [weight if name == feature else 0.0 for name in FEATURES]
+    return LearnedFusion(features=list(FEATURES), mean=[0.0] * n, scale=[1.0] * n, weights=weights, bias=0.0)
 
+
+def test_hybrid_ranks_by_the_learned_fusion_and_by_rrf_on_request(built) -> None:  # type: ignore[no-untyped-def]
     retriever, to_passage = built
     assert retriever.learned is not None  # HybridRetriever.open loads the shipped model
-    fused, query, _, _ = retriever.rank(QUESTION, k=5, mode="hybrid")
-    rankings, graph = retriever.signal_rankings(query, SIGNALS_BY_MODE["hybrid"], mode="hybrid", depth=50, notes=[])
-    expected = retriever.learned.fuse(retriever.candidates_of(query, rankings, graph), limit=50)
-    assert [h.chunk_id for h in fused] == [h.chunk_id for h in expected]
+    fused, *_ = retriever.rank(QUESTION, k=5, mode="hybrid")
     assert {"p1", "p2"} <= {to_passage[h.chunk_id] for h in fused[:3]}
+    assert all(0.0 < h.score < 1.0 for h in fused)  # the model's probabilities, not RRF sums
+    dense_order = [h.chunk_id for h in retriever.rank(QUESTION, k=8, mode="dense")[0]]
+    shipped = retriever.learned
+    try:  # the learned model decides the order: by cosine it is dense's order, against cosine its reverse
+        retriever.learned = _only("cosine", 1.0)
+        by_cosine = [h.chunk_id for h in retriever.rank(QUESTION, k=8, mode="hybrid")[0]]
+        retriever.learned = _only("cosine", -1.0)
+        against = [h.chunk_id for h in retriever.rank(QUESTION, k=8, mode="hybrid")[0]]
+    finally:
+        retriever.learned = shipped
+    assert by_cosine == dense_order and against == dense_order[::-1]
+    # RRF on request, and for any subset of the signals: dense alone scores weight / (rrf_k + rank).
+    weights = retriever.weights
+    for fusion, signals in (("rrf", ("dense",)), ("auto", ("dense",))):
+        hits, *_ = retriever.rank(QUESTION, k=3, mode="hybrid", signals=signals, fusion=fusion)
+        expected = [weights.dense / (weights.rrf_k + rank) for rank in range(1, len(hits) + 1)]
+        assert [h.chunk_id for h in hits] == dense_order[: len(hits)]
+        assert [h.score for h in hits] == pytest.approx(expected)
     by_rrf, *_ = retriever.rank(QUESTION, k=5, mode="hybrid", fusion="rrf")
-    rrf = weighted_rrf(rankings, retriever.weights.as_dict(), k_rrf=retriever.weights.rrf_k, limit=50)
-    assert [(h.chunk_id, h.score) for h in by_rrf] == [(h.chunk_id, h.score) for h in rrf]
-    subset, *_ = retriever.rank(QUESTION, k=5, mode="hybrid", signals=("dense", "bm25"))
-    two = {name: rankings[name] for name in ("dense", "bm25")}
-    rrf_two = weighted_rrf(two, retriever.weights.as_dict(), k_rrf=retriever.weights.rrf_k, limit=50)
-    assert [h.score for h in subset] == [h.score for h in rrf_two]  # a subset of the signals: RRF
+    assert by_rrf[0].score <= sum(weights.as_dict().values()) / (weights.rrf_k + 1)
     with pytest.raises(RetrievalError, match="fusion"):
         retriever.rank(QUESTION, fusion="vibes")
 
 
 def test_fusion_examples_label_the_gold_passages_among_the_candidates(built) -> None:  # type: ignore[no-untyped-def]
-    from retrieval.fusion_training import collect_examples
+    from app.evaluation.fusion_training import collect_examples
     from retrieval.learned_fusion import FEATURES
 
     retriever, to_passage = built
@@ -239,7 +231,8 @@ def test_treehop_mention_queries_hop_from_a_passage_to_the_entity_it_names(built
     mentions = store_mentions(graph_store, retriever.embedder)
     names = mentions.names_of([chunk_of["p1"], chunk_of["p6"], chunk_of["p8"]])
     assert "Academy of Lumen" in names[chunk_of["p1"]]
-    assert {"Italy", "Perugia"} <= set(names[chunk_of["p6"]])
+    # spaCy types Perugia both ORG and GPE here; the resolver keeps the two apart with a type suffix
+    assert "Italy" in names[chunk_of["p6"]] and any(n.startswith("Perugia") for n in names[chunk_of["p6"]])
     tree = TreeHopRetriever(retriever.indexes.dense, mentions=mentions, top_n=2, keep=1)
     query = retriever.make_query(QUESTION, [])
     layers = tree.search_layers(query.embedding)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from app.errors import ConfigError
-from retrieval.fusion_training import FusionExample, recall_at_5, rrf_scorer, scored_by, two_fold
+from app.evaluation.fusion_training import FusionExample, recall_at_5, rrf_scorer, scored_by, two_fold
 from retrieval.learned_fusion import (
     FEATURES,
     MISSING_RANK,

@@ -53,3 +53,18 @@ def test_short_names_map_only_to_a_unique_longer_person() -> None:
     assert short_name_map({"Ingrid Solberg": "PERSON", "Solberg": "PERSON"}) == {"Solberg": "Ingrid Solberg"}
     assert short_name_map({"Ada Smith": "PERSON", "Bob Smith": "PERSON", "Smith": "PERSON"}) == {}
     assert short_name_map({"Bank of Smith": "ORG", "Smith": "PERSON"}) == {}
+
+
+def test_names_do_not_run_across_a_title_line() -> None:
+    from graph.extraction.spacy import SpacyExtractor
+
+    doc = Document.from_text(
+        "Umbria\n\nUmbria is a region of central Italy.\n\nAcademy of Lumen\n\nFounded in 1820, the Academy of "
+        "Lumen trained painters in Perugia.",
+        source="t.txt",
+        title="t",
+    )
+    chunk = Chunk.from_span(doc, 0, 0, len(doc.text), chunker="test")
+    names = {m.name for m in SpacyExtractor().extract([chunk])[0].entities}
+    assert not any("\n" in n or n.split()[-1] == "Founded" or n == "Umbria Umbria" for n in names), names
+    assert "Umbria" in names

@@ -10,12 +10,12 @@ import pytest
 import torch
 
 from app.errors import ConfigError, RetrievalError
+from app.evaluation.treehop_data import Passage, Question, cached_embeddings
+from app.evaluation.treehop_hops import Chain, chains_from_question, generated_chains, question_chains
+from app.evaluation.treehop_train import TrainConfig, evaluate_loss, tensorize, train
 from retrieval.index.faiss import FaissIndex
-from retrieval.treehop.data import Passage, Question, cached_embeddings
-from retrieval.treehop.hops import Chain, chains_from_question, generated_chains, question_chains
 from retrieval.treehop.model import TreeHopConfig, TreeHopModel
 from retrieval.treehop.search import Hit, TreeHopRetriever, interleave
-from retrieval.treehop.train import TrainConfig, evaluate_loss, tensorize, train
 from retrieval.types import Query, Retriever
 
 DIM = 16
@@ -307,7 +307,7 @@ def test_lead_keeps_the_best_first_hop_hits_on_top() -> None:
 
 
 def test_oracle_next_query_from_a_gold_passage_is_the_other_gold_passage(index: FaissIndex) -> None:
-    from retrieval.treehop.evaluate import OracleModel
+    from app.evaluation.treehop_metrics import OracleModel
 
     base = TreeHopModel(TreeHopConfig(embed_dim=DIM, gate_dim=8, mlp_dim=8))
     oracle = OracleModel(base)
@@ -321,7 +321,7 @@ def test_oracle_next_query_from_a_gold_passage_is_the_other_gold_passage(index: 
 
 
 def test_grid_ranks_weight_settings_by_the_two_hop_recall() -> None:
-    from retrieval.treehop.tuning import Searched, fold_of, grid, objective
+    from app.evaluation.treehop_tuning import Searched, fold_of, grid, objective
 
     def searched(dataset: str, gold: list[str]) -> Searched:
         q = Question(f"id-{dataset}", dataset, "q", "a", "train", gold)

@@ -1,28 +1,4 @@
-from graph.models import EntityMention, Extraction
-from retrieval.evaluate import MethodScores, Passage, answer_in, corpus_graph, passage_records
-
-
-def test_corpus_graph_links_quoted_titles_and_drops_hubs() -> None:
-    passages = [
-        Passage("p1", "Marta Velasquez", "Marta Velasquez studied at Academy of Lumen in Umbria.", ""),
-        Passage("p2", "Academy of Lumen", "Academy of Lumen is an art school in Umbria.", ""),
-    ] + [Passage(f"x{i}", f"Town {i}", "A town in Umbria.", "") for i in range(30)]
-    _, chunks = passage_records(passages)
-    extractions = [
-        Extraction(chunk_id=c.id, entities=[EntityMention(name="Umbria", type="GPE", chunk_id=c.id, doc_id=c.doc_id)])
-        for c in chunks
-    ]
-    graph = corpus_graph(passages, chunks, extractions, max_df=0.5)
-    names = {e.id: e.name for e in graph.entities}
-    mentioned = {(c, names[e]) for c, e in ((m.chunk_id, m.entity_id) for m in graph.mentions)}
-    assert (chunks[0].id, "Academy of Lumen") in mentioned  # the quoted title is a hop to p2
-    assert (chunks[1].id, "Academy of Lumen") in mentioned  # its own title
-    assert "Umbria" not in names.values()  # in every passage: a hub, dropped
-    assert all(r.type == "CO_OCCURS" for r in graph.relations)
-    assert any(
-        names.get(r.source_id) == "Marta Velasquez" and names.get(r.target_id) == "Academy of Lumen"
-        for r in graph.relations
-    )
+from app.evaluation.metrics import MethodScores, answer_in, format_comparisons, paired_difference
 
 
 def test_answer_match_ignores_case_and_spacing() -> None:
@@ -41,8 +17,6 @@ def test_method_scores_report_percentages_and_percentiles() -> None:
 
 
 def test_paired_difference_interval_covers_the_mean_and_excludes_zero_for_a_clear_gain() -> None:
-    from retrieval.evaluate import paired_difference
-
     better = [1.0] * 60 + [0.0] * 40
     worse = [1.0] * 40 + [0.0] * 60
     mean, low, high = paired_difference(better, worse)
@@ -52,8 +26,6 @@ def test_paired_difference_interval_covers_the_mean_and_excludes_zero_for_a_clea
 
 
 def test_comparisons_report_only_methods_that_were_run() -> None:
-    from retrieval.evaluate import format_comparisons
-
     scores = {"dense": {"overall": MethodScores()}, "hybrid": {"overall": MethodScores()}}
     scores["dense"]["overall"].recall[5] = [0.0, 0.5, 1.0]
     scores["hybrid"]["overall"].recall[5] = [1.0, 1.0, 1.0]

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.embedder import Embedder
-from retrieval.treehop.data import (
+from app.evaluation.treehop_data import (
     Passage,
     Question,
     cached_embeddings,
@@ -23,9 +22,10 @@ from retrieval.treehop.data import (
     load_questions,
     question_embeddings,
 )
-from retrieval.treehop.hops import Chain, generated_chains, question_chains
+from app.evaluation.treehop_hops import Chain, generated_chains, question_chains
+from app.evaluation.treehop_train import TrainConfig, tensorize, train
+from ingest.embedder import Embedder
 from retrieval.treehop.model import TreeHopConfig, TreeHopModel
-from retrieval.treehop.train import TrainConfig, tensorize, train
 
 log = logging.getLogger(__name__)
 SOURCES = ("train", "generated")

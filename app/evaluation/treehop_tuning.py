@@ -16,14 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
+from app.evaluation.treehop_data import Question
+from app.evaluation.treehop_metrics import recall
+from app.evaluation.treehop_recipe import Corpus, run_training
+from app.evaluation.treehop_train import TrainConfig
 from ingest.embedder import Embedder
 from retrieval.index.faiss import FaissIndex
-from retrieval.treehop.data import Question
-from retrieval.treehop.evaluate import recall
 from retrieval.treehop.model import TreeHopModel
-from retrieval.treehop.recipe import Corpus, run_training
 from retrieval.treehop.search import Hit, TreeHopRetriever, interleave, later_hop_question_scores, merge
-from retrieval.treehop.train import TrainConfig
 
 GOAL_SETS = ("2wikimultihopqa", "hotpotqa")  # the objective: mean recall@5 over the 2-hop data sets
 

@@ -1,5 +1,5 @@
-"""The multi-hop benchmark data set under ``shared/datasets/multihop`` (see its README): passages and
-questions, loaded once for the evaluation harness and for TreeHop training alike."""
+"""The multi-hop benchmark data sets under ``shared/datasets/`` (see their READMEs): passages and questions,
+loaded once for the evaluation harness and for TreeHop training alike."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 from ingest.errors import AmalgamError
 
 # In a checkout, shared/ sits beside the repository; commands take a --dataset-dir to override it.
-DEFAULT_DATASET = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "multihop"
+DEFAULT_DATASET = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "multihop"
+DATA_FILES = ("corpus.jsonl", "questions.jsonl")
 
 
 class DatasetError(AmalgamError):
@@ -42,6 +43,30 @@ class Question:
     hop_order: str = ""
     answer_aliases: list[str] = field(default_factory=list)
     extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def context_ids(self) -> list[str]:
+        """The passages the benchmark gave with this question (gold and distractors); gold alone if absent."""
+        ids = self.extra.get("context_ids")
+        return [str(i) for i in ids] if isinstance(ids, list) else list(self.supporting_ids)
+
+
+def check_dataset_dir(data_dir: Path) -> None:
+    """Fail with the missing file's name before anything slow starts."""
+    if not data_dir.is_dir():
+        raise DatasetError(f"data set folder not found: {data_dir}")
+    missing = [name for name in DATA_FILES if not (data_dir / name).is_file()]
+    if missing:
+        raise DatasetError(
+            f"{data_dir} lacks {' and '.join(missing)} (a data set folder holds {', '.join(DATA_FILES)})"
+        )
+
+
+def context_passages(passages: list[Passage], questions: list[Question]) -> list[Passage]:
+    """The passages these questions' contexts name, in corpus order: a small corpus that still holds every
+    question's gold passages and its benchmark distractors (``--limit-questions``)."""
+    wanted = {p for q in questions for p in (*q.context_ids, *q.supporting_ids)}
+    return [p for p in passages if p.id in wanted]
 
 
 def _read_jsonl(path: Path) -> list[dict[str, object]]:

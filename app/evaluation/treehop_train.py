@@ -29,7 +29,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from retrieval.treehop.hops import Chain
+from app.evaluation.treehop_hops import Chain
 from retrieval.treehop.model import TreeHopConfig, TreeHopModel
 
 log = logging.getLogger(__name__)

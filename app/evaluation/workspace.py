@@ -1,0 +1,204 @@
+"""Benchmark workspaces, built the one way a user builds one: the corpus written as a JSONL file (``id``,
+``title``, ``text`` per passage, the format ``amalgam ingest`` reads) and ingested by ``Engine.ingest``
+with the chunker, extractor and resolver the user's ``Settings`` choose.
+
+A built workspace is reused only when its marker file names the same corpus hash, the same value of every
+setting that changes what ingest writes, and the same ``WORKSPACE_FORMAT``; the workspace's name is a hash
+of all of them, so another corpus or setting gets its own workspace and never a stale one. An interrupted
+build resumes: ingest skips the documents it already finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from app.config import Settings
+from app.engine import Engine
+from app.evaluation.datasets import DatasetError, Passage
+from retrieval.retriever import HybridRetriever
+
+log = logging.getLogger(__name__)
+
+# Bump when the corpus file's format or what the harness expects of a workspace changes: older ones rebuild.
+WORKSPACE_FORMAT = 1
+MARKER = "eval-workspace.json"
+BUILD_FILE = "eval-build.json"  # ingest wall time and the graph's counts, for the benchmark docs
+CORPUS_FILE = "corpus.jsonl"
+NAME_CACHE = "entity-name-vectors.npz"  # TreeHop's embedded entity names, beside the workspace
+# Settings that change what ingest writes (graph, chunks, vectors) or where it writes it. Others (device,
+# batch sizes, retrieval and answer knobs) leave the built workspace as it is.
+INGEST_SETTINGS = (
+    "embedding_model",
+    "chunker",
+    "chunk_target_tokens",
+    "chunk_max_tokens",
+    "chunk_lm",
+    "extractor",
+    "llm_provider",
+    "llm_model",
+    "llm_base_url",
+    "llm_temperature",
+    "llm_max_tokens",
+    "extraction_entity_types",
+    "extraction_relation_types",
+    "extraction_gleaning",
+    "graph_backend",
+    "neo4j_uri",
+    "neo4j_database",
+)
+
+
+@dataclass
+class EvalWorkspace:
+    """An ingested benchmark corpus: its engine (store, embedder, the product's retriever) and the passage
+    each chunk came from (a passage cut into several chunks is still one passage)."""
+
+    engine: Engine
+    chunk_to_passage: dict[str, str]
+    built: bool  # this call ingested (False: the cached workspace was reused)
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        return self.engine.retriever  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+def corpus_jsonl(passages: list[Passage]) -> bytes:
+    """The corpus as ``amalgam ingest`` reads it: one ``{"id", "title", "text"}`` object per line."""
+    lines = (json.dumps({"id": p.id, "title": p.title, "text": p.text}, ensure_ascii=False) for p in passages)
+    return "".join(f"{line}\n" for line in lines).encode("utf-8")
+
+
+def ingest_key(settings: Settings, corpus: bytes) -> dict[str, Any]:
+    """Everything a built workspace depends on; equal keys mean the same workspace would be built."""
+    values = {name: _plain(getattr(settings, name)) for name in INGEST_SETTINGS}
+    return {"format": WORKSPACE_FORMAT, "corpus_sha256": hashlib.sha256(corpus).hexdigest(), "settings": values}
+
+
+def workspace_name(key: dict[str, Any]) -> str:
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+    return f"eval-{digest[:16]}"
+
+
+def open_workspace(settings: Settings, passages: list[Passage], *, console: Console | None = None) -> EvalWorkspace:
+    """The workspace of ``passages`` under ``settings`` (its own workspace name), ingested unless cached."""
+    if not passages:
+        raise DatasetError("no passages to build a workspace from")
+    corpus = corpus_jsonl(passages)
+    key = ingest_key(settings, corpus)
+    ws_settings = settings.model_copy(update={"workspace": workspace_name(key)})
+    marker = ws_settings.workspace_dir / MARKER
+    if marker.is_file() and _read_marker(marker) != key:
+        log.warning("%s was built from other settings or older code: rebuilding it", ws_settings.workspace_dir)
+        _wipe(ws_settings)
+    engine = Engine(ws_settings)
+    built = not marker.is_file()
+    try:
+        if built:
+            _ingest(engine, corpus, len(passages), console or Console(stderr=True))
+        chunk_to_passage = passage_of_chunks(engine)
+        missing = {p.id for p in passages} - set(chunk_to_passage.values())
+        if missing:
+            raise DatasetError(
+                f"{ws_settings.workspace_dir}: {len(missing)} passages have no chunk (e.g. {sorted(missing)[:3]}); "
+                f"delete that folder to rebuild it"
+            )
+        if built:
+            _write_atomic(marker, json.dumps(key, indent=2, sort_keys=True).encode())
+    except BaseException:
+        engine.close()
+        raise
+    return EvalWorkspace(engine, chunk_to_passage, built)
+
+
+def passage_of_chunks(engine: Engine) -> dict[str, str]:
+    """Chunk id -> passage id, through each chunk's document (a JSONL row keeps its ``id`` as ``row_id``)."""
+    row_of = {
+        doc.id: doc.metadata.get("row_id") or doc.source.rsplit("#", 1)[-1] for doc in engine.store.list_documents()
+    }
+    return {chunk.id: row_of[chunk.doc_id] for chunk in engine.store.iter_chunks() if chunk.doc_id in row_of}
+
+
+def warm_entity_names(workspace: EvalWorkspace) -> None:
+    """Embed every entity name up front (cached beside the workspace), as a long-running server has them
+    after its first questions: latency figures then measure the search, not the first embedding."""
+    mentions = getattr(workspace.retriever.multihop, "mentions", None)
+    if mentions is not None:
+        mentions.warm(workspace.engine.settings.workspace_dir / NAME_CACHE)
+
+
+def _ingest(engine: Engine, corpus: bytes, total: int, console: Console) -> None:
+    path = (engine.settings.workspace_dir / CORPUS_FILE).resolve()
+    _write_atomic(path, corpus)
+    done = sum(1 for doc in engine.store.list_documents() if doc.hash)  # finished by an interrupted build
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    console.print(f"building the benchmark workspace {engine.settings.workspace_dir} ({total} passages)")
+    with Progress(*columns, console=console) as bar:
+        passages = bar.add_task("passages", total=total, completed=done)
+        chunks = bar.add_task("chunks", total=None)
+        tasks = {"document": passages, "chunk": chunks}
+
+        def progress(event: str, amount: int) -> None:
+            if event in tasks:
+                bar.advance(tasks[event], amount)
+
+        started = time.perf_counter()
+        report = engine.ingest([path], progress)
+        seconds = time.perf_counter() - started
+    if report.errors:
+        raise DatasetError("; ".join(error.error for error in report.errors))
+    stats = engine.store.stats()
+    build = {"ingest_seconds": round(seconds, 1), "passages": total, **stats.model_dump()}
+    _write_atomic(engine.settings.workspace_dir / BUILD_FILE, json.dumps(build, indent=2).encode())
+    console.print(f"ingested {report.documents_new} passages in {seconds:.0f} s; the workspace holds {build}")
+
+
+def build_record(settings: Settings) -> dict[str, Any] | None:
+    """How long the (last, possibly resumed) ingest of this workspace took and what it holds."""
+    found = _read_marker(settings.workspace_dir / BUILD_FILE)
+    return found if isinstance(found, dict) else None
+
+
+def _wipe(settings: Settings) -> None:
+    engine = Engine(settings)
+    try:
+        engine.store.clear()
+    finally:
+        engine.close()
+    shutil.rmtree(settings.workspace_dir, ignore_errors=True)
+
+
+def _read_marker(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)  # a reader never sees half a file
+
+
+def _plain(value: object) -> object:
+    return str(value) if isinstance(value, Path) else value
