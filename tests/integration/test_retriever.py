@@ -85,6 +85,23 @@ def test_graph_mode_reaches_the_second_hop_through_the_entity_graph(built) -> No
         retriever.weights = weights
 
 
+def test_the_three_graph_signals_share_one_graph_computation_per_question(built, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    retriever, _ = built
+    real, asked = retriever.graph.signals, []
+
+    def counted(query, k, dense_hits=(), compute=("ppr", "proximity", "role")):  # type: ignore[no-untyped-def]
+        asked.append(set(compute))
+        return real(query, k, dense_hits, compute=compute)
+
+    monkeypatch.setattr(retriever.graph, "signals", counted)
+    ranked = retriever.rank(QUESTION, k=5, mode="hybrid")
+    assert asked == [{"ppr", "proximity", "role"}]
+    assert all(ranked.rankings[name].hits for name in ("ppr", "proximity", "role"))
+    found = retriever.collect(QUESTION, signals=("dense", "ppr"))
+    assert asked[1:] == [{"ppr"}] and list(found.rankings) == ["dense", "ppr"]
+    assert found.query == ranked.query or found.query.text == ranked.query.text
+
+
 def test_no_linked_entity_abstains_but_others_still_answer(built) -> None:  # type: ignore[no-untyped-def]
     retriever, to_passage = built
     result = retriever.retrieve("largest freshwater body on the peninsula", k=2, mode="hybrid")
