@@ -27,7 +27,7 @@ from retrieval.index.indexset import IndexSet
 from retrieval.modes import DEFAULT_MODE, Mode, mode_named
 from retrieval.rerank import CrossEncoderReranker, Reranker, rerank_hits
 from retrieval.signals.base import QuestionContext, Ranking
-from retrieval.signals.registry import SIGNAL_NAMES, build_signals, check_signals
+from retrieval.signals.registry import build_signals, check_signals
 from retrieval.signals.treehop import load_treehop, store_mentions
 from retrieval.types import EntityLink, Query, RetrievalResult, Retriever
 
@@ -85,7 +85,7 @@ class HybridRetriever:
         self.token_budget = token_budget
         self.max_question_chars = max_question_chars
         self.candidates = candidates  # how deep each signal ranks, and how many hits fusion keeps
-        self.signals = build_signals()
+        self.signals = build_signals()  # every registered signal by name, in computation order
 
     @classmethod
     def open(
@@ -197,7 +197,7 @@ class HybridRetriever:
 
     def _run(self, context: QuestionContext, mode: Mode, notes: tuple[str, ...]) -> SignalRankings:
         """The wanted signals' rankings, then the mode's fallback signals when its own came back empty."""
-        rankings = {name: self.signals[name].rank(context) for name in SIGNAL_NAMES if name in context.wanted}
+        rankings = {name: signal.rank(context) for name, signal in self.signals.items() if name in context.wanted}
         said = [*notes, *(note for ranking in rankings.values() for note in ranking.notes)]
         fallback = mode.fallback
         if fallback is not None:
@@ -207,7 +207,7 @@ class HybridRetriever:
                 if name not in rankings:
                     rankings[name] = self.signals[name].rank(context)
                     said.extend(rankings[name].notes)
-        ordered = {name: rankings[name] for name in SIGNAL_NAMES if name in rankings}
+        ordered = {name: rankings[name] for name in self.signals if name in rankings}
         links = {link.entity_id: link for ranking in ordered.values() for link in ranking.links}
         return SignalRankings(
             context.query, ordered, list(links.values()), tuple(dict.fromkeys(note for note in said if note))

@@ -66,6 +66,9 @@ def weighted_rrf(
     ]
 
 
+UNLISTED_WEIGHT = 1.0  # a signal FusionWeights has no field for yet (a new one) counts as much as dense
+
+
 class WeightedRRF:
     """The ``Fusion`` over ``weighted_rrf``: any set of signals, weighted by ``FusionWeights``."""
 
@@ -74,12 +77,16 @@ class WeightedRRF:
     def __init__(self, weights: FusionWeights | None = None) -> None:
         self.weights = weights or FusionWeights()
 
+    def weight(self, signal: str) -> float:
+        return self.weights.as_dict().get(signal, UNLISTED_WEIGHT)
+
     def weighs(self, signal: str) -> bool:
-        return self.weights.as_dict().get(signal, 0.0) > 0
+        return self.weight(signal) > 0
 
     def fits(self, signals: Collection[str]) -> bool:
         return True
 
     def fuse(self, rankings: Mapping[str, Ranking], context: QuestionContext, limit: int) -> list[FusedHit]:
         hits = {name: ranking.hits for name, ranking in rankings.items()}
-        return weighted_rrf(hits, self.weights.as_dict(), k_rrf=self.weights.rrf_k, limit=limit)
+        weights = {name: self.weight(name) for name in rankings}
+        return weighted_rrf(hits, weights, k_rrf=self.weights.rrf_k, limit=limit)

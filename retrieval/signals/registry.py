@@ -34,8 +34,8 @@ def check_signals(names: Iterable[str]) -> None:
             raise UnknownComponentError("retrieval signal", name, list(_FACTORIES))
 
 
-def build_signals(names: Iterable[str] = SIGNAL_NAMES) -> dict[str, Signal]:
-    """The named signals by name, in computation order (``SIGNAL_NAMES``), each once."""
-    wanted = set(names)
+def build_signals(names: Iterable[str] | None = None) -> dict[str, Signal]:
+    """The named signals (all by default) by name, in computation order (``SIGNAL_NAMES``), each once."""
+    wanted = set(_FACTORIES if names is None else names)
     check_signals(wanted)
     return {name: factory() for name, factory in _FACTORIES.items() if name in wanted}
