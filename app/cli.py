@@ -19,6 +19,7 @@ from rich.table import Table
 from app.config import Settings, load_settings
 from app.errors import AmalgamError
 from app.runtime import configure_process, quiet_logging
+from retrieval.modes import MODE_NAMES
 
 if TYPE_CHECKING:
     from app.pipeline import FileError
@@ -116,7 +117,9 @@ def ask(
     question: Annotated[str, typer.Argument(help="The question.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the full response as JSON.")] = False,
     top_k: Annotated[int | None, typer.Option("--top-k", min=1, max=50, help="Default: AMALGAM_TOP_K.")] = None,
-    mode: Annotated[str | None, typer.Option(help="dense | hybrid | graph | multihop | auto")] = None,
+    mode: Annotated[
+        str | None, typer.Option(help=" | ".join(MODE_NAMES) + ". Default: AMALGAM_RETRIEVAL_MODE.")
+    ] = None,
 ) -> None:
     """Answer a question from the workspace, with citations."""
     engine = _engine()

@@ -15,7 +15,7 @@ from app.errors import AmalgamError
 from app.evaluation.datasets import DEFAULT_DATASET
 from app.evaluation.metrics import METHODS
 from app.evaluation.refit import DEFAULT_FOLDS
-from retrieval.learned_fusion import DEFAULT_PATH as LEARNED_FUSION_PATH
+from retrieval.fusion.learned import DEFAULT_PATH as LEARNED_FUSION_PATH
 
 eval_app = typer.Typer(help="Measure retrieval on benchmark data.", no_args_is_help=True)
 T = TypeVar("T")

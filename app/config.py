@@ -78,11 +78,12 @@ class Settings(BaseSettings):
     extraction_relation_types: list[str] = Field(default_factory=list)
     extraction_gleaning: int = Field(default=0, ge=0, le=3)
 
-    retrieval_mode: Literal["dense", "hybrid", "graph", "multihop", "auto"] = "hybrid"
+    retrieval_mode: str = "hybrid"  # a name in retrieval/modes.py
     top_k: int = Field(default=5, ge=1, le=100)
     max_question_chars: int = Field(default=2000, ge=16)
-    # learned: the shipped logistic fusion in hybrid/auto mode (RRF when its file is missing); rrf: weighted RRF only
-    retrieval_fusion: Literal["learned", "rrf"] = "learned"
+    # learned: the shipped logistic fusion in hybrid/auto mode (RRF when its file is missing, and in the modes
+    # whose signals it was not trained on); rrf: weighted RRF only. Names: retrieval/fusion/registry.py
+    retrieval_fusion: str = "learned"
     # mentions: TreeHop's next queries point at the entities a retrieved chunk names (needs the graph);
     # passage: the shipped TreeHop model updates the query from the chunk's vector (the paper's form)
     treehop_context: Literal["mentions", "passage"] = "mentions"
@@ -122,6 +123,20 @@ class Settings(BaseSettings):
         from graph.extraction.registry import EXTRACTOR_NAMES
 
         return _known("extractor", value, ("auto", *EXTRACTOR_NAMES))
+
+    @field_validator("retrieval_mode")
+    @classmethod
+    def _known_retrieval_mode(cls, value: str) -> str:
+        from retrieval.modes import MODE_NAMES
+
+        return _known("retrieval mode", value, MODE_NAMES)
+
+    @field_validator("retrieval_fusion")
+    @classmethod
+    def _known_retrieval_fusion(cls, value: str) -> str:
+        from retrieval.fusion.registry import FUSION_NAMES
+
+        return _known("retrieval fusion", value, FUSION_NAMES)
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

@@ -116,7 +116,8 @@ def get_retriever(settings: Settings, store: GraphStore, embedder: Embedder) -> 
         store,
         embedder,
         settings.workspace_dir,
-        with_learned_fusion=settings.retrieval_fusion == "learned",
+        fusion=settings.retrieval_fusion,
+        with_learned_fusion=settings.retrieval_fusion == "learned",  # no other fusion reads the model file
         treehop_context=settings.treehop_context,
         max_question_chars=settings.max_question_chars,
     )

@@ -25,7 +25,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from app.evaluation.datasets import load_passages, load_questions  # noqa: E402
 from app.evaluation.treehop_data import DEFAULT_CACHE_ROOT, cache_dir_for, corpus_embeddings  # noqa: E402
 from retrieval.embeddings import SentenceTransformerEmbedder  # noqa: E402
-from retrieval.fusion import weighted_rrf  # noqa: E402
+from retrieval.fusion.rrf import weighted_rrf  # noqa: E402
 from retrieval.index.faiss import FaissIndex  # noqa: E402
 from retrieval.retriever import load_treehop  # noqa: E402
 from retrieval.sparse import BM25Index  # noqa: E402

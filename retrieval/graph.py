@@ -23,22 +23,16 @@ from graph.algorithms.fastrp import fastrp
 from graph.algorithms.ppr import personalized_pagerank
 from graph.store.base import GraphStore, Subgraph
 from ingest.stopwords import STOPWORDS
-from retrieval.types import Query, ScoredChunk
+from retrieval.types import EntityLink, Query, ScoredChunk
 
 _WORD = re.compile(r"[\w][\w'’.&-]*")
 ABSTAIN_NOTE = "graph retriever abstained: no entity of the question was found in the graph"
 
 
-@dataclass(frozen=True)
-class EntityLink:
-    entity_id: str
-    name: str
-    score: float
-    how: str  # "alias" or "embedding"
-
-
 @dataclass
 class GraphSignals:
+    """The three graph rankings of one question, computed together from one subgraph read."""
+
     ppr: list[ScoredChunk] = field(default_factory=list)
     proximity: list[ScoredChunk] = field(default_factory=list)
     role: list[ScoredChunk] = field(default_factory=list)

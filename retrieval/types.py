@@ -24,6 +24,16 @@ class Query:
     embedding: np.ndarray  # shape (dim,), L2-normalised
 
 
+@dataclass(frozen=True)
+class EntityLink:
+    """An entity of the graph that the question names ("alias") or is close to ("embedding")."""
+
+    entity_id: str
+    name: str
+    score: float
+    how: str  # "alias" or "embedding"
+
+
 @runtime_checkable
 class Retriever(Protocol):
     """One retrieval signal (dense, BM25, graph, TreeHop...). Returns chunk ids, best first."""

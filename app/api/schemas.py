@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema, field_validator
 
 from app.results import Answer, DocumentSummary, Source
+from retrieval.modes import MODE_NAMES
 
-RetrievalMode = Literal["dense", "hybrid", "graph", "multihop", "auto"]
+
+def _known_mode(value: str) -> str:
+    if value not in MODE_NAMES:
+        raise ValueError(f"unknown retrieval mode {value!r}; known: {', '.join(MODE_NAMES)}")
+    return value
+
+
+# The names come from retrieval/modes.py (declared once there); the schema lists them as an enum.
+RetrievalMode = Annotated[
+    str, AfterValidator(_known_mode), WithJsonSchema({"type": "string", "enum": list(MODE_NAMES)})
+]
 
 
 class AskRequest(BaseModel):

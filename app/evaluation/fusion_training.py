@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.learned_fusion import FEATURES, SIGNALS, LearnedFusion, candidate_features, fit_logistic
-from retrieval.retriever import SIGNALS_BY_MODE, FusionWeights, HybridRetriever
+from retrieval.fusion.learned import FEATURES, SIGNALS, LearnedFusion, candidate_features, fit_logistic
+from retrieval.fusion.rrf import FusionWeights
+from retrieval.retriever import HybridRetriever
 
 
 @dataclass
@@ -38,10 +39,8 @@ def collect_examples(
     """Featurise every ``(dataset, fold, question, gold passage ids)``'s candidates, as ``rank`` would."""
     out = []
     for dataset, fold, question, gold in questions:
-        query = retriever.make_query(question, [])
-        wanted = SIGNALS_BY_MODE["hybrid"]
-        rankings, graph = retriever.signal_rankings(query, wanted, mode="hybrid", depth=depth, notes=[])
-        chunk_ids, matrix = candidate_features(retriever.candidates_of(query, rankings, graph))
+        found = retriever.collect(question, mode="hybrid", depth=depth)
+        chunk_ids, matrix = candidate_features(retriever.candidates_of(found))
         passages = [chunk_to_passage.get(c, c) for c in chunk_ids]
         wanted_passages = set(gold)
         labels = np.array([p in wanted_passages for p in passages])

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.evaluation.datasets import Question
-from retrieval.retriever import SIGNALS_BY_MODE, HybridRetriever
+from retrieval.modes import MODES
+from retrieval.retriever import HybridRetriever
 
 # Each method is a set of fused signals; "hybrid" is the retriever's full hybrid mode.
 METHODS: dict[str, tuple[str, ...]] = {
@@ -19,8 +20,8 @@ METHODS: dict[str, tuple[str, ...]] = {
     "dense+bm25": ("dense", "bm25"),
     "graph": ("ppr",),
     "treehop": ("treehop",),
-    "hybrid-rrf": SIGNALS_BY_MODE["hybrid"],  # the same signals, fused by RRF
-    "hybrid": SIGNALS_BY_MODE["hybrid"],
+    "hybrid-rrf": MODES["hybrid"].signals,  # the same signals, fused by RRF
+    "hybrid": MODES["hybrid"].signals,
 }
 KS = (2, 5, 10)
 
@@ -58,8 +59,8 @@ def evaluate(
     for q in questions:
         for method, signals in methods.items():
             started = time.perf_counter()
-            fusion = "rrf" if method.endswith("-rrf") else "auto"
-            fused, *_ = retriever.rank(q.question, k=max(KS), mode="hybrid", signals=signals, fusion=fusion)
+            fusion = "rrf" if method.endswith("-rrf") else None  # None: the hybrid mode's own fusion
+            fused = retriever.rank(q.question, k=max(KS), mode="hybrid", signals=signals, fusion=fusion).hits
             elapsed = (time.perf_counter() - started) * 1000
             ranked = list(dict.fromkeys(chunk_to_passage.get(h.chunk_id, h.chunk_id) for h in fused))
             gold = set(q.supporting_ids)

@@ -25,7 +25,8 @@ from app.evaluation.fusion_training import (
 from app.evaluation.multihop import Echo, EvalRun, limit_threads, open_eval
 from app.evaluation.treehop_data import DEFAULT_CACHE_ROOT
 from app.evaluation.tuning import QuestionRankings, collect_rankings, coordinate_search, recall_at
-from retrieval.retriever import FusionWeights, HybridRetriever
+from retrieval.fusion.rrf import FusionWeights
+from retrieval.retriever import HybridRetriever
 
 DEFAULT_FOLDS = DEFAULT_CACHE_ROOT / "treehop-folds"
 TRAIN = "train"

@@ -12,9 +12,11 @@ from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
-from retrieval.retriever import SIGNALS_BY_MODE, FusionWeights, HybridRetriever
+from retrieval.fusion.rrf import FusionWeights
+from retrieval.modes import MODES
+from retrieval.retriever import HybridRetriever
 
-SIGNALS = SIGNALS_BY_MODE["hybrid"]
+SIGNALS = MODES["hybrid"].signals
 WEIGHT_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 RRF_K_GRID = (5, 10, 20, 30, 60, 100)
 
@@ -40,13 +42,12 @@ def collect_rankings(
     """Run every hybrid signal once per ``(dataset, question, gold passage ids)``."""
     out = []
     for dataset, question, gold in questions:
-        query = retriever.make_query(question, [])
-        rankings, _ = retriever.signal_rankings(query, SIGNALS, mode="hybrid", depth=depth, notes=[])
+        rankings = retriever.collect(question, mode="hybrid", depth=depth).rankings
         candidates: dict[str, int] = {}
         ranks: list[dict[int, int]] = []
         for column, signal in enumerate(SIGNALS):
             seen: set[str] = set()
-            for hit in rankings.get(signal, []):
+            for hit in rankings[signal].hits if signal in rankings else ():
                 passage = chunk_to_passage.get(hit.chunk_id, hit.chunk_id)
                 if passage in seen:
                     continue

@@ -10,11 +10,13 @@ import pytest
 
 from app.config import load_settings
 from app.engine import Engine
-from app.errors import RetrievalError
+from app.errors import RetrievalError, UnknownComponentError
+from retrieval.fusion.learned import FEATURES, LearnedFusion
+from retrieval.fusion.rrf import FusionWeights
 from retrieval.graph import ABSTAIN_NOTE
 from retrieval.langchain import AmalgamRetriever
-from retrieval.learned_fusion import FEATURES, LearnedFusion
-from retrieval.retriever import EMPTY_NOTE, FusionWeights, HybridRetriever
+from retrieval.modes import MODE_NAMES, MODES
+from retrieval.retriever import EMPTY_NOTE, HybridRetriever
 
 # (id, title, text): a two-hop chain (Marta Velasquez -> Academy of Lumen -> Giulia Serra) among distractors.
 PASSAGES = [
@@ -67,18 +69,37 @@ def test_hybrid_finds_both_hops_with_citation_context(built) -> None:  # type: i
 
 def test_graph_mode_reaches_the_second_hop_through_the_entity_graph(built) -> None:  # type: ignore[no-untyped-def]
     retriever, to_passage = built
-    fused, _query, graph, notes = retriever.rank(QUESTION, k=5, mode="graph")
-    assert not notes
-    ppr = [to_passage[h.chunk_id] for h in graph.ppr]
+    ranked = retriever.rank(QUESTION, k=5, mode="graph")
+    assert not ranked.notes and ranked.fusion == "rrf"
+    assert list(ranked.rankings) == ["ppr", "proximity", "role"]  # the mode's signals; dense only fed PPR
+    ppr = [to_passage[h.chunk_id] for h in ranked.rankings["ppr"].hits]
     assert ppr[0] == "p1" and "p2" in ppr[:3]
-    assert graph.role and graph.proximity
-    assert {"ppr"} <= {name for h in fused for name in h.retrievers}
+    assert ranked.rankings["role"].hits and ranked.rankings["proximity"].hits
+    assert "Marta Velasquez" in {link.name for link in ranked.links}
+    assert {"ppr"} <= {name for h in ranked.hits for name in h.retrievers}
     weights = retriever.weights
     try:
         retriever.weights = FusionWeights(proximity=0.0)
-        assert not retriever.rank(QUESTION, k=5, mode="graph")[2].proximity  # weighs 0: not even computed
+        assert "proximity" not in retriever.rank(QUESTION, k=5, mode="graph").rankings  # weighs 0: not computed
     finally:
         retriever.weights = weights
+
+
+def test_the_three_graph_signals_share_one_graph_computation_per_question(built, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    retriever, _ = built
+    real, asked = retriever.graph.signals, []
+
+    def counted(query, k, dense_hits=(), compute=("ppr", "proximity", "role")):  # type: ignore[no-untyped-def]
+        asked.append(set(compute))
+        return real(query, k, dense_hits, compute=compute)
+
+    monkeypatch.setattr(retriever.graph, "signals", counted)
+    ranked = retriever.rank(QUESTION, k=5, mode="hybrid")
+    assert asked == [{"ppr", "proximity", "role"}]
+    assert all(ranked.rankings[name].hits for name in ("ppr", "proximity", "role"))
+    found = retriever.collect(QUESTION, signals=("dense", "ppr"))
+    assert asked[1:] == [{"ppr"}] and list(found.rankings) == ["dense", "ppr"]
+    assert found.query.text == ranked.query.text and not found.notes
 
 
 def test_no_linked_entity_abstains_but_others_still_answer(built) -> None:  # type: ignore[no-untyped-def]
@@ -92,13 +113,16 @@ def test_no_linked_entity_abstains_but_others_still_answer(built) -> None:  # ty
 
 def test_every_mode_answers_and_bad_input_is_refused(built) -> None:  # type: ignore[no-untyped-def]
     retriever, _ = built
-    for mode in ("dense", "hybrid", "graph", "multihop", "auto"):
+    for mode in MODE_NAMES:
         assert retriever.retrieve(QUESTION, k=2, mode=mode).evidence, mode
-    assert any("unavailable" in n for n in retriever.retrieve(QUESTION, mode="multihop").notes)
+    multihop = retriever.retrieve(QUESTION, mode="multihop")  # no TreeHop here: dense answers
+    assert any("unavailable" in n for n in multihop.notes) and any("fell back" in n for n in multihop.notes)
     with pytest.raises(RetrievalError):
         retriever.retrieve("   ")
-    with pytest.raises(RetrievalError):
+    with pytest.raises(UnknownComponentError, match="retrieval mode 'psychic'; known: .*multihop"):
         retriever.retrieve(QUESTION, mode="psychic")
+    with pytest.raises(UnknownComponentError, match="retrieval signal 'telepathy'"):
+        retriever.rank(QUESTION, signals=("dense", "telepathy"))
     long = retriever.retrieve(QUESTION + " and" * 2000, k=2)
     assert any("truncated" in n for n in long.notes) and long.evidence
 
@@ -160,7 +184,7 @@ def test_cross_fitted_tuning_gives_each_question_the_treehop_model_that_never_sa
 def test_cross_fitting_keeps_mention_treehop_which_saw_no_question(built, graph_store) -> None:  # type: ignore[no-untyped-def]
     import app.evaluation.refit as refit
     from app.evaluation.datasets import Question
-    from retrieval.retriever import SIGNALS_BY_MODE, store_mentions
+    from retrieval.retriever import store_mentions
     from retrieval.treehop.search import TreeHopRetriever
 
     retriever, to_passage = built
@@ -169,7 +193,7 @@ def test_cross_fitting_keeps_mention_treehop_which_saw_no_question(built, graph_
     questions = [Question(f"q{i}", "d", f"{QUESTION} ({i})", "", "train", ["p1", "p2"]) for i in range(4)]
     data = refit.cross_fitted_rankings(retriever, questions, to_passage, models=[])
     assert len(data) == 4 and retriever.multihop is tree
-    column = SIGNALS_BY_MODE["hybrid"].index("treehop")
+    column = MODES["hybrid"].signals.index("treehop")
     for item in data:  # the mention TreeHop itself ranked the second hop
         assert item.ranks[item.candidates.index("p2"), column] > 0
 
@@ -184,35 +208,36 @@ def _only(feature: str, weight: float) -> LearnedFusion:
 def test_hybrid_ranks_by_the_learned_fusion_and_by_rrf_on_request(built) -> None:  # type: ignore[no-untyped-def]
     retriever, to_passage = built
     assert retriever.learned is not None  # HybridRetriever.open loads the shipped model
-    fused, *_ = retriever.rank(QUESTION, k=5, mode="hybrid")
+    ranked = retriever.rank(QUESTION, k=5, mode="hybrid")
+    fused = ranked.hits
+    assert ranked.fusion == "learned" and set(ranked.rankings) == set(MODES["hybrid"].signals)
     assert {"p1", "p2"} <= {to_passage[h.chunk_id] for h in fused[:3]}
     assert all(0.0 < h.score < 1.0 for h in fused)  # the model's probabilities, not RRF sums
-    dense_order = [h.chunk_id for h in retriever.rank(QUESTION, k=8, mode="dense")[0]]
+    dense_order = [h.chunk_id for h in retriever.rank(QUESTION, k=8, mode="dense").hits]
     shipped = retriever.learned
     try:  # the learned model decides the order: by cosine it is dense's order, against cosine its reverse
         retriever.learned = _only("cosine", 1.0)
-        by_cosine = [h.chunk_id for h in retriever.rank(QUESTION, k=8, mode="hybrid")[0]]
+        by_cosine = [h.chunk_id for h in retriever.rank(QUESTION, k=8, mode="hybrid").hits]
         retriever.learned = _only("cosine", -1.0)
-        against = [h.chunk_id for h in retriever.rank(QUESTION, k=8, mode="hybrid")[0]]
+        against = [h.chunk_id for h in retriever.rank(QUESTION, k=8, mode="hybrid").hits]
     finally:
         retriever.learned = shipped
     assert by_cosine == dense_order and against == dense_order[::-1]
     # RRF on request, and for any subset of the signals: dense alone scores weight / (rrf_k + rank).
     weights = retriever.weights
-    for fusion, signals in (("rrf", ("dense",)), ("auto", ("dense",))):
-        hits, *_ = retriever.rank(QUESTION, k=3, mode="hybrid", signals=signals, fusion=fusion)
+    for fusion, signals in (("rrf", ("dense",)), (None, ("dense",))):  # the learned model fits all signals only
+        hits = retriever.rank(QUESTION, k=3, mode="hybrid", signals=signals, fusion=fusion).hits
         expected = [weights.dense / (weights.rrf_k + rank) for rank in range(1, len(hits) + 1)]
         assert [h.chunk_id for h in hits] == dense_order[: len(hits)]
         assert [h.score for h in hits] == pytest.approx(expected)
-    by_rrf, *_ = retriever.rank(QUESTION, k=5, mode="hybrid", fusion="rrf")
+    by_rrf = retriever.rank(QUESTION, k=5, mode="hybrid", fusion="rrf").hits
     assert by_rrf[0].score <= sum(weights.as_dict().values()) / (weights.rrf_k + 1)
-    with pytest.raises(RetrievalError, match="fusion"):
+    with pytest.raises(UnknownComponentError, match="fusion 'vibes'; known: learned, rrf"):
         retriever.rank(QUESTION, fusion="vibes")
 
 
 def test_fusion_examples_label_the_gold_passages_among_the_candidates(built) -> None:  # type: ignore[no-untyped-def]
     from app.evaluation.fusion_training import collect_examples
-    from retrieval.learned_fusion import FEATURES
 
     retriever, to_passage = built
     examples = collect_examples(retriever, [("d", 0, QUESTION, ["p1", "p2"])], to_passage)
@@ -234,7 +259,7 @@ def test_treehop_mention_queries_hop_from_a_passage_to_the_entity_it_names(built
     # spaCy types Perugia both ORG and GPE here; the resolver keeps the two apart with a type suffix
     assert "Italy" in names[chunk_of["p6"]] and any(n.startswith("Perugia") for n in names[chunk_of["p6"]])
     tree = TreeHopRetriever(retriever.indexes.dense, mentions=mentions, top_n=2, keep=1)
-    query = retriever.make_query(QUESTION, [])
+    query = retriever.make_query(QUESTION)
     layers = tree.search_layers(query.embedding)
     assert to_passage[layers[0][0].chunk_id] == "p1"
     assert "p2" in {to_passage[h.chunk_id] for h in layers[1]}  # reached through the name "Academy of Lumen"

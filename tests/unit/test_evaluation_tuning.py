@@ -1,7 +1,7 @@
 import numpy as np
 
 from app.evaluation.tuning import SIGNALS, QuestionRankings, coordinate_search, recall_at
-from retrieval.retriever import FusionWeights
+from retrieval.fusion.rrf import FusionWeights
 
 
 def _question(dataset: str, ranks_by_signal: dict[str, list[str]], gold: set[str]) -> QuestionRankings:

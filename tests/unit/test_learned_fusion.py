@@ -5,7 +5,7 @@ import pytest
 
 from app.errors import ConfigError
 from app.evaluation.fusion_training import FusionExample, recall_at_5, rrf_scorer, scored_by, two_fold
-from retrieval.learned_fusion import (
+from retrieval.fusion.learned import (
     FEATURES,
     MISSING_RANK,
     Candidates,
@@ -13,7 +13,7 @@ from retrieval.learned_fusion import (
     candidate_features,
     fit_logistic,
 )
-from retrieval.retriever import FusionWeights
+from retrieval.fusion.rrf import FusionWeights
 from retrieval.types import ScoredChunk
 
 
@@ -147,7 +147,7 @@ def test_an_entity_most_candidates_mention_is_not_co_evidence() -> None:
 
 
 def test_the_model_covers_exactly_the_hybrid_modes_signals() -> None:
-    from retrieval.learned_fusion import SIGNALS
-    from retrieval.retriever import SIGNALS_BY_MODE
+    from retrieval.fusion.learned import SIGNALS
+    from retrieval.modes import MODES
 
-    assert SIGNALS_BY_MODE["hybrid"] == SIGNALS  # rank() applies the model only when all of them are fused
+    assert MODES["hybrid"].signals == SIGNALS  # rank() applies the model only when all of them are fused

@@ -1,7 +1,9 @@
 from collections.abc import Sequence
 
-from retrieval.fusion import FusedHit, rerank_hits, weighted_rrf
+from retrieval.fusion.base import FusedHit
+from retrieval.fusion.rrf import weighted_rrf
 from retrieval.graph import question_ngrams
+from retrieval.rerank import rerank_hits
 from retrieval.types import ScoredChunk
 
 

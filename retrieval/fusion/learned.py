@@ -6,24 +6,31 @@ multi-hop questions: how close a chunk is to the question once all candidates ar
 other evidence — it mentions an entity the question names, or shares an entity with the chunks ranked
 first (the bridge passage of a two-hop question shares the bridge entity with the first hop). The model
 is linear, so it ships as a few dozen numbers in JSON and its weights can be read; it is trained on the
-train split only (``amalgam eval train-fusion``), never on dev.
+train split only (``amalgam eval train-fusion``), never on dev. ``LearnedRanking`` is its ``Fusion``.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ingest.errors import ConfigError
-from retrieval.fusion import FusedHit, weighted_rrf
-from retrieval.types import ScoredChunk
+from ingest.errors import AmalgamError, ConfigError
+from retrieval.fusion.base import FusedHit
+from retrieval.fusion.rrf import FusionWeights, weighted_rrf
+from retrieval.signals.base import QuestionContext, Ranking
+from retrieval.types import Query, ScoredChunk
 
-DEFAULT_PATH = Path(__file__).parent / "weights" / "learned-fusion.json"
+if TYPE_CHECKING:
+    from graph.store.base import GraphStore
+    from retrieval.index.indexset import IndexSet
+
+DEFAULT_PATH = Path(__file__).parent.parent / "weights" / "learned-fusion.json"
 SIGNALS = ("dense", "bm25", "ppr", "proximity", "role", "treehop")
 PER_SIGNAL = ("rrf", "log_rank", "present", "relative_score")
 GRAPH_FEATURES = (
@@ -60,6 +67,20 @@ class Candidates:
 
     def chunk_ids(self) -> list[str]:
         return candidate_ids(self.rankings)
+
+
+def gather_candidates(
+    rankings: Mapping[str, Ranking], query: Query, store: GraphStore, indexes: IndexSet, weights: FusionWeights
+) -> Candidates:
+    """What the model needs beyond the rankings: every candidate's dense cosine (from the index's stored
+    vectors) and entities (one store read), and the entities the question names (the graph's alias links)."""
+    hits = {name: ranking.hits for name, ranking in rankings.items()}
+    chunk_ids = candidate_ids(hits)
+    indexed = [c for c in chunk_ids if c in indexes.dense]
+    cosines = dict(zip(indexed, (indexes.dense.reconstruct(indexed) @ query.embedding).tolist(), strict=True))
+    entities = {c: set(ids) for c, ids in store.entities_of_chunks(chunk_ids).items()} if chunk_ids else {}
+    asked = {link.entity_id for ranking in rankings.values() for link in ranking.links if link.how == "alias"}
+    return Candidates(hits, cosines, entities, asked, weights.as_dict(), weights.rrf_k)
 
 
 def candidate_ids(rankings: Mapping[str, Sequence[ScoredChunk]]) -> list[str]:
@@ -172,6 +193,34 @@ class LearnedFusion:
         if tuple(model.features) != FEATURES:
             raise ConfigError(f"{path} was trained on other features; retrain with `amalgam eval train-fusion`")
         return model
+
+
+class LearnedRanking:
+    """The ``Fusion`` over the learned model; it ranks only the full set of signals it was trained on."""
+
+    name = "learned"
+
+    def __init__(self, model: LearnedFusion, weights: FusionWeights | None = None) -> None:
+        self.model = model
+        self.weights = weights or FusionWeights()  # its RRF features use the same weights as RRF
+
+    def weighs(self, signal: str) -> bool:
+        return signal in SIGNALS
+
+    def fits(self, signals: Collection[str]) -> bool:
+        return set(signals) >= set(SIGNALS)
+
+    def fuse(self, rankings: Mapping[str, Ranking], context: QuestionContext, limit: int) -> list[FusedHit]:
+        candidates = gather_candidates(rankings, context.query, context.store, context.indexes, self.weights)
+        return self.model.fuse(candidates, limit=limit)
+
+
+def load_learned_fusion(path: Path = DEFAULT_PATH) -> LearnedFusion | None:
+    """The shipped learned fusion, or None (RRF then fuses alone) when it is missing or outdated."""
+    try:
+        return LearnedFusion.load(path)
+    except AmalgamError:
+        return None
 
 
 def _found_by(candidates: Candidates, row: np.ndarray) -> list[str]:

@@ -1,0 +1,1 @@
+"""Fusion: one ranking of chunks from several signals' rankings (see ``base.py``)."""

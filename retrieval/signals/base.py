@@ -1,0 +1,62 @@
+"""What a retrieval signal is: one protocol, one typed ranking, one per-question context.
+
+A signal reads the question and the retriever's parts from a ``QuestionContext`` and returns a ``Ranking``
+(chunk ids best first). Signals that come out of one computation (the graph's PPR, proximity and role)
+share it through ``QuestionContext.once``, so it runs once per question however many of them are asked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+if TYPE_CHECKING:  # annotations only: modes and settings import this module and stay light
+    from graph.store.base import GraphStore
+    from retrieval.graph import GraphRetriever
+    from retrieval.index.indexset import IndexSet
+    from retrieval.types import EntityLink, Query, Retriever, ScoredChunk
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """One signal's answer to one question: chunk hits best first, the question's entities it linked (graph
+    signals), and notes for the user (why it is empty, say)."""
+
+    signal: str
+    hits: tuple[ScoredChunk, ...] = ()
+    links: tuple[EntityLink, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class QuestionContext:
+    """One question as every signal and fusion sees it: the query, how deep to rank, the retriever's parts,
+    the signals asked for, and a cache for work that several signals share."""
+
+    query: Query
+    depth: int
+    store: GraphStore
+    indexes: IndexSet
+    graph: GraphRetriever
+    multihop: Retriever | None
+    wanted: frozenset[str]
+    _shared: dict[str, Any] = field(default_factory=dict)
+
+    def once(self, key: str, compute: Callable[[], T]) -> T:
+        """``compute()``'s value, computed the first time ``key`` is asked for in this question only."""
+        if key not in self._shared:
+            self._shared[key] = compute()
+        return self._shared[key]  # type: ignore[no-any-return]
+
+
+class Signal(Protocol):
+    """A retrieval signal: a name (the key of its ranking and of its fusion weight) and a ranking."""
+
+    name: str
+
+    def rank(self, context: QuestionContext) -> Ranking:
+        """Up to ``context.depth`` chunks, best first; an empty ranking (with a note) when it cannot answer."""
+        ...

@@ -1,0 +1,57 @@
+"""TreeHop multi-hop retrieval: hop from the first passages to the ones they lead to (``retrieval/treehop``).
+
+``load_treehop`` and ``store_mentions`` build the retriever this signal runs (``HybridRetriever.open``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from graph.store.base import GraphStore
+from ingest.embedder import Embedder
+from ingest.errors import AmalgamError
+from retrieval.signals.base import QuestionContext, Ranking
+from retrieval.types import Retriever
+
+UNAVAILABLE_NOTE = "multi-hop retriever unavailable (no TreeHop model for this embedder)"
+
+
+class TreeHopSignal:
+    name = "treehop"
+
+    def rank(self, context: QuestionContext) -> Ranking:
+        if context.multihop is None:
+            return Ranking(self.name, notes=(UNAVAILABLE_NOTE,))
+        return Ranking(self.name, tuple(context.multihop.search(context.query, context.depth)))
+
+
+def load_treehop(index: Any, dim: int, mentions: Any = None) -> Retriever | None:
+    """TreeHop over this index: next queries from the entities a passage names when ``mentions`` (a
+    ``MentionSource``) is given, else from the shipped model; None when neither is available."""
+    try:
+        from retrieval.treehop.model import TreeHopModel
+        from retrieval.treehop.search import TreeHopRetriever
+    except ImportError:
+        return None
+    try:
+        model = TreeHopModel.load_default()
+    except (OSError, ValueError, AttributeError, AmalgamError):
+        model = None  # no shipped weights: only mention queries can hop
+    if model is not None and getattr(model, "embed_dim", dim) != dim:
+        model = None
+    if model is None and mentions is None:
+        return None  # the signal says so, and the multihop mode falls back to dense
+    return TreeHopRetriever(index, model, mentions=mentions)  # type: ignore[no-any-return]
+
+
+def store_mentions(store: GraphStore, embedder: Embedder, *, warm_cache: Path | None = None) -> Any:
+    """The graph's entity names of each chunk as TreeHop contexts, embedded by the retrieval embedder.
+
+    Names are embedded when first needed; with ``warm_cache`` every name in the store is embedded now
+    (reading that file first and updating it), so that no question pays for it (benchmarks)."""
+    from retrieval.treehop.mentions import NameVectors, StoreMentions
+
+    mentions = StoreMentions(store, NameVectors(embedder.embed, getattr(embedder, "model_name", "")))
+    if warm_cache is not None:
+        mentions.warm(warm_cache)
+    return mentions
