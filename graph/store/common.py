@@ -9,7 +9,32 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from graph.errors import GraphStoreError
-from graph.models import SAFE_TYPE, Entity, EntityRecord, Relation, RelationRecord
+from graph.models import SAFE_TYPE, Entity, EntityRecord, MentionRecord, Relation, RelationRecord
+from ingest.models import Document
+
+# Indexed string properties are bounded: Neo4j refuses an index entry over ~8 KB ("Property value is
+# too large to index") and fails the whole transaction. Both stores refuse a longer value up front,
+# with a message that names it, so they behave alike and nothing is half written.
+MAX_INDEXED_BYTES = 4096
+
+
+def check_indexed(value: str, what: str) -> None:
+    size = len(value.encode("utf-8", "surrogatepass"))
+    if size > MAX_INDEXED_BYTES:
+        raise GraphStoreError(
+            f"{what} is {size} bytes long; the store indexes at most {MAX_INDEXED_BYTES}: {value[:80]!r}…"
+        )
+
+
+def check_documents(docs: Sequence[Document]) -> None:
+    for doc in docs:
+        check_indexed(doc.id, "document id")
+        check_indexed(doc.source, "document source")
+
+
+def check_mentions(mentions: Sequence[MentionRecord]) -> None:
+    for mention in mentions:
+        check_indexed(mention.name, f"mention name of entity {mention.entity_id[:80]!r}")
 
 
 def check_vectors(
@@ -36,6 +61,8 @@ def check_query_vector(vector: Sequence[float], dim: int) -> list[float]:
 def check_entities(entities: Sequence[EntityRecord], dim: int) -> None:
     """Reject the whole batch before anything is written: types may come from an LLM."""
     for entity in entities:
+        check_indexed(entity.id, "entity id")
+        check_indexed(entity.name, "entity name")
         if not SAFE_TYPE.match(entity.type):
             raise GraphStoreError(f"entity {entity.id!r} has an unsafe type {entity.type!r}")
         if entity.embedding is not None and len(entity.embedding) != dim:
