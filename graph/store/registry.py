@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ingest.errors import UnknownComponentError
 from graph.store.base import GraphStore
+from ingest.errors import UnknownComponentError
 
 
 def _embedded(**kwargs: Any) -> GraphStore:
