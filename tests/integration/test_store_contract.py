@@ -346,6 +346,14 @@ def test_bad_input_is_rejected_and_nothing_half_written(loaded: GraphStore) -> N
         loaded.upsert_mentions([MentionRecord(chunk_id=A0, entity_id="ent-ghost", name="Ghost")])
     with pytest.raises(GraphStoreError, match="unknown document"):
         loaded.upsert_chunks(chunks_of(doc("gamma", "text"), [(0, 4)]))
+    # Values too large for an index (Neo4j would refuse them mid-transaction) are refused up front, alike.
+    with pytest.raises(GraphStoreError, match="document source is 10012 bytes"):
+        loaded.upsert_documents([doc("gamma", "text"), doc("x" * 10_000, "more text")])
+    with pytest.raises(GraphStoreError, match="entity name"):
+        loaded.upsert_entities([ENTITIES[0].model_copy(update={"name": "Paris " * 1000})])
+    with pytest.raises(GraphStoreError, match="mention name"):
+        loaded.upsert_mentions([MentionRecord(chunk_id=A0, entity_id=PARIS, name="Paris " * 1000)])
+    assert loaded.get_documents([doc("gamma", "text").id]) == []
     assert loaded.stats() == before and [r.weight for r in loaded.relations_of([CURIE])] == [2.0]
 
 
