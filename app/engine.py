@@ -32,11 +32,13 @@ T = TypeVar("T")
 
 
 class Engine:
-    def __init__(self, settings: Settings, store: GraphStore | None = None) -> None:
+    def __init__(self, settings: Settings, store: GraphStore | None = None, embedder: Embedder | None = None) -> None:
+        """``store`` and ``embedder`` may be given (already open, e.g. shared by tests); else they are built
+        from the settings on first use."""
         self.settings = settings
         self.usage = TokenUsage()  # tokens every LLM call of this engine spent
         self._store = store
-        self._embedder: Embedder | None = None
+        self._embedder = embedder
         self._pipeline: Pipeline | None = None
         self._answerer: Answerer | None = None
         self._retriever: HybridRetriever | None = None

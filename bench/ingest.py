@@ -1,9 +1,17 @@
 """Ingest throughput on both stores, against the embedding model alone (the physical floor), same run.
 
-    python bench/ingest.py [--passages 1000] [--neo4j-uri bolt://127.0.0.1:7697]
+    python bench/ingest.py [--passages 300] [--neo4j-uri bolt://127.0.0.1:7697] [--no-neo4j]
+    python bench/ingest.py --curve [--curve-at 1000 5000 17288] [--passages 300]
 
-Passages come from ../shared/datasets/multihop/corpus.jsonl. Without --neo4j-uri a throw-away local
-Neo4j is started (docker/neo4j-local) on port 7698 and stopped afterwards.
+Passages come from ../shared/datasets/multihop/corpus.jsonl and go through ``Engine.ingest`` on a
+JSONL file, as ``amalgam ingest`` does. The models (embedder, the chunker's LM, spaCy) are loaded and
+warmed before any timing, as the floor's embedder is; their load time is printed apart. Without
+--neo4j-uri a throw-away local Neo4j is started (docker/neo4j-local) on port 7698 (--neo4j-port) and stopped afterwards.
+
+--curve (embedded store) grows one workspace through the corpus: before each --curve-at size and at
+the end it times the next --passages passages (the marginal rate at that size), and it reports the
+wall time of every step, so the whole corpus's ``amalgam ingest`` time is the sum, with the graph's
+counts at the end.
 """
 
 from __future__ import annotations
@@ -21,66 +29,126 @@ sys.path.insert(0, str(REPO))
 
 from app.config import load_settings  # noqa: E402
 from app.engine import Engine  # noqa: E402
+from ingest.models import Chunk, Document  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "datasets" / "multihop" / "corpus.jsonl"
 
 
-def write_sample(path: Path, passages: int) -> list[str]:
+def read_rows(start: int, stop: int | None) -> list[dict[str, str]]:
     with CORPUS.open() as source:
-        rows = [json.loads(line) for line in itertools.islice(source, passages)]
+        return [json.loads(line) for line in itertools.islice(source, start, stop)]
+
+
+def write_rows(path: Path, rows: list[dict[str, str]]) -> Path:
     path.write_text("".join(json.dumps({"id": r["id"], "title": r["title"], "text": r["text"]}) + "\n" for r in rows))
-    return [f"{r['title']}\n\n{r['text']}" for r in rows]
+    return path
+
+
+def warm(engine: Engine, texts: list[str]) -> float:
+    """Load every model ingest uses, outside the timings; returns the seconds it took."""
+    started = time.perf_counter()
+    engine.embedder.embed(texts[:32])
+    lm = getattr(engine.pipeline.chunker, "lm", None)  # the perplexity chunker's LM, loaded on first use
+    if lm is not None:
+        lm.token_ids("warm up")
+    doc = Document.from_text(texts[0], source="warm", title="warm")
+    engine.pipeline.extractor.extract([Chunk.from_span(doc, 0, 0, len(doc.text), "warm")])
+    return time.perf_counter() - started
 
 
 def time_ingest(engine: Engine, corpus: Path) -> tuple[float, int]:
     started = time.perf_counter()
     report = engine.ingest([corpus])
+    if report.errors:
+        raise SystemExit(f"ingest reported errors: {report.errors[:3]}")
     return time.perf_counter() - started, report.chunks
+
+
+def floor_rate(engine: Engine, texts: list[str]) -> float:
+    started = time.perf_counter()
+    engine.embedder.embed(texts)
+    return len(texts) / (time.perf_counter() - started)
+
+
+def compare(args: argparse.Namespace, work: Path) -> None:
+    rows = read_rows(0, args.passages)
+    corpus = write_rows(work / "corpus.jsonl", rows)
+    texts = [f"{r['title']}\n\n{r['text']}" for r in rows]
+
+    embedded = Engine(load_settings(data_dir=work / "embedded"))
+    loading = warm(embedded, texts)
+    embed_rate = floor_rate(embedded, texts)
+    rows_out = [("embedding only (floor)", embed_rate)]
+    seconds, chunks = time_ingest(embedded, corpus)
+    rows_out.append(("ingest, embedded store", chunks / seconds))
+    embedded.close()
+
+    if not args.no_neo4j:
+        uri, stop = args.neo4j_uri, None
+        if not uri:
+            from app import neo4j_local
+
+            home = work / "neo4j"
+            uri, _, _ = neo4j_local.start(home, port=args.neo4j_port, auth=False)
+            stop = lambda: neo4j_local.stop(home)  # noqa: E731
+        try:
+            settings = load_settings(data_dir=work / "neo4j-data", graph_backend="neo4j", neo4j_uri=uri,
+                                     neo4j_password="unused", workspace="bench")  # fmt: skip
+            neo = Engine(settings)
+            neo.store.clear()
+            seconds, chunks = time_ingest(neo, corpus)
+            rows_out.append(("ingest, neo4j store", chunks / seconds))
+            neo.store.clear()
+            neo.close()
+        finally:
+            if stop:
+                stop()
+
+    print(f"{args.passages} passages, spaCy extraction, models loaded beforehand ({loading:.1f} s)")
+    print(f"{'path':<26}{'chunks/s':>10}{'ratio to floor':>16}")
+    for name, rate in rows_out:
+        print(f"{name:<26}{rate:>10.1f}{rate / embed_rate:>16.2f}")
+
+
+def curve(args: argparse.Namespace, work: Path) -> None:
+    total = sum(1 for _ in CORPUS.open())
+    sizes = sorted(s for s in args.curve_at if 0 < s <= total - args.passages)
+    engine = Engine(load_settings(data_dir=work / "curve"))
+    sample = [f"{r['title']}\n\n{r['text']}" for r in read_rows(0, args.passages)]
+    loading = warm(engine, sample)
+    embed_rate = floor_rate(engine, sample)
+    engine.close()
+    print(f"floor: {embed_rate:.1f} passages/s embedding only; models loaded beforehand ({loading:.1f} s)")
+    print(f"{'in workspace':>12}{'step':>22}{'seconds':>10}{'chunks/s':>10}{'ratio':>8}")
+    done, wall = 0, 0.0
+    for target in [0, *sizes, total - args.passages]:
+        for label, stop, measured in (("grow", target, False), ("marginal", target + args.passages, True)):
+            if stop <= done or (label == "grow" and target == 0):
+                continue
+            step = Engine(load_settings(data_dir=work / "curve"))  # a fresh engine per call, like the CLI
+            before = done
+            seconds, chunks = time_ingest(step, write_rows(work / f"rows-{done}.jsonl", read_rows(done, stop)))
+            wall += seconds
+            done = stop
+            rate = chunks / seconds
+            ratio = f"{rate / embed_rate:>8.2f}" if measured else ""
+            print(f"{before:>12}{f'{label} +{stop - before}':>22}{seconds:>10.1f}{rate:>10.1f}{ratio}", flush=True)
+            if done >= total:
+                print(f"whole corpus ({done} passages): {wall / 60:.1f} min of ingest; {step.store.stats()}")
+            step.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--passages", type=int, default=1000)
+    parser.add_argument("--passages", type=int, default=300)
     parser.add_argument("--neo4j-uri", default="")
+    parser.add_argument("--neo4j-port", type=int, default=7698, help="port of the throw-away Neo4j")
+    parser.add_argument("--no-neo4j", action="store_true", help="time the embedded store only")
+    parser.add_argument("--curve", action="store_true", help="marginal rate as the workspace grows (embedded)")
+    parser.add_argument("--curve-at", type=int, nargs="+", default=[1000, 5000, 10000])
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="amalgam-bench-"))
-    texts = write_sample(work / "corpus.jsonl", args.passages)
-
-    embedded = Engine(load_settings(data_dir=work / "embedded"))
-    embedded.embedder.embed(texts[:32])  # load and warm the model outside the timings
-    started = time.perf_counter()
-    embedded.embedder.embed(texts)
-    embed_rate = len(texts) / (time.perf_counter() - started)
-
-    rows = [("embedding only (floor)", embed_rate)]
-    seconds, chunks = time_ingest(embedded, work / "corpus.jsonl")
-    rows.append(("ingest, embedded store", chunks / seconds))
-    embedded.close()
-
-    uri, stop = args.neo4j_uri, None
-    if not uri:
-        from app import neo4j_local
-
-        home = work / "neo4j"
-        uri, _, _ = neo4j_local.start(home, port=7698, auth=False)
-        stop = lambda: neo4j_local.stop(home)  # noqa: E731
-    try:
-        settings = load_settings(data_dir=work / "neo4j-data", graph_backend="neo4j", neo4j_uri=uri,
-                                 neo4j_password="unused", workspace="bench")
-        neo = Engine(settings)
-        neo.store.clear()
-        seconds, chunks = time_ingest(neo, work / "corpus.jsonl")
-        rows.append(("ingest, neo4j store", chunks / seconds))
-        neo.store.clear()
-        neo.close()
-    finally:
-        if stop:
-            stop()
-
-    print(f"{args.passages} passages (one chunk each), spaCy extraction, 2 CPU cores")
-    print(f"{'path':<26}{'chunks/s':>10}{'ratio to floor':>16}")
-    for name, rate in rows:
-        print(f"{name:<26}{rate:>10.1f}{rate / embed_rate:>16.2f}")
+    curve(args, work) if args.curve else compare(args, work)
 
 
 if __name__ == "__main__":

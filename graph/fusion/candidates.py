@@ -2,7 +2,8 @@
 
 Resolution runs against the whole workspace, but never scans it: exact lookups of every name
 variant (``find_entities``: names and aliases, ignoring case) plus the nearest stored entities
-by embedding (``vector_search_entities``) for misspellings and paraphrases.
+by embedding (``vector_search_entities_batch``) for misspellings and paraphrases: two reads per
+batch of mentions, however many mentions it holds.
 """
 
 from __future__ import annotations
@@ -40,9 +41,9 @@ def stored_candidates(
     for name in names:
         variants |= name_variants(name)
     found = {entity.id: entity for entity in store.find_entities(sorted(variants))} if variants else {}
-    if query_vectors is not None and k > 0:
-        for vector in query_vectors:
-            for hit in store.vector_search_entities(vector.tolist(), k):
+    if query_vectors is not None and k > 0 and len(query_vectors):
+        for hits in store.vector_search_entities_batch(query_vectors.tolist(), k):
+            for hit in hits:
                 if hit.score >= min_score:
                     found.setdefault(hit.entity.id, hit.entity)
     return [found[key] for key in sorted(found)]

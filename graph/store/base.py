@@ -101,6 +101,14 @@ class GraphStore(Protocol):
 
     def find_document_by_source(self, source: str) -> Document | None: ...
 
+    def get_documents(self, doc_ids: Sequence[str]) -> list[Document]:
+        """Documents in the order asked for, with ``text`` left empty; unknown ids are skipped."""
+        ...
+
+    def find_documents_by_source(self, sources: Sequence[str]) -> list[Document]:
+        """Every document whose source is one of ``sources``, ordered by (source, id), ``text`` left empty."""
+        ...
+
     def list_documents(self) -> list[Document]:
         """Every document, with ``text`` left empty (it can be large)."""
         ...
@@ -130,6 +138,10 @@ class GraphStore(Protocol):
     def vector_search_chunks(self, embedding: Sequence[float], k: int) -> list[ChunkHit]: ...
 
     def vector_search_entities(self, embedding: Sequence[float], k: int) -> list[EntityHit]: ...
+
+    def vector_search_entities_batch(self, embeddings: Sequence[Sequence[float]], k: int) -> list[list[EntityHit]]:
+        """``vector_search_entities`` for many query vectors in one read: one hit list per vector."""
+        ...
 
     def subgraph(self, seed_entity_ids: Sequence[str], hops: int = 2, limit: int = 5000) -> Subgraph:
         """Entities within ``hops`` RELATED/co-mention steps of the seeds, with their chunks, in one read."""

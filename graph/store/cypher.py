@@ -192,6 +192,12 @@ GET_DOCUMENT = f"MATCH (d:Document {{key: $key}}) RETURN {_DOCUMENT} AS doc"
 DOCUMENT_BY_SOURCE = f"""
 MATCH (d:Document {{workspace: $ws, source: $source}})
 RETURN {_DOCUMENT} AS doc ORDER BY d.id LIMIT 1"""
+_DOCUMENT_NO_TEXT = "d {.id, .source, .title, .hash, .pages, .metadata, text: ''}"
+GET_DOCUMENTS = f"UNWIND $keys AS k MATCH (d:Document {{key: k}}) RETURN {_DOCUMENT_NO_TEXT} AS doc"
+DOCUMENTS_BY_SOURCES = f"""
+UNWIND $sources AS source
+MATCH (d:Document {{workspace: $ws, source: source}})
+RETURN {_DOCUMENT_NO_TEXT} AS doc ORDER BY d.source, d.id"""
 LIST_DOCUMENTS = """
 MATCH (d:Document {workspace: $ws})
 RETURN d {.id, .source, .title, .hash, .pages, .metadata, text: ''} AS doc ORDER BY d.source, d.id"""
@@ -243,9 +249,11 @@ RETURN r.id AS id, startNode(r).id AS source_id, endNode(r).id AS target_id, r.t
 ORDER BY id"""
 
 # The index spans every workspace: over-fetch, then keep this workspace's nodes.
-VECTOR_SEARCH = """
-CALL db.index.vector.queryNodes($index, $fetch, $vector) YIELD node, score
-RETURN node.workspace = $ws AS mine, node.id AS id, score"""
+# Many query vectors in one round trip; ``query`` is the position of the vector in ``$vectors``.
+VECTOR_SEARCH_BATCH = """
+UNWIND range(0, size($vectors) - 1) AS query
+CALL db.index.vector.queryNodes($index, $fetch, $vectors[query]) YIELD node, score
+RETURN query, node.workspace = $ws AS mine, node.id AS id, score"""
 
 SUBGRAPH_NEIGHBOURS = """
 UNWIND $keys AS k

@@ -1,7 +1,7 @@
 """The default graph backend: one SQLite file (WAL mode), no server.
 
 Vector search is exact cosine similarity with numpy over the workspace's rows; the normalised
-matrix is cached and dropped on every write that could change it. Id lists travel into SQL as one
+matrix is cached, patched by upserts and dropped by deletes (embedded_vectors.py). Id lists travel into SQL as one
 JSON parameter (``json_each``), so no query is ever built from data.
 """
 
@@ -23,12 +23,15 @@ from graph.store.base import ChunkHit, DeleteReport, EntityHit, StoreStats, Subg
 from graph.store.common import (
     build_entity,
     build_relation,
+    check_documents,
     check_entities,
+    check_mentions,
     check_query_vector,
     check_relations,
     check_vectors,
 )
 from graph.store.embedded_schema import SCHEMA, TABLES
+from graph.store.embedded_vectors import VectorMatrix
 from ingest.models import Chunk, Document, PageSpan
 
 
@@ -59,7 +62,7 @@ class EmbeddedGraphStore:
         self.workspace = workspace
         self.embedding_dim = embedding_dim
         self._lock = threading.RLock()
-        self._vectors: dict[str, tuple[list[str], np.ndarray]] = {}
+        self._vectors: dict[str, VectorMatrix] = {}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -74,17 +77,32 @@ class EmbeddedGraphStore:
             self._db.close()
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: all of a call's rows land, or none do."""
+    def _tx(self, *, drops_vectors: bool = False) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of a call's rows land, or none do. A write that removes rows
+        drops the cached vector matrices; upserts patch them (``_patch_vectors``)."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
             except BaseException:
                 self._db.execute("ROLLBACK")
+                self._vectors.clear()
                 raise
-            self._db.execute("COMMIT")
-            self._vectors.clear()
+            try:
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._vectors.clear()  # rows patched in above may not have landed
+                raise
+            if drops_vectors:
+                self._vectors.clear()
+
+    def _patch_vectors(self, table: str, ids: Sequence[str], vectors: Sequence[Sequence[float] | None]) -> None:
+        """Bring a loaded matrix up to date with rows just written (a row without a vector keeps its own)."""
+        with self._lock:
+            cached = self._vectors.get(table)
+            given = [(i, v) for i, v in zip(ids, vectors, strict=True) if v is not None]
+            if cached is not None and given:
+                cached.upsert([i for i, _ in given], np.asarray([v for _, v in given], dtype=np.float32))
 
     def _rows(self, sql: str, **params: object) -> list[tuple]:
         with self._lock:
@@ -101,6 +119,7 @@ class EmbeddedGraphStore:
 
     # -- writes ----------------------------------------------------------------------------------
     def upsert_documents(self, docs: Sequence[Document]) -> None:
+        check_documents(docs)
         rows = [
             {
                 "ws": self.workspace,
@@ -137,6 +156,8 @@ class EmbeddedGraphStore:
         ]
         with self._tx() as db:
             db.executemany(q.UPSERT_CHUNK, rows)
+            if vectors:
+                self._patch_vectors("chunks", [c.id for c in chunks], vectors)
 
     def upsert_entities(self, entities: Sequence[EntityRecord]) -> None:
         check_entities(entities, self.embedding_dim)
@@ -154,8 +175,10 @@ class EmbeddedGraphStore:
         ]
         with self._tx() as db:
             db.executemany(q.UPSERT_ENTITY, rows)
+            self._patch_vectors("entities", [e.id for e in entities], [e.embedding for e in entities])
 
     def upsert_mentions(self, mentions: Sequence[MentionRecord]) -> None:
+        check_mentions(mentions)
         self._require("chunks", {m.chunk_id for m in mentions}, "chunk")
         self._require("entities", {m.entity_id for m in mentions}, "entity")
         rows = [
@@ -246,11 +269,11 @@ class EmbeddedGraphStore:
                 db.execute(q.INSERT_COMMUNITY_PARENT, params)
 
     def delete_document(self, doc_id: str) -> DeleteReport:
-        with self._tx() as db:
+        with self._tx(drops_vectors=True) as db:
             return _delete_document(db, self.workspace, doc_id)
 
     def clear(self) -> None:
-        with self._tx() as db:
+        with self._tx(drops_vectors=True) as db:
             for table in TABLES:
                 db.execute(q.CLEAR_TABLE[table], {"ws": self.workspace})
 
@@ -262,6 +285,13 @@ class EmbeddedGraphStore:
     def find_document_by_source(self, source: str) -> Document | None:
         rows = self._rows(q.DOCUMENT_BY_SOURCE, source=source)
         return _document(rows[0]) if rows else None
+
+    def get_documents(self, doc_ids: Sequence[str]) -> list[Document]:
+        found = {row[0]: _document(row) for row in self._rows(q.GET_DOCUMENTS, ids=_ids(doc_ids))}
+        return [found[i] for i in dict.fromkeys(doc_ids) if i in found]
+
+    def find_documents_by_source(self, sources: Sequence[str]) -> list[Document]:
+        return [_document(row) for row in self._rows(q.DOCUMENTS_BY_SOURCES, sources=_ids(sources))]
 
     def list_documents(self) -> list[Document]:
         return [_document(row) for row in self._rows(q.LIST_DOCUMENTS)]
@@ -317,7 +347,7 @@ class EmbeddedGraphStore:
         return result
 
     def vector_search_chunks(self, embedding: Sequence[float], k: int) -> list[ChunkHit]:
-        top = self._search("chunks", embedding, k)
+        top = self._search("chunks", [embedding], k)[0]
         chunks = {c.id: c for c in self.get_chunks([i for i, _ in top])}
         docs = {row[0]: (row[1], row[2]) for row in self._rows(q.TITLES, ids=_ids([c.doc_id for c in chunks.values()]))}
         return [
@@ -326,27 +356,33 @@ class EmbeddedGraphStore:
         ]
 
     def vector_search_entities(self, embedding: Sequence[float], k: int) -> list[EntityHit]:
-        top = self._search("entities", embedding, k)
-        entities = {e.id: e for e in self.get_entities([i for i, _ in top])}
-        return [EntityHit(entity=entities[i], score=s) for i, s in top]
+        return self.vector_search_entities_batch([embedding], k)[0]
 
-    def _search(self, table: str, embedding: Sequence[float], k: int) -> list[tuple[str, float]]:
-        query = np.asarray(check_query_vector(embedding, self.embedding_dim), dtype=np.float32)
-        ids, matrix = self._matrix(table)
-        if not ids or k <= 0:
-            return []
-        scores = matrix @ (query / (np.linalg.norm(query) or 1.0))
-        return [(ids[i], float(scores[i])) for i in top_k(scores, ids, k)]
+    def vector_search_entities_batch(self, embeddings: Sequence[Sequence[float]], k: int) -> list[list[EntityHit]]:
+        tops = self._search("entities", embeddings, k)
+        found = {e.id: e for e in self.get_entities(sorted({i for top in tops for i, _ in top}))}
+        return [[EntityHit(entity=found[i], score=s) for i, s in top if i in found] for top in tops]
 
-    def _matrix(self, table: str) -> tuple[list[str], np.ndarray]:
+    def _search(self, table: str, embeddings: Sequence[Sequence[float]], k: int) -> list[list[tuple[str, float]]]:
+        """Top ``k`` ``(id, cosine)`` per query vector: one matrix product for all of them."""
+        queries = np.asarray([check_query_vector(e, self.embedding_dim) for e in embeddings], dtype=np.float32).reshape(
+            len(embeddings), self.embedding_dim
+        )
+        with self._lock:  # a snapshot: later upserts append rows or replace whole buffers
+            cached = self._matrix(table)
+            ids, matrix = cached.ids[:], cached.matrix
+        if not ids or k <= 0 or not len(queries):
+            return [[] for _ in range(len(queries))]
+        norms = np.linalg.norm(queries, axis=1, keepdims=True)
+        scores = (queries / np.where(norms == 0, 1.0, norms)) @ matrix.T
+        return [[(ids[i], float(row[i])) for i in top_k(row, ids, k)] for row in scores]
+
+    def _matrix(self, table: str) -> VectorMatrix:
         with self._lock:
             if table not in self._vectors:
                 rows = self._rows(q.EMBEDDINGS[table])
-                matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(
-                    len(rows), self.embedding_dim
-                )
-                norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-                self._vectors[table] = ([r[0] for r in rows], matrix / np.where(norms == 0, 1.0, norms))
+                matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
+                self._vectors[table] = VectorMatrix([r[0] for r in rows], matrix.reshape(len(rows), self.embedding_dim))
             return self._vectors[table]
 
     def subgraph(self, seed_entity_ids: Sequence[str], hops: int = 2, limit: int = 5000) -> Subgraph:

@@ -116,6 +116,12 @@ GET_DOCUMENT = f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE ws = :ws AND id
 DOCUMENT_BY_SOURCE = (
     f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE ws = :ws AND source = :source ORDER BY id LIMIT 1"
 )
+GET_DOCUMENTS = (
+    f"SELECT id, source, title, '', hash, pages, metadata FROM documents WHERE ws = :ws AND id IN {_in('ids')}"
+)
+DOCUMENTS_BY_SOURCES = f"""
+SELECT id, source, title, '', hash, pages, metadata FROM documents
+WHERE ws = :ws AND source IN {_in("sources")} ORDER BY source, id"""
 LIST_DOCUMENTS = "SELECT id, source, title, '', hash, pages, metadata FROM documents WHERE ws = :ws ORDER BY source, id"
 TITLES = f"SELECT id, title, source FROM documents WHERE ws = :ws AND id IN {_in('ids')}"
 

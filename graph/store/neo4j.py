@@ -21,7 +21,9 @@ from graph.store.base import ChunkHit, DeleteReport, EntityHit, StoreStats, Subg
 from graph.store.common import (
     build_entity,
     build_relation,
+    check_documents,
     check_entities,
+    check_mentions,
     check_query_vector,
     check_relations,
     check_vectors,
@@ -51,15 +53,12 @@ class Neo4jGraphStore:
         self.embedding_dim, self.batch_size = embedding_dim, batch_size
         try:
             # Notifications (e.g. "property key does not exist" on a fresh database) are noise here.
-            self._driver: Driver = GraphDatabase.driver(
-                uri, auth=(user, password), notifications_min_severity="OFF"
-            )
+            self._driver: Driver = GraphDatabase.driver(uri, auth=(user, password), notifications_min_severity="OFF")
             self._driver.verify_connectivity()
         except (ServiceUnavailable, SessionExpired, AuthError, OSError, ValueError, DriverError) as exc:
             detail = exc.message if isinstance(exc, Neo4jError) and exc.message else exc
             raise StoreUnavailableError(
-                f"Neo4j at {uri} is not reachable ({_one_line(str(detail))}); "
-                "start it with: amalgam neo4j start"
+                f"Neo4j at {uri} is not reachable ({_one_line(str(detail))}); start it with: amalgam neo4j start"
             ) from exc
         self._create_schema()
 
@@ -87,9 +86,7 @@ class Neo4jGraphStore:
     def _read(self, query: str, **params: Any) -> list[dict[str, Any]]:
         def work() -> list[dict[str, Any]]:
             with self._driver.session(database=self.database) as session:
-                return session.execute_read(
-                    lambda tx: [r.data() for r in tx.run(query, ws=self.workspace, **params)]
-                )
+                return session.execute_read(lambda tx: [r.data() for r in tx.run(query, ws=self.workspace, **params)])
 
         return self._run(work)
 
@@ -135,9 +132,7 @@ class Neo4jGraphStore:
                     "but "
                     f"the embedding model has {self.embedding_dim}; use another database for this model"
                 )
-        self._run(
-            lambda: self._driver.execute_query(cypher.AWAIT_INDEXES, timeout_s=300, database_=self.database)
-        )
+        self._run(lambda: self._driver.execute_query(cypher.AWAIT_INDEXES, timeout_s=300, database_=self.database))
 
     def _schema_session(self, fn: Callable[[ManagedTransaction, str], None], query: str) -> None:
         with self._driver.session(database=self.database) as session:
@@ -145,6 +140,7 @@ class Neo4jGraphStore:
 
     # -- writes ----------------------------------------------------------------------------------
     def upsert_documents(self, docs: Sequence[Document]) -> None:
+        check_documents(docs)
         rows = [
             {
                 "key": self._key(d.id), "id": d.id, "source": d.source, "title": d.title, "text": d.text,
@@ -155,9 +151,7 @@ class Neo4jGraphStore:
         ]  # fmt: skip
         self._write_batches([cypher.UPSERT_DOCUMENTS], rows)
 
-    def upsert_chunks(
-        self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]] | None = None
-    ) -> None:
+    def upsert_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]] | None = None) -> None:
         vectors = check_vectors(embeddings, len(chunks), self.embedding_dim, "chunk")
         self._require("Document", {c.doc_id for c in chunks}, "document")
         rows = [
@@ -182,6 +176,7 @@ class Neo4jGraphStore:
         self._write_batches([cypher.UPSERT_ENTITIES], rows)
 
     def upsert_mentions(self, mentions: Sequence[MentionRecord]) -> None:
+        check_mentions(mentions)
         self._require("Chunk", {m.chunk_id for m in mentions}, "chunk")
         self._require("Entity", {m.entity_id for m in mentions}, "entity")
         rows = [
@@ -257,6 +252,16 @@ class Neo4jGraphStore:
         rows = self._read(cypher.DOCUMENT_BY_SOURCE, source=source)
         return _document(rows[0]["doc"]) if rows else None
 
+    def get_documents(self, doc_ids: Sequence[str]) -> list[Document]:
+        found = {
+            row["doc"]["id"]: _document(row["doc"])
+            for row in self._read(cypher.GET_DOCUMENTS, keys=self._keys(sorted(set(doc_ids))))
+        }
+        return [found[i] for i in dict.fromkeys(doc_ids) if i in found]
+
+    def find_documents_by_source(self, sources: Sequence[str]) -> list[Document]:
+        return [_document(row["doc"]) for row in self._read(cypher.DOCUMENTS_BY_SOURCES, sources=sorted(set(sources)))]
+
     def list_documents(self) -> list[Document]:
         return [_document(row["doc"]) for row in self._read(cypher.LIST_DOCUMENTS)]
 
@@ -310,9 +315,7 @@ class Neo4jGraphStore:
 
     def entities_of_chunks(self, chunk_ids: Sequence[str]) -> dict[str, list[str]]:
         rows = self._read(cypher.ENTITIES_OF_CHUNKS, keys=self._keys(chunk_ids))
-        return {
-            row["chunk_id"]: sorted(row["entity_ids"]) for row in sorted(rows, key=lambda r: r["chunk_id"])
-        }
+        return {row["chunk_id"]: sorted(row["entity_ids"]) for row in sorted(rows, key=lambda r: r["chunk_id"])}
 
     def vector_search_chunks(self, embedding: Sequence[float], k: int) -> list[ChunkHit]:
         top = self._search(cypher.CHUNK_VECTOR_INDEX, embedding, k)
@@ -325,22 +328,43 @@ class Neo4jGraphStore:
         ]
 
     def vector_search_entities(self, embedding: Sequence[float], k: int) -> list[EntityHit]:
-        top = self._search(cypher.ENTITY_VECTOR_INDEX, embedding, k)
-        entities = {e.id: e for e in self.get_entities([i for i, _ in top])}
-        return [EntityHit(entity=entities[i], score=s) for i, s in top if i in entities]
+        return self.vector_search_entities_batch([embedding], k)[0]
+
+    def vector_search_entities_batch(self, embeddings: Sequence[Sequence[float]], k: int) -> list[list[EntityHit]]:
+        tops = self._search_batch(cypher.ENTITY_VECTOR_INDEX, embeddings, k)
+        found = {e.id: e for e in self.get_entities(sorted({i for top in tops for i, _ in top}))}
+        return [[EntityHit(entity=found[i], score=s) for i, s in top if i in found] for top in tops]
 
     def _search(self, index: str, embedding: Sequence[float], k: int) -> list[tuple[str, float]]:
-        """Top ``k`` of this workspace by cosine similarity (Neo4j reports ``(1 + cos) / 2``)."""
-        vector = check_query_vector(embedding, self.embedding_dim)
+        return self._search_batch(index, [embedding], k)[0]
+
+    def _search_batch(self, index: str, embeddings: Sequence[Sequence[float]], k: int) -> list[list[tuple[str, float]]]:
+        """Top ``k`` of this workspace per query vector by cosine similarity (Neo4j reports ``(1 + cos) / 2``).
+
+        The index is shared by all workspaces: a query whose first ``fetch`` hits hold fewer than ``k``
+        of ours is asked again, with a larger ``fetch``, together with the others still short."""
+        vectors = [check_query_vector(e, self.embedding_dim) for e in embeddings]
+        tops: list[list[tuple[str, float]]] = [[] for _ in vectors]
         if k <= 0:
-            return []
-        fetch = max(4 * k, k + 50)
-        while True:
-            rows = self._read(cypher.VECTOR_SEARCH, index=index, fetch=fetch, vector=vector)
-            mine = [(r["id"], 2.0 * r["score"] - 1.0) for r in rows if r["mine"]]
-            if len(mine) >= k or len(rows) < fetch:  # enough, or the index has nothing more
-                return sorted(mine, key=lambda hit: (-round(hit[1], 6), hit[0]))[:k]
-            fetch *= 4
+            return tops
+        pending, fetch = list(range(len(vectors))), max(4 * k, k + 50)
+        while pending:
+            rows = self._read(
+                cypher.VECTOR_SEARCH_BATCH, index=index, fetch=fetch, vectors=[vectors[i] for i in pending]
+            )
+            hits: list[list[tuple[str, float]]] = [[] for _ in pending]
+            returned = [0] * len(pending)
+            for row in rows:
+                returned[row["query"]] += 1
+                if row["mine"]:
+                    hits[row["query"]].append((row["id"], 2.0 * row["score"] - 1.0))
+            short = []
+            for slot, query in enumerate(pending):
+                tops[query] = sorted(hits[slot], key=lambda hit: (-round(hit[1], 6), hit[0]))[:k]
+                if len(hits[slot]) < k and returned[slot] >= fetch:  # the index may hold more of ours
+                    short.append(query)
+            pending, fetch = short, fetch * 4
+        return tops
 
     def subgraph(self, seed_entity_ids: Sequence[str], hops: int = 2, limit: int = 5000) -> Subgraph:
         def read(tx: ManagedTransaction) -> Subgraph:
@@ -358,8 +382,7 @@ class Neo4jGraphStore:
                 reached.extend(frontier)
             mentions = [(r["chunk_id"], r["entity_id"]) for r in rows(cypher.SUBGRAPH_MENTIONS, reached)]
             relations = [
-                (r["source_id"], r["target_id"], float(r["weight"]))
-                for r in rows(cypher.SUBGRAPH_RELATIONS, reached)
+                (r["source_id"], r["target_id"], float(r["weight"])) for r in rows(cypher.SUBGRAPH_RELATIONS, reached)
             ]
             return Subgraph(
                 entity_ids=reached,

@@ -36,8 +36,8 @@ def _build(store, embedder, tmp_path: Path) -> tuple[HybridRetriever, dict[str, 
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text("".join(json.dumps({"id": i, "title": t, "text": x}) + "\n" for i, t, x in PASSAGES))
     settings = load_settings(data_dir=tmp_path / "data", workspace="ws", chunker="sentence", extractor="spacy")
-    engine = Engine(settings, store=store)
-    engine.embedder = embedder  # the session's model: the same one the settings name, loaded once
+    # The session's model: the same one the settings name, loaded once.
+    engine = Engine(settings, store=store, embedder=embedder)
     report = engine.ingest([corpus])
     assert report.documents_new == len(PASSAGES) and report.entities > 0 and not report.errors
     retriever = HybridRetriever.open(store, embedder, settings.workspace_dir, with_treehop=False)

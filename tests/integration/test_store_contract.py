@@ -182,6 +182,47 @@ def test_vector_search_orders_by_cosine(loaded: GraphStore) -> None:
         loaded.vector_search_chunks([1.0, 0.0], 3)
 
 
+def test_batched_entity_vector_search_answers_each_query_as_the_single_search_does(loaded: GraphStore) -> None:
+    queries = [unit(0.2, 0, 1), unit(0, 1, 0), unit(1, 0, 0)]
+    batched = loaded.vector_search_entities_batch(queries, 2)
+    assert [[h.entity.id for h in hits] for hits in batched] == [[CURIE, PARIS], [FRANCE, CURIE], [PARIS, CURIE]]
+    for query, hits in zip(queries, batched, strict=True):
+        assert hits == loaded.vector_search_entities(query, 2)
+    assert batched[2][0].score == pytest.approx(1.0, abs=1e-3) and batched[0][0].entity.aliases == [
+        "Madame Curie",
+        "Marie Curie",
+    ]
+    assert loaded.vector_search_entities_batch([], 3) == []
+    assert loaded.vector_search_entities_batch([unit(1)], 0) == [[]]
+    with pytest.raises(GraphStoreError, match="dimensions"):
+        loaded.vector_search_entities_batch([unit(1), [1.0, 0.0]], 3)
+
+
+def test_entity_vector_search_sees_upserts_and_deletes_at_once(loaded: GraphStore) -> None:
+    assert loaded.vector_search_entities(unit(0, 0, 0, 1), 1)[0].entity.id != "ent-new"  # search warms any cache
+    new = EntityRecord(
+        id="ent-new", name="Radium", type="CONCEPT", description="an element", embedding=unit(0, 0, 0, 1)
+    )
+    loaded.upsert_entities([new])
+    assert [h.entity.id for h in loaded.vector_search_entities_batch([unit(0, 0, 0, 1)], 1)[0]] == ["ent-new"]
+    moved = ENTITIES[1].model_copy(update={"embedding": unit(0, 0, 0, 0, 1)})  # France gets a new vector
+    loaded.upsert_entities([moved, ENTITIES[0].model_copy(update={"embedding": None})])  # Paris keeps its own
+    assert [h.entity.id for h in loaded.vector_search_entities(unit(0, 0, 0, 0, 1), 1)] == [FRANCE]
+    assert [h.entity.id for h in loaded.vector_search_entities(unit(1, 0, 0), 1)] == [PARIS]
+    loaded.delete_document(DOC_A.id)  # France loses its only mention and goes
+    assert FRANCE not in [h.entity.id for h in loaded.vector_search_entities(unit(0, 0, 0, 0, 1), 5)]
+
+
+def test_documents_are_read_in_batches_without_text(loaded: GraphStore) -> None:
+    found = loaded.get_documents([DOC_B.id, "doc-missing", DOC_A.id, DOC_B.id])
+    assert [d.id for d in found] == [DOC_B.id, DOC_A.id]
+    assert found[0] == DOC_B.model_copy(update={"text": ""}) and found[1].hash == DOC_A.hash
+    by_source = loaded.find_documents_by_source([DOC_B.source, "/nope", DOC_A.source])
+    assert [(d.source, d.id) for d in by_source] == sorted([(DOC_A.source, DOC_A.id), (DOC_B.source, DOC_B.id)])
+    assert all(d.text == "" for d in by_source)
+    assert loaded.get_documents([]) == [] and loaded.find_documents_by_source([]) == []
+
+
 def test_subgraph_reaches_neighbours_within_hops(loaded: GraphStore) -> None:
     one_hop = loaded.subgraph([FRANCE], hops=1)
     assert sorted(one_hop.entity_ids) == sorted([FRANCE, PARIS])  # PARIS via a0 and LOCATED_IN
@@ -239,6 +280,8 @@ def test_workspaces_are_isolated(graph_store_factory, loaded: GraphStore) -> Non
     assert other.stats().model_dump() == {k: 0 for k in loaded.stats().model_dump()}
     assert other.get_document(DOC_A.id) is None and other.find_entities(["Paris"]) == []
     assert other.vector_search_chunks(unit(1, 0), 3) == [] and other.vector_search_entities(unit(1), 3) == []
+    assert other.vector_search_entities_batch([unit(1), unit(0, 1)], 3) == [[], []]
+    assert other.get_documents([DOC_A.id]) == [] and other.find_documents_by_source([DOC_A.source]) == []
     other.upsert_documents([DOC_A])
     other.upsert_chunks(CHUNKS_A[:1], [unit(1, 0)])
     other.upsert_entities(ENTITIES[:1])
@@ -303,6 +346,15 @@ def test_bad_input_is_rejected_and_nothing_half_written(loaded: GraphStore) -> N
         loaded.upsert_mentions([MentionRecord(chunk_id=A0, entity_id="ent-ghost", name="Ghost")])
     with pytest.raises(GraphStoreError, match="unknown document"):
         loaded.upsert_chunks(chunks_of(doc("gamma", "text"), [(0, 4)]))
+    # Values too large for an index (Neo4j would refuse them mid-transaction) are refused up front, alike.
+    oversized = doc("x", "more text").model_copy(update={"source": "/corpus/" + "x" * 10_000})  # skips validation
+    with pytest.raises(GraphStoreError, match=r"source too long \(10008 characters; at most 1024\)"):
+        loaded.upsert_documents([doc("gamma", "text"), oversized])
+    with pytest.raises(GraphStoreError, match="entity name"):
+        loaded.upsert_entities([ENTITIES[0].model_copy(update={"name": "Paris " * 1000})])
+    with pytest.raises(GraphStoreError, match="mention name"):
+        loaded.upsert_mentions([MentionRecord(chunk_id=A0, entity_id=PARIS, name="Paris " * 1000)])
+    assert loaded.get_documents([doc("gamma", "text").id]) == []
     assert loaded.stats() == before and [r.weight for r in loaded.relations_of([CURIE])] == [2.0]
 
 
