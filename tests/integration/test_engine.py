@@ -76,6 +76,7 @@ def test_interrupted_ingest_resumes_to_the_uninterrupted_result(
     expected = _snapshot(reference)
 
     crashed = _engine(tmp_path, graph_store_factory(), "crashed", batch_size=1)
+    crashed.pipeline.checkpoint_seconds = 0  # indexes saved and documents marked done after every batch
     extract = crashed.pipeline.extractor.extract
     calls = {"n": 0}
 
