@@ -23,7 +23,7 @@ T = TypeVar("T")
 DatasetDir = Annotated[Path, typer.Option(help="folder with corpus.jsonl and questions.jsonl")]
 LimitQuestions = Annotated[
     int | None,
-    typer.Option(help="only the first N questions, over a workspace of just their context passages (quick runs)"),
+    typer.Option(help="only the first N questions of each dataset, over a workspace of just their context passages"),
 ]
 TorchThreads = Annotated[int, typer.Option(help="torch CPU threads; 1 avoids oversubscription on busy boxes")]
 

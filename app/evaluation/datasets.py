@@ -62,6 +62,20 @@ def check_dataset_dir(data_dir: Path) -> None:
         )
 
 
+def first_per_dataset(questions: list[Question], limit: int | None) -> list[Question]:
+    """The first ``limit`` questions of each dataset, in file order (all of them without a limit): a quick
+    run still covers every dataset (the files are sorted by dataset, so a plain prefix would not)."""
+    if limit is None:
+        return questions
+    taken: dict[str, int] = {}
+    chosen = []
+    for question in questions:
+        if taken.get(question.dataset, 0) < limit:
+            taken[question.dataset] = taken.get(question.dataset, 0) + 1
+            chosen.append(question)
+    return chosen
+
+
 def context_passages(passages: list[Passage], questions: list[Question]) -> list[Passage]:
     """The passages these questions' contexts name, in corpus order: a small corpus that still holds every
     question's gold passages and its benchmark distractors (``--limit-questions``)."""

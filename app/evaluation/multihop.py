@@ -16,6 +16,7 @@ from app.evaluation.datasets import (
     Question,
     check_dataset_dir,
     context_passages,
+    first_per_dataset,
     load_passages,
     load_questions,
 )
@@ -56,7 +57,7 @@ def open_eval(
     """The split's questions and a workspace of the corpus (only those questions' context passages with
     ``limit_questions``), built by ingest under the user's settings and cached."""
     check_dataset_dir(dataset_dir)
-    questions = load_questions(dataset_dir, split)[:limit_questions]
+    questions = first_per_dataset(load_questions(dataset_dir, split), limit_questions)
     if not questions:
         raise DatasetError(f"{dataset_dir / 'questions.jsonl'} has no {split!r} questions")
     passages = load_passages(dataset_dir)

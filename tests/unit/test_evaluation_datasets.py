@@ -98,3 +98,14 @@ def test_the_workspace_key_changes_with_every_ingest_setting_and_the_corpus() ->
 def test_question_without_context_ids_uses_its_gold_passages() -> None:
     question = Question("q", "d", "?", "a", "dev", ["p1", "p2"])
     assert question.context_ids == ["p1", "p2"]
+
+
+def test_a_question_limit_takes_the_first_questions_of_every_dataset() -> None:
+    from app.evaluation.datasets import Question, first_per_dataset
+
+    def question(n: int, dataset: str) -> Question:
+        return Question(id=f"q{n}", dataset=dataset, question="?", answer="a", split="dev", supporting_ids=["p"])
+
+    questions = [question(1, "a"), question(2, "a"), question(3, "a"), question(4, "b"), question(5, "b")]
+    assert [q.id for q in first_per_dataset(questions, 2)] == ["q1", "q2", "q4", "q5"]
+    assert first_per_dataset(questions, None) == questions
