@@ -1,9 +1,11 @@
 """The product path end to end, as a new user meets it: ingest, serve, ask over REST, score the citations.
 
 A sample of dev questions (``--per-dataset`` from each dataset) gives the corpus: their context passages
-(gold and distractors) written as one JSONL file and ingested with ``amalgam ingest`` (default settings),
-then ``amalgam serve`` answers every question over ``POST /v1/ask`` in each mode. Each cited source's
-``source`` field ends in ``#<passage id>`` (the JSONL row id), which maps it back to its passage.
+(gold and distractors) written as one JSONL file and ingested by ``Engine.ingest`` (the code ``amalgam
+ingest`` runs) under the user's settings, in the evaluation's cached workspace (the one
+``amalgam eval multihop --limit-questions N`` builds and reuses); then ``amalgam serve`` over that workspace
+answers every question over ``POST /v1/ask`` in each mode. Each cited source's ``source`` field ends in
+``#<passage id>`` (the JSONL row id), which maps it back to its passage.
 
     python bench/product.py [--per-dataset 50] [--modes dense hybrid] [--split dev]
 
@@ -16,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from collections import defaultdict
@@ -25,37 +26,32 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
 from serving import start_server, stop_server  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DATASET = REPO.parent / "shared" / "datasets" / "multihop"
-CACHE = Path.home() / ".cache" / "amalgam" / "bench-product"
 K = 5
 
 
-def sample_questions(dataset_dir: Path, split: str, per_dataset: int) -> list[dict]:
-    by_dataset: dict[str, list[dict]] = defaultdict(list)
-    for line in (dataset_dir / "questions.jsonl").open():
-        question = json.loads(line)
-        if question["split"] == split and len(by_dataset[question["dataset"]]) < per_dataset:
-            by_dataset[question["dataset"]].append(question)
-    return [q for questions in by_dataset.values() for q in questions]
+def build(dataset_dir: Path, split: str, per_dataset: int) -> tuple[list[dict], str, Path, dict | None]:
+    """The questions, and the workspace of their context passages built by the product's ingest."""
+    from app.config import load_settings
+    from app.evaluation.datasets import context_passages, first_per_dataset, load_passages, load_questions
+    from app.evaluation.workspace import build_record, open_workspace
 
-
-def write_corpus(dataset_dir: Path, questions: list[dict], path: Path) -> int:
-    wanted = {pid for q in questions for pid in q["context_ids"]}
-    rows = [json.loads(line) for line in (dataset_dir / "corpus.jsonl").open()]
-    chosen = [r for r in rows if r["id"] in wanted]
-    path.write_text("".join(json.dumps({"id": r["id"], "title": r["title"], "text": r["text"]}) + "\n" for r in chosen))
-    return len(chosen)
-
-
-def build(data_dir: Path, corpus: Path, env: dict[str, str]) -> float:
-    """Ingest with the CLI (a second run finds every document unchanged and costs seconds)."""
-    started = time.perf_counter()
-    subprocess.run(["amalgam", "ingest", str(corpus)], env={**env, "AMALGAM_DATA_DIR": str(data_dir)}, check=True)
-    return time.perf_counter() - started
+    settings = load_settings()
+    chosen = first_per_dataset(load_questions(dataset_dir, split), per_dataset)
+    workspace = open_workspace(settings, context_passages(load_passages(dataset_dir), chosen))
+    name, data_dir, record = (
+        workspace.engine.settings.workspace,
+        settings.data_dir,
+        build_record(workspace.engine.settings),
+    )
+    workspace.close()
+    wanted = {q.id for q in chosen}
+    rows = [json.loads(line) for line in (dataset_dir / "questions.jsonl").open()]
+    return [r for r in rows if r["id"] in wanted], name, data_dir, record
 
 
 def passage_of(source: str) -> str:
@@ -98,14 +94,10 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", default=["dense", "hybrid"])
     parser.add_argument("--dataset-dir", type=Path, default=DATASET)
     args = parser.parse_args()
-    questions = sample_questions(args.dataset_dir, args.split, args.per_dataset)
+    questions, workspace, data_dir, record = build(args.dataset_dir, args.split, args.per_dataset)
     datasets = sorted({q["dataset"] for q in questions})
-    data_dir = CACHE / f"{args.dataset_dir.name}-{args.split}-{args.per_dataset}"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    passages = write_corpus(args.dataset_dir, questions, data_dir / "corpus.jsonl")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    ingest_s = build(data_dir, data_dir / "corpus.jsonl", env)
-    server, base = start_server(data_dir, env)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "AMALGAM_WORKSPACE": workspace}
+    server, base = start_server(data_dir.resolve(), env)
     try:
         results = {mode: ask_all(base, questions, mode) for mode in args.modes}
     finally:
