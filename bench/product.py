@@ -103,8 +103,8 @@ def main() -> None:
     finally:
         stop_server(server)
     print(
-        f"\n{len(questions)} {args.split} questions ({args.per_dataset} per dataset), {passages} passages; "
-        f"`amalgam ingest` took {ingest_s:.0f} s (0 s when reused); POST /v1/ask, top_k {K}"
+        f"\n{len(questions)} {args.split} questions ({args.per_dataset} per dataset); workspace {workspace} built "
+        f"by ingest: {record}; POST /v1/ask, top_k {K}"
     )
     print("| mode | " + " | ".join(f"R@5 {d}" for d in datasets) + " | R@5 macro | answer hit | p50 ms | errors |")
     print("|---" * (len(datasets) + 5) + "|")
