@@ -90,6 +90,8 @@ class Settings(BaseSettings):
 
     api_key: str = ""
     upload_max_mb: int = Field(default=50, ge=1)
+    # A larger file is refused (a per-file error) before it is read: one document's cost stays bounded.
+    ingest_max_file_mb: int = Field(default=50, ge=1)
 
     @classmethod
     def settings_customise_sources(

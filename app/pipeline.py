@@ -34,7 +34,7 @@ from graph.fusion.resolver import EntityResolver, refresh_entities
 from graph.store.base import DeleteReport, GraphStore
 from ingest.chunking.base import Chunker
 from ingest.embedder import CachedEmbedder, Embedder
-from ingest.loaders import discover, load_path
+from ingest.loaders import discover, load_file
 from ingest.models import Chunk, Document
 from retrieval.index.indexset import IndexSet
 
@@ -124,13 +124,15 @@ class Pipeline:
             for path in discover(list(paths)):
                 report.files += 1
                 try:
-                    docs = load_path(path)
+                    loaded_file = load_file(path, max_bytes=self.settings.ingest_max_file_mb * 1024 * 1024)
                 except IngestError as exc:
                     report.errors.append(FileError(path=str(path), error=str(exc)))
                     log.warning("%s", exc)
                     notify("file", 1)
                     continue
-                yield from docs
+                # A file that loaded in part (bad JSONL lines, unreadable PDF pages) reports each problem.
+                report.errors.extend(FileError(path=str(path), error=f"{path}: {p}") for p in loaded_file.problems)
+                yield from loaded_file.documents
                 notify("file", 1)
 
         return self._distinct(loaded(), report)

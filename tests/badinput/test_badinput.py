@@ -76,7 +76,6 @@ def test_good_files_are_all_stored_and_nothing_outside_is_read(ingested: Ingeste
     assert not any("must never be read" in text for text in ingested.texts)
 
 
-@pytest.mark.xfail(strict=True, reason="needs the app/pipeline.py change in the harden report (load_file problems)")
 def test_broken_jsonl_lines_reach_the_report(ingested: Ingested) -> None:
     problems = ingested.errors_of("partial.jsonl")
     assert len(problems) == 1000 and all(re.search(r"line \d+: not valid JSON", p) for p in problems)

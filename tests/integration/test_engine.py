@@ -98,3 +98,15 @@ def test_interrupted_ingest_resumes_to_the_uninterrupted_result(
     assert report.documents_unchanged == 2, "documents finished before the crash are not redone"
     assert _snapshot(resumed) == expected
     assert {d.status for d in resumed.list_documents()} == {"ready"}
+
+
+def test_a_file_over_the_size_limit_is_refused_and_the_rest_ingests(tmp_path: Path) -> None:
+    big = tmp_path / "inbox" / "big.txt"
+    big.parent.mkdir()
+    big.write_text("All work and no play makes a dull report. " * 30_000)  # ~1.3 MB
+    (tmp_path / "inbox" / "small.txt").write_text("Ingrid Solberg was born in Bergen.")
+    engine = Engine(load_settings(data_dir=tmp_path / "data", chunker="sentence", ingest_max_file_mb=1))
+    report = engine.ingest([big.parent])
+    assert report.documents_new == 1
+    assert len(report.errors) == 1 and "big.txt" in report.errors[0].error and "1" in report.errors[0].error
+    engine.close()
