@@ -37,9 +37,7 @@ def _run(script: str, home: Path, extra_env: dict[str, str] | None = None, timeo
     return output
 
 
-def start(
-    home: Path, port: int = DEFAULT_PORT, auth: bool = True, wait_s: float = 120.0
-) -> tuple[str, str, str]:
+def start(home: Path, port: int = DEFAULT_PORT, auth: bool = True, wait_s: float = 120.0) -> tuple[str, str, str]:
     """Start (or find running) the server under ``home``; return ``(uri, user, password)``."""
     _run(
         "start.sh",

@@ -24,9 +24,7 @@ MAX_CO_MENTIONS_PER_CHUNK = 30  # a chunk naming more entities than this says li
 class EntityGraph:
     """The weighted, undirected entity graph as Leiden needs it."""
 
-    def __init__(
-        self, entities: list[Entity], relations: list[Relation], co_mentions: dict[tuple[str, str], float]
-    ):
+    def __init__(self, entities: list[Entity], relations: list[Relation], co_mentions: dict[tuple[str, str], float]):
         self.entities = entities
         self.relations = relations
         self.index = {e.id: i for i, e in enumerate(entities)}
@@ -63,9 +61,7 @@ def load_entity_graph(store: GraphStore, batch_size: int = 1000) -> EntityGraph:
     return EntityGraph(entities, [relations[k] for k in sorted(relations)], co_mentions)
 
 
-def leiden_levels(
-    graph: EntityGraph, seed: int = 42, resolution: float = 1.0, max_levels: int = 4
-) -> list[list[int]]:
+def leiden_levels(graph: EntityGraph, seed: int = 42, resolution: float = 1.0, max_levels: int = 4) -> list[list[int]]:
     """Membership of every entity at each level (level 0 finest); isolated entities are left out later."""
     import igraph as ig
     import leidenalg
@@ -94,9 +90,7 @@ def leiden_levels(
 
 
 def _build(graph: EntityGraph, levels: list[list[int]], summarize: Summarize | None) -> list[Community]:
-    connected = {graph.entities[a].id for a, _ in graph.edges} | {
-        graph.entities[b].id for _, b in graph.edges
-    }
+    connected = {graph.entities[a].id for a, _ in graph.edges} | {graph.entities[b].id for _, b in graph.edges}
     communities: list[Community] = []
     previous: dict[int, Community] = {}
     previous_membership: list[int] = []
@@ -132,17 +126,13 @@ def _build(graph: EntityGraph, levels: list[list[int]], summarize: Summarize | N
     return communities
 
 
-def build_communities(
-    graph: EntityGraph, *, summarize: Summarize | None = None, seed: int = 42
-) -> list[Community]:
+def build_communities(graph: EntityGraph, *, summarize: Summarize | None = None, seed: int = 42) -> list[Community]:
     if not graph.edges:
         return []
     return _build(graph, leiden_levels(graph, seed), summarize)
 
 
-def rebuild_communities(
-    store: GraphStore, *, summarize: Summarize | None = None, seed: int = 42
-) -> list[Community]:
+def rebuild_communities(store: GraphStore, *, summarize: Summarize | None = None, seed: int = 42) -> list[Community]:
     """Recompute the whole community hierarchy of the workspace and replace the stored one."""
     communities = build_communities(load_entity_graph(store), summarize=summarize, seed=seed)
     store.replace_communities(communities)

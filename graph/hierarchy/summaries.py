@@ -32,10 +32,7 @@ def community_facts(
     """Lines about the top entities by degree and the strongest relations inside the community."""
     ranked = sorted(members, key=lambda e: (-degree.get(e.id, 0.0), e.name))[:max_entities]
     names = {e.id: e.name for e in members}
-    lines = [
-        f"{e.name} ({e.type.lower()}): {_clip(e.description, 200)}" if e.description else e.name
-        for e in ranked
-    ]
+    lines = [f"{e.name} ({e.type.lower()}): {_clip(e.description, 200)}" if e.description else e.name for e in ranked]
     inside = [r for r in relations if r.source_id in names and r.target_id in names]
     for relation in sorted(inside, key=lambda r: (-r.weight, r.id))[:max_relations]:
         verb = relation.type.lower().replace("_", " ")

@@ -11,9 +11,7 @@ from ingest.models import Chunk, Document, PageSpan
 def two_cliques(store: GraphStore) -> tuple[list[str], list[str]]:
     """Two dense groups of five entities (one chunk each), joined by a single weak relation."""
     text = "group one\ngroup two"
-    document = Document.from_text(
-        text, source="/t/c.txt", title="c", pages=[PageSpan(page=1, start=0, end=len(text))]
-    )
+    document = Document.from_text(text, source="/t/c.txt", title="c", pages=[PageSpan(page=1, start=0, end=len(text))])
     chunks = [Chunk.from_span(document, 0, 0, 9, "test"), Chunk.from_span(document, 1, 10, len(text), "test")]
     store.upsert_documents([document])
     store.upsert_chunks(chunks)
@@ -33,9 +31,7 @@ def two_cliques(store: GraphStore) -> tuple[list[str], list[str]]:
             for i, a in enumerate(group)
             for b in group[i + 1 :]
         ]
-    relations.append(
-        RelationRecord(source_id="ent-a0", target_id="ent-b0", type="KNOWS", chunk_id=chunks[0].id)
-    )
+    relations.append(RelationRecord(source_id="ent-a0", target_id="ent-b0", type="KNOWS", chunk_id=chunks[0].id))
     store.upsert_mentions(mentions)
     store.upsert_relations(relations)
     return groups[0], groups[1]
@@ -60,15 +56,11 @@ def test_rebuild_writes_levels_with_parents_and_summaries(graph_store: GraphStor
 def test_delete_marks_stale_and_rebuild_clears_it(graph_store: GraphStore) -> None:
     first, second = two_cliques(graph_store)
     text = "a0 and b0 again"
-    other = Document.from_text(
-        text, source="/t/d.txt", title="d", pages=[PageSpan(page=1, start=0, end=len(text))]
-    )
+    other = Document.from_text(text, source="/t/d.txt", title="d", pages=[PageSpan(page=1, start=0, end=len(text))])
     chunk = Chunk.from_span(other, 0, 0, len(text), "test")
     graph_store.upsert_documents([other])
     graph_store.upsert_chunks([chunk])
-    graph_store.upsert_mentions(
-        [MentionRecord(chunk_id=chunk.id, entity_id=e, name=e) for e in (first[0], second[0])]
-    )
+    graph_store.upsert_mentions([MentionRecord(chunk_id=chunk.id, entity_id=e, name=e) for e in (first[0], second[0])])
     graph_store.upsert_relations(
         [RelationRecord(source_id=first[0], target_id=second[0], type="KNOWS", chunk_id=chunk.id)]
     )

@@ -28,12 +28,10 @@ def extraction(
     return Extraction(
         chunk_id=chunk.id,
         entities=[
-            EntityMention(name=n, type=t, description=d, chunk_id=chunk.id, doc_id=chunk.doc_id)
-            for n, t, d in entities
+            EntityMention(name=n, type=t, description=d, chunk_id=chunk.id, doc_id=chunk.doc_id) for n, t, d in entities
         ],
         relations=[
-            RelationMention(source=s, target=o, type=r, chunk_id=chunk.id, doc_id=chunk.doc_id)
-            for s, r, o in relations
+            RelationMention(source=s, target=o, type=r, chunk_id=chunk.id, doc_id=chunk.doc_id) for s, r, o in relations
         ],
     )
 
@@ -61,9 +59,7 @@ def test_new_mentions_merge_into_stored_entities_across_batches(graph_store: Gra
     again = resolver.resolve(
         [
             extraction(second[0], [("IBM", "ORGANIZATION", "computer maker"), ("new york", "GPE", "")]),
-            extraction(
-                second[1], [("Mercury", "CHEMICAL_ELEMENT", "A toxic metal, liquid at room temperature")]
-            ),
+            extraction(second[1], [("Mercury", "CHEMICAL_ELEMENT", "A toxic metal, liquid at room temperature")]),
             extraction(second[2], [("the International Business Machines", "ORG", "")]),
         ]
     )

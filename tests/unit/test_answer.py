@@ -35,8 +35,9 @@ def test_no_evidence_says_so_and_cites_nothing(embedder) -> None:  # type: ignor
 def test_sources_carry_page_and_prompt_numbers_evidence(embedder) -> None:  # type: ignore[no-untyped-def]
     text = "Page one text. " * 3 + "Joints cost 3.1 million crowns."
     item = _evidence(text, "report", pages=[PageSpan(page=2, start=0, end=len(text))])
-    response = Answerer(embedder).answer(RetrievalResult(question="What did the joints cost?", mode="dense",
-                                                          evidence=[item]))
+    response = Answerer(embedder).answer(
+        RetrievalResult(question="What did the joints cost?", mode="dense", evidence=[item])
+    )
     assert response.sources[0].page == 2 and response.generated_by == "extractive"
     assert "3.1 million" in response.answer
     assert "[1] (report, page 2)" in answer_prompt("q?", [item])
@@ -44,8 +45,10 @@ def test_sources_carry_page_and_prompt_numbers_evidence(embedder) -> None:  # ty
 
 def test_two_hop_answer_follows_the_bridge_name(embedder) -> None:  # type: ignore[no-untyped-def]
     evidence = [
-        _evidence("The Halvorsen Viaduct crosses the Kestrel River. It was designed by the engineer Ingrid Solberg.",
-                  "viaduct"),
+        _evidence(
+            "The Halvorsen Viaduct crosses the Kestrel River. It was designed by the engineer Ingrid Solberg.",
+            "viaduct",
+        ),
         _evidence("Ingrid Solberg was a civil engineer. Solberg was born in the harbour city of Bergen.", "solberg"),
     ]
     answer = extractive_answer("Where was the designer of the Halvorsen Viaduct born?", evidence, embedder)
