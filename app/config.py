@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -27,11 +27,19 @@ def default_neo4j_home() -> Path:
     return Path.home() / ".amalgam" / "neo4j"
 
 
-def _known(kind: str, name: str, known: tuple[str, ...]) -> str:
-    """Registry names are checked when settings load, so a typo fails at start-up, not at first use."""
-    if name not in known:
-        raise ValueError(f"unknown {kind} {name!r}; known: {', '.join(known)}")
-    return name
+def _registry_names(field: str) -> tuple[str, tuple[str, ...]]:
+    """What a pluggable setting names, and the names its registry knows (imported only when settings load)."""
+    from graph.extraction.registry import EXTRACTOR_NAMES
+    from ingest.chunking.registry import CHUNKER_NAMES
+    from retrieval.fusion.registry import FUSION_NAMES
+    from retrieval.modes import MODE_NAMES
+
+    return {
+        "chunker": ("chunker", CHUNKER_NAMES),
+        "extractor": ("extractor", ("auto", *EXTRACTOR_NAMES)),
+        "retrieval_mode": ("retrieval mode", MODE_NAMES),
+        "retrieval_fusion": ("retrieval fusion", FUSION_NAMES),
+    }[field]
 
 
 class Settings(BaseSettings):
@@ -112,33 +120,14 @@ class Settings(BaseSettings):
             raise ValueError("workspace must be 1-64 characters of letters, digits, '_' or '-'")
         return value
 
-    @field_validator("chunker")
+    @field_validator("chunker", "extractor", "retrieval_mode", "retrieval_fusion")
     @classmethod
-    def _known_chunker(cls, value: str) -> str:
-        from ingest.chunking.registry import CHUNKER_NAMES
-
-        return _known("chunker", value, CHUNKER_NAMES)
-
-    @field_validator("extractor")
-    @classmethod
-    def _known_extractor(cls, value: str) -> str:
-        from graph.extraction.registry import EXTRACTOR_NAMES
-
-        return _known("extractor", value, ("auto", *EXTRACTOR_NAMES))
-
-    @field_validator("retrieval_mode")
-    @classmethod
-    def _known_retrieval_mode(cls, value: str) -> str:
-        from retrieval.modes import MODE_NAMES
-
-        return _known("retrieval mode", value, MODE_NAMES)
-
-    @field_validator("retrieval_fusion")
-    @classmethod
-    def _known_retrieval_fusion(cls, value: str) -> str:
-        from retrieval.fusion.registry import FUSION_NAMES
-
-        return _known("retrieval fusion", value, FUSION_NAMES)
+    def _known_component(cls, value: str, info: ValidationInfo) -> str:
+        """Registry names are checked when settings load, so a typo fails at start-up, not at first use."""
+        kind, known = _registry_names(str(info.field_name))
+        if value not in known:
+            raise ValueError(f"unknown {kind} {value!r}; known: {', '.join(known)}")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
