@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.fusion.learned import FEATURES, SIGNALS, LearnedFusion, candidate_features, fit_logistic
+from retrieval.fusion.learned import FEATURES, SIGNALS, LearnedFusion, candidate_features
 from retrieval.fusion.rrf import FusionWeights
 from retrieval.retriever import HybridRetriever
 
@@ -84,3 +84,28 @@ def two_fold(examples: Sequence[FusionExample], *, l2: float = 1e-4) -> dict[str
     """Recall@5 when each fold's questions are scored by a model fitted on the other fold only."""
     models = {fold: fit([e for e in examples if e.fold != fold], l2=l2) for fold in (0, 1)}
     return recall_at_5(examples, [models[e.fold].score(e.features) for e in examples])
+
+
+def fit_logistic(matrices: Sequence[np.ndarray], labels: Sequence[np.ndarray], *, l2: float = 1e-4) -> LearnedFusion:
+    """L2-regularised logistic regression (L-BFGS in float64) over standardised features, one row per candidate."""
+    import torch
+
+    x = np.vstack(matrices)
+    y = np.concatenate(labels).astype(float)
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
+    xt = torch.tensor((x - mean) / scale, dtype=torch.float64)
+    yt = torch.tensor(y, dtype=torch.float64)
+    w = torch.zeros(x.shape[1], dtype=torch.float64, requires_grad=True)
+    b = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS([w, b], max_iter=500, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(xt @ w + b, yt) + l2 * (w * w).sum()
+        loss.backward()  # type: ignore[no-untyped-call]
+        return loss
+
+    optimizer.step(closure)  # type: ignore[no-untyped-call]
+    return LearnedFusion(
+        list(FEATURES), mean.tolist(), scale.tolist(), w.detach().numpy().tolist(), float(b.detach().item())
+    )

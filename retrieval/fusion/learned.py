@@ -229,28 +229,3 @@ def _found_by(candidates: Candidates, row: np.ndarray) -> list[str]:
     column = {signal: s for s, signal in enumerate(SIGNALS)}
     ranked = [signal for signal in candidates.rankings if signal in column and row[PRESENT[column[signal]]]]
     return sorted(ranked, key=lambda signal: row[LOG_RANK[column[signal]]])
-
-
-def fit_logistic(matrices: Sequence[np.ndarray], labels: Sequence[np.ndarray], *, l2: float = 1e-4) -> LearnedFusion:
-    """L2-regularised logistic regression (L-BFGS in float64) over standardised features, one row per candidate."""
-    import torch
-
-    x = np.vstack(matrices)
-    y = np.concatenate(labels).astype(float)
-    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
-    xt = torch.tensor((x - mean) / scale, dtype=torch.float64)
-    yt = torch.tensor(y, dtype=torch.float64)
-    w = torch.zeros(x.shape[1], dtype=torch.float64, requires_grad=True)
-    b = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.LBFGS([w, b], max_iter=500, line_search_fn="strong_wolfe")
-
-    def closure() -> torch.Tensor:
-        optimizer.zero_grad()
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(xt @ w + b, yt) + l2 * (w * w).sum()
-        loss.backward()  # type: ignore[no-untyped-call]
-        return loss
-
-    optimizer.step(closure)  # type: ignore[no-untyped-call]
-    return LearnedFusion(
-        list(FEATURES), mean.tolist(), scale.tolist(), w.detach().numpy().tolist(), float(b.detach().item())
-    )

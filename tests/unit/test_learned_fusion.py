@@ -4,14 +4,13 @@ import numpy as np
 import pytest
 
 from app.errors import ConfigError
-from app.evaluation.fusion_training import FusionExample, recall_at_5, rrf_scorer, scored_by, two_fold
+from app.evaluation.fusion_training import FusionExample, fit_logistic, recall_at_5, rrf_scorer, scored_by, two_fold
 from retrieval.fusion.learned import (
     FEATURES,
     MISSING_RANK,
     Candidates,
     LearnedFusion,
     candidate_features,
-    fit_logistic,
 )
 from retrieval.fusion.rrf import FusionWeights
 from retrieval.types import ScoredChunk
