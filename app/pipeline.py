@@ -228,7 +228,7 @@ class Pipeline:
 
     def _write_chunks(self, chunks: list[Chunk], report: IngestReport) -> None:
         vectors = self.embedder.embed([c.text for c in chunks])
-        self.store.upsert_chunks(chunks, vectors.tolist())
+        self.store.upsert_chunks(chunks)  # vectors go to the FAISS index below, the one dense search uses
         extractions = self.extractor.extract(chunks)
         resolver = EntityResolver(self.store, self.fusion_embedder, summarize=self.summarize)
         fused = resolver.resolve(extractions)

@@ -104,7 +104,7 @@ def build_workload(passages: int) -> Workload:
 def write_all(store: GraphStore, work: Workload) -> float:
     started = time.perf_counter()
     store.upsert_documents(work.documents)
-    store.upsert_chunks(work.chunks, work.chunk_vectors)
+    store.upsert_chunks(work.chunks)
     store.upsert_entities(work.entities)
     store.upsert_mentions(work.mentions)
     store.upsert_relations(work.relations)

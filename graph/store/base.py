@@ -23,13 +23,6 @@ from graph.models import Community, Entity, EntityRecord, MentionRecord, Relatio
 from ingest.models import Chunk, Document
 
 
-class ChunkHit(BaseModel):
-    chunk: Chunk
-    score: float
-    title: str = ""
-    source: str = ""
-
-
 class EntityHit(BaseModel):
     entity: Entity
     score: float
@@ -72,8 +65,9 @@ class GraphStore(Protocol):
     # -- writes ----------------------------------------------------------------------------------
     def upsert_documents(self, docs: Sequence[Document]) -> None: ...
 
-    def upsert_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]] | None = None) -> None:
-        """Write chunks (and ``NEXT`` links between consecutive chunks of a document)."""
+    def upsert_chunks(self, chunks: Sequence[Chunk]) -> None:
+        """Write chunks (and ``NEXT`` links between consecutive chunks of a document). Their vectors live in
+        the workspace's FAISS index, which serves dense search; the graph store keeps text and structure."""
         ...
 
     def upsert_entities(self, entities: Sequence[EntityRecord]) -> None: ...
@@ -134,8 +128,6 @@ class GraphStore(Protocol):
         ...
 
     def entities_of_chunks(self, chunk_ids: Sequence[str]) -> dict[str, list[str]]: ...
-
-    def vector_search_chunks(self, embedding: Sequence[float], k: int) -> list[ChunkHit]: ...
 
     def vector_search_entities(self, embedding: Sequence[float], k: int) -> list[EntityHit]: ...
 

@@ -8,7 +8,6 @@ relationship types and index names are constants here, never built from data. Ne
 
 from __future__ import annotations
 
-CHUNK_VECTOR_INDEX = "amalgam_chunk_embedding"
 ENTITY_VECTOR_INDEX = "amalgam_entity_embedding"
 
 SCHEMA = (
@@ -30,7 +29,7 @@ SCHEMA = (
 VECTOR_INDEXES = tuple(
     f"CREATE VECTOR INDEX {name} IF NOT EXISTS FOR (n:{label}) ON n.embedding "
     "OPTIONS {indexConfig: {`vector.dimensions`: $dim, `vector.similarity_function`: 'cosine'}}"
-    for name, label in ((CHUNK_VECTOR_INDEX, "Chunk"), (ENTITY_VECTOR_INDEX, "Entity"))
+    for name, label in ((ENTITY_VECTOR_INDEX, "Entity"),)  # chunk vectors live in FAISS only
 )
 VECTOR_INDEX_DIMENSIONS = """
 SHOW VECTOR INDEXES YIELD name, options WHERE name IN $names
@@ -44,7 +43,6 @@ MERGE (d:Document {key: row.key})
 SET d.workspace = $ws, d.id = row.id, d.source = row.source, d.title = row.title, d.text = row.text,
     d.hash = row.hash, d.pages = row.pages, d.metadata = row.metadata"""
 
-# An upsert without an embedding keeps the stored one.
 UPSERT_CHUNKS = """
 UNWIND $rows AS row
 MATCH (d:Document {key: row.doc_key})
@@ -52,7 +50,6 @@ MERGE (c:Chunk {key: row.key})
 SET c.workspace = $ws, c.id = row.id, c.doc_id = row.doc_id, c.index = row.index, c.text = row.text,
     c.start = row.start, c.`end` = row.end, c.pages = row.pages, c.page = row.pages[0],
     c.chunker = row.chunker
-FOREACH (_ IN CASE WHEN row.embedding IS NULL THEN [] ELSE [1] END | SET c.embedding = row.embedding)
 MERGE (d)-[:HAS_CHUNK]->(c)"""
 
 # Run after UPSERT_CHUNKS so a batch links to its own chunks and to those of earlier batches.
@@ -213,10 +210,6 @@ RETURN {_CHUNK} AS chunk ORDER BY c.id LIMIT $limit"""
 NEXT_LINKS = """
 MATCH (a:Chunk {workspace: $ws, doc_id: $doc_id})-[:NEXT]->(b:Chunk)
 RETURN a.id AS source, b.id AS target ORDER BY a.index"""
-CHUNK_SOURCES = """
-UNWIND $keys AS k
-MATCH (d:Document)-[:HAS_CHUNK]->(c:Chunk {key: k})
-RETURN c.id AS id, d.title AS title, d.source AS source"""
 
 _ENTITY = """e.id AS id, e.name AS name, e.type AS type, e.description AS description,
     [(c:Chunk)-[m:MENTIONS]->(e) | [c.id, m.name, m.description]] AS mentions"""

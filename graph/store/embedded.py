@@ -19,7 +19,7 @@ import numpy as np
 from graph.errors import GraphStoreError
 from graph.models import Community, Entity, EntityRecord, MentionRecord, Relation, RelationRecord
 from graph.store import embedded_queries as q
-from graph.store.base import ChunkHit, DeleteReport, EntityHit, StoreStats, Subgraph
+from graph.store.base import DeleteReport, EntityHit, StoreStats, Subgraph
 from graph.store.common import (
     build_entity,
     build_relation,
@@ -28,7 +28,6 @@ from graph.store.common import (
     check_mentions,
     check_query_vector,
     check_relations,
-    check_vectors,
 )
 from graph.store.embedded_schema import SCHEMA, TABLES
 from graph.store.embedded_vectors import VectorMatrix
@@ -136,8 +135,7 @@ class EmbeddedGraphStore:
         with self._tx() as db:
             db.executemany(q.UPSERT_DOCUMENT, rows)
 
-    def upsert_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]] | None = None) -> None:
-        vectors = check_vectors(embeddings, len(chunks), self.embedding_dim, "chunk")
+    def upsert_chunks(self, chunks: Sequence[Chunk]) -> None:
         self._require("documents", {c.doc_id for c in chunks}, "document")
         rows = [
             {
@@ -150,14 +148,11 @@ class EmbeddedGraphStore:
                 "stop": c.end,
                 "pages": json.dumps(c.pages),
                 "chunker": c.chunker,
-                "embedding": _blob(vectors[i] if vectors else None),
             }
-            for i, c in enumerate(chunks)
+            for c in chunks
         ]
         with self._tx() as db:
             db.executemany(q.UPSERT_CHUNK, rows)
-            if vectors:
-                self._patch_vectors("chunks", [c.id for c in chunks], vectors)
 
     def upsert_entities(self, entities: Sequence[EntityRecord]) -> None:
         check_entities(entities, self.embedding_dim)
@@ -345,15 +340,6 @@ class EmbeddedGraphStore:
         for chunk_id, entity_id in self._rows(q.ENTITIES_OF_CHUNKS, ids=_ids(chunk_ids)):
             result.setdefault(chunk_id, []).append(entity_id)
         return result
-
-    def vector_search_chunks(self, embedding: Sequence[float], k: int) -> list[ChunkHit]:
-        top = self._search("chunks", [embedding], k)[0]
-        chunks = {c.id: c for c in self.get_chunks([i for i, _ in top])}
-        docs = {row[0]: (row[1], row[2]) for row in self._rows(q.TITLES, ids=_ids([c.doc_id for c in chunks.values()]))}
-        return [
-            ChunkHit(chunk=chunks[i], score=s, title=docs[chunks[i].doc_id][0], source=docs[chunks[i].doc_id][1])
-            for i, s in top
-        ]
 
     def vector_search_entities(self, embedding: Sequence[float], k: int) -> list[EntityHit]:
         return self.vector_search_entities_batch([embedding], k)[0]

@@ -20,13 +20,12 @@ VALUES (:ws, :id, :source, :title, :text, :hash, :pages, :metadata)
 ON CONFLICT (ws, id) DO UPDATE SET source = excluded.source, title = excluded.title, text = excluded.text,
     hash = excluded.hash, pages = excluded.pages, metadata = excluded.metadata"""
 
-# An upsert without an embedding keeps the stored one.
+# Chunk vectors live in the FAISS index only; the column stays for workspaces written by older versions.
 UPSERT_CHUNK = """
-INSERT INTO chunks (ws, id, doc_id, idx, text, start, stop, pages, chunker, embedding)
-VALUES (:ws, :id, :doc_id, :idx, :text, :start, :stop, :pages, :chunker, :embedding)
+INSERT INTO chunks (ws, id, doc_id, idx, text, start, stop, pages, chunker)
+VALUES (:ws, :id, :doc_id, :idx, :text, :start, :stop, :pages, :chunker)
 ON CONFLICT (ws, id) DO UPDATE SET doc_id = excluded.doc_id, idx = excluded.idx, text = excluded.text,
-    start = excluded.start, stop = excluded.stop, pages = excluded.pages, chunker = excluded.chunker,
-    embedding = COALESCE(excluded.embedding, chunks.embedding)"""
+    start = excluded.start, stop = excluded.stop, pages = excluded.pages, chunker = excluded.chunker"""
 
 UPSERT_ENTITY = """
 INSERT INTO entities (ws, id, name, name_lc, type, description, embedding)
@@ -154,7 +153,7 @@ EVIDENCE_OF = f"SELECT relation_id, chunk_id, description FROM evidence WHERE ws
 
 EMBEDDINGS = {
     table: f"SELECT id, embedding FROM {table} WHERE ws = :ws AND embedding IS NOT NULL ORDER BY id"
-    for table in ("chunks", "entities")
+    for table in ("entities",)
 }
 
 # Reads of ``subgraph``. Each starts from the id list (CROSS JOIN fixes SQLite's join order), so it

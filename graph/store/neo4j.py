@@ -17,7 +17,7 @@ from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavaila
 from graph.errors import GraphStoreError, StoreUnavailableError
 from graph.models import Community, Entity, EntityRecord, MentionRecord, Relation, RelationRecord
 from graph.store import cypher
-from graph.store.base import ChunkHit, DeleteReport, EntityHit, StoreStats, Subgraph
+from graph.store.base import DeleteReport, EntityHit, StoreStats, Subgraph
 from graph.store.common import (
     build_entity,
     build_relation,
@@ -26,7 +26,6 @@ from graph.store.common import (
     check_mentions,
     check_query_vector,
     check_relations,
-    check_vectors,
 )
 from graph.store.neo4j_delete import delete_document
 from ingest.models import Chunk, Document, PageSpan
@@ -124,7 +123,7 @@ class Neo4jGraphStore:
             except GraphStoreError as exc:
                 if "EquivalentSchemaRuleAlreadyExists" not in str(exc.__cause__ or exc):
                     raise  # a concurrent opener creating the same index is fine
-        names = [cypher.CHUNK_VECTOR_INDEX, cypher.ENTITY_VECTOR_INDEX]
+        names = [cypher.ENTITY_VECTOR_INDEX]
         for row in self._read(cypher.VECTOR_INDEX_DIMENSIONS, names=names):
             if row["dim"] is not None and int(row["dim"]) != self.embedding_dim:
                 raise GraphStoreError(
@@ -151,16 +150,15 @@ class Neo4jGraphStore:
         ]  # fmt: skip
         self._write_batches([cypher.UPSERT_DOCUMENTS], rows)
 
-    def upsert_chunks(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]] | None = None) -> None:
-        vectors = check_vectors(embeddings, len(chunks), self.embedding_dim, "chunk")
+    def upsert_chunks(self, chunks: Sequence[Chunk]) -> None:
         self._require("Document", {c.doc_id for c in chunks}, "document")
         rows = [
             {
                 "key": self._key(c.id), "doc_key": self._key(c.doc_id), "id": c.id, "doc_id": c.doc_id,
                 "index": c.index, "text": c.text, "start": c.start, "end": c.end, "pages": c.pages,
-                "chunker": c.chunker, "embedding": vectors[i] if vectors else None,
+                "chunker": c.chunker,
             }
-            for i, c in enumerate(chunks)
+            for c in chunks
         ]  # fmt: skip
         self._write_batches([cypher.UPSERT_CHUNKS, cypher.LINK_NEXT], rows)
 
@@ -316,16 +314,6 @@ class Neo4jGraphStore:
     def entities_of_chunks(self, chunk_ids: Sequence[str]) -> dict[str, list[str]]:
         rows = self._read(cypher.ENTITIES_OF_CHUNKS, keys=self._keys(chunk_ids))
         return {row["chunk_id"]: sorted(row["entity_ids"]) for row in sorted(rows, key=lambda r: r["chunk_id"])}
-
-    def vector_search_chunks(self, embedding: Sequence[float], k: int) -> list[ChunkHit]:
-        top = self._search(cypher.CHUNK_VECTOR_INDEX, embedding, k)
-        chunks = {c.id: c for c in self.get_chunks([i for i, _ in top])}
-        sources = {r["id"]: r for r in self._read(cypher.CHUNK_SOURCES, keys=self._keys([i for i, _ in top]))}
-        return [
-            ChunkHit(chunk=chunks[i], score=s, title=sources[i]["title"], source=sources[i]["source"])
-            for i, s in top
-            if i in chunks and i in sources
-        ]
 
     def vector_search_entities(self, embedding: Sequence[float], k: int) -> list[EntityHit]:
         return self.vector_search_entities_batch([embedding], k)[0]

@@ -71,8 +71,8 @@ LIVED_B = RelationRecord(source_id=CURIE, target_id=PARIS, type="LIVED_IN", chun
 
 def load(store: GraphStore) -> None:
     store.upsert_documents([DOC_A, DOC_B])
-    store.upsert_chunks(CHUNKS_A, [unit(1, 0), unit(0.9, 0.1), unit(0, 1)])
-    store.upsert_chunks(CHUNKS_B, [unit(0.5, 0.5), unit(0, 0, 1)])
+    store.upsert_chunks(CHUNKS_A)
+    store.upsert_chunks(CHUNKS_B)
     store.upsert_entities(ENTITIES)
     store.upsert_mentions(MENTIONS)
     store.upsert_relations([LOCATED_IN, LIVED_A, LIVED_B])
@@ -169,17 +169,13 @@ def test_find_entities_by_name_or_alias_ignoring_case(loaded: GraphStore) -> Non
     assert loaded.find_entities([]) == []
 
 
-def test_vector_search_orders_by_cosine(loaded: GraphStore) -> None:
-    hits = loaded.vector_search_chunks(unit(1, 0), 3)
-    assert [h.chunk.id for h in hits] == [A0, A1, B0]
-    assert hits[0].score == pytest.approx(1.0, abs=1e-3) and hits[0].score > hits[1].score > hits[2].score
-    assert (hits[0].title, hits[0].source) == ("Alpha", DOC_A.source)
-    assert hits[0].chunk == CHUNKS_A[0]
+def test_entity_vector_search_orders_by_cosine(loaded: GraphStore) -> None:
     entities = loaded.vector_search_entities(unit(0.2, 0, 1), 2)
     assert [h.entity.id for h in entities] == [CURIE, PARIS]
+    assert entities[0].score == pytest.approx(0.98, abs=1e-2) and entities[0].score > entities[1].score
     assert entities[0].entity.aliases == ["Madame Curie", "Marie Curie"]
     with pytest.raises(GraphStoreError, match="dimensions"):
-        loaded.vector_search_chunks([1.0, 0.0], 3)
+        loaded.vector_search_entities([1.0, 0.0], 3)
 
 
 def test_batched_entity_vector_search_answers_each_query_as_the_single_search_does(loaded: GraphStore) -> None:
@@ -247,7 +243,7 @@ def test_delete_document_removes_orphans_and_keeps_shared_entities(loaded: Graph
     assert paris.aliases == ["Paris"] and paris.descriptions_by_source == {} and paris.mention_count == 1
     (lived,) = loaded.relations_of([CURIE])
     assert lived.weight == 1.0 and lived.evidence == [B0] and lived.descriptions == ["worked there"]
-    assert [h.chunk.id for h in loaded.vector_search_chunks(unit(1, 0), 5)] == [B0, B1]
+    assert sorted(c.id for c in loaded.iter_chunks()) == sorted([B0, B1])
     # France is gone; the two survivors tie at cosine 0 and come back in id order.
     assert [h.entity.id for h in loaded.vector_search_entities(unit(0, 1, 0), 5)] == [CURIE, PARIS]
     assert loaded.stats().model_dump() == {
@@ -279,25 +275,25 @@ def test_workspaces_are_isolated(graph_store_factory, loaded: GraphStore) -> Non
     other = graph_store_factory()
     assert other.stats().model_dump() == {k: 0 for k in loaded.stats().model_dump()}
     assert other.get_document(DOC_A.id) is None and other.find_entities(["Paris"]) == []
-    assert other.vector_search_chunks(unit(1, 0), 3) == [] and other.vector_search_entities(unit(1), 3) == []
+    assert list(other.iter_chunks()) == [] and other.vector_search_entities(unit(1), 3) == []
     assert other.vector_search_entities_batch([unit(1), unit(0, 1)], 3) == [[], []]
     assert other.get_documents([DOC_A.id]) == [] and other.find_documents_by_source([DOC_A.source]) == []
     other.upsert_documents([DOC_A])
-    other.upsert_chunks(CHUNKS_A[:1], [unit(1, 0)])
+    other.upsert_chunks(CHUNKS_A[:1])
     other.upsert_entities(ENTITIES[:1])
     other.upsert_mentions(MENTIONS[:1])
     assert other.delete_document(DOC_A.id).entities_removed == 1
     assert entity(loaded, PARIS).mention_count == 3 and loaded.stats().chunks == 5
     other.upsert_documents([DOC_B])
     other.clear()
-    assert loaded.stats().documents == 2 and [h.chunk.id for h in loaded.vector_search_chunks(unit(1, 0), 1)] == [A0]
+    assert loaded.stats().documents == 2 and loaded.get_chunks([A0]) == [CHUNKS_A[0]]
 
 
 def test_clear_empties_the_workspace(loaded: GraphStore) -> None:
     loaded.replace_communities([Community(id="com-1", level=0, members=[PARIS])])
     loaded.clear()
     assert loaded.stats().model_dump() == {k: 0 for k in loaded.stats().model_dump()}
-    assert loaded.vector_search_chunks(unit(1, 0), 3) == [] and loaded.get_communities() == []
+    assert list(loaded.iter_chunks()) == [] and loaded.get_communities() == []
     load(loaded)
     assert loaded.stats().entities == 3
 
@@ -340,8 +336,6 @@ def test_bad_input_is_rejected_and_nothing_half_written(loaded: GraphStore) -> N
         loaded.upsert_entities([ENTITIES[0].model_copy(update={"type": "Person"})])
     with pytest.raises(GraphStoreError, match="dimensions"):
         loaded.upsert_entities([ENTITIES[0].model_copy(update={"embedding": [1.0, 2.0]})])
-    with pytest.raises(GraphStoreError, match="embeddings"):
-        loaded.upsert_chunks(CHUNKS_A, [unit(1)])
     with pytest.raises(GraphStoreError, match="unknown entity"):
         loaded.upsert_mentions([MentionRecord(chunk_id=A0, entity_id="ent-ghost", name="Ghost")])
     with pytest.raises(GraphStoreError, match="unknown document"):
