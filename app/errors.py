@@ -5,7 +5,14 @@ lowest layer, ``ingest.errors``, so no stage imports upward); HTTP status codes 
 from __future__ import annotations
 
 from graph.errors import ExtractionError, GraphStoreError, StoreUnavailableError
-from ingest.errors import AmalgamError, ConfigError, IngestError, MissingExtraError, UnknownComponentError
+from ingest.errors import (
+    AmalgamError,
+    ConfigError,
+    IngestError,
+    MissingExtraError,
+    StorageError,
+    UnknownComponentError,
+)
 from retrieval.errors import RetrievalError
 
 __all__ = [
@@ -16,6 +23,7 @@ __all__ = [
     "IngestError",
     "MissingExtraError",
     "RetrievalError",
+    "StorageError",
     "StoreUnavailableError",
     "UnknownComponentError",
 ]

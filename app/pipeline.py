@@ -19,6 +19,7 @@ again one document at a time, so only the documents that cannot be written fail,
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -28,7 +29,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from app.config import Settings
-from app.errors import GraphStoreError, IngestError, StoreUnavailableError
+from app.errors import GraphStoreError, IngestError, StorageError, StoreUnavailableError
 from graph.extraction.base import Extractor
 from graph.fusion.resolver import EntityResolver, refresh_entities
 from graph.store.base import DeleteReport, GraphStore
@@ -103,6 +104,17 @@ class Pipeline:
         return self._ingest(self._distinct(docs, report), report, progress or (lambda event, amount: None))
 
     def _ingest(self, docs: Iterable[Document], report: IngestReport, notify: ProgressCallback) -> IngestReport:
+        try:
+            return self._ingest_all(docs, report, notify)
+        except (OSError, sqlite3.Error) as exc:
+            # A full or read-only disk is no fault of any one document: stop, keep what is done (the
+            # unfinished documents stay pending), and say what to fix.
+            raise StorageError(
+                f"cannot write to the data dir {self.settings.workspace_dir} ({exc}); free space or fix its "
+                "permissions, then run the ingest again: finished documents are kept"
+            ) from exc
+
+    def _ingest_all(self, docs: Iterable[Document], report: IngestReport, notify: ProgressCallback) -> IngestReport:
         written: list[Document] = []  # stored, waiting for the next index checkpoint to be marked done
         last_checkpoint = time.monotonic()
         batch: list[Document] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from app.config import Settings
+from app.errors import StorageError
 from app.llm.usage import TokenUsage
 from graph.extraction.base import Extractor
 from graph.store.base import GraphStore
@@ -40,7 +41,10 @@ def open_store(settings: Settings) -> GraphStore:
 
     dim = embedding_dim(settings)
     if settings.graph_backend == "embedded":
-        settings.workspace_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            settings.workspace_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot create the workspace folder {settings.workspace_dir}: {exc}") from exc
         return open_named_store(
             "embedded", path=settings.workspace_dir / "graph.sqlite", workspace=settings.workspace, embedding_dim=dim
         )

@@ -19,6 +19,10 @@ class IngestError(AmalgamError):
     """A source could not be read or parsed (corrupt, empty, undecodable, unsupported)."""
 
 
+class StorageError(AmalgamError):
+    """The data dir cannot be written (read-only, full, gone): nothing is wrong with the input."""
+
+
 class UnknownComponentError(AmalgamError):
     """A pluggable part (loader, chunker, extractor, store, ...) was asked for by an unknown name."""
 

@@ -24,6 +24,7 @@ from app.errors import (
     ConfigError,
     IngestError,
     RetrievalError,
+    StorageError,
     StoreUnavailableError,
     UnknownComponentError,
 )
@@ -36,6 +37,7 @@ class AsciiJSONResponse(JSONResponse):
 
 _STATUS = (  # most specific first
     (StoreUnavailableError, 503),
+    (StorageError, 507),
     (UnknownComponentError, 400),
     (RetrievalError, 400),
     (IngestError, 422),

@@ -59,6 +59,7 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, object]]:
         415: "Unsupported file type.",
         422: "Invalid request, or a file that could not be read.",
         503: "The graph store cannot be reached.",
+        507: "The data dir cannot be written (full or read-only); what was finished is kept.",
     }
     return {code: {"model": ErrorBody, "description": meaning[code]} for code in codes}
 

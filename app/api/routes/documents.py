@@ -45,7 +45,9 @@ def safe_upload_path(upload_dir: Path, filename: str) -> Path:
     return target
 
 
-@router.post("", response_model=IngestResult, status_code=status.HTTP_201_CREATED, responses=error_responses(400, 415))
+@router.post(
+    "", response_model=IngestResult, status_code=status.HTTP_201_CREATED, responses=error_responses(400, 415, 507)
+)
 def upload(file: UploadFile, engine: EngineDep, settings: SettingsDep) -> IngestResult:
     """Upload one document and ingest it. Re-uploading an unchanged file is a no-op."""
     upload_dir = settings.workspace_dir / "uploads"
@@ -75,7 +77,7 @@ def list_documents(engine: EngineDep) -> list[DocumentSummary]:
     return engine.list_documents()
 
 
-@router.delete("/{doc_id}", response_model=DeleteResult, responses=error_responses(404))
+@router.delete("/{doc_id}", response_model=DeleteResult, responses=error_responses(404, 507))
 def delete_document(doc_id: str, engine: EngineDep) -> DeleteResult:
     report = engine.delete_document(doc_id)
     if not report.found:
