@@ -137,7 +137,11 @@ def _failed(path: str, exc: Exception) -> IngestReport:
 
 def _outcome_of(file: JobFile, reported: list[FileError]) -> FileOutcome:
     """A file failed when the ingest reported a problem with it (its path, or one of its rows ``path#id``)."""
-    errors = [e.error for e in reported if e.path == file.path or e.path.startswith(file.path + "#")]
+    errors = [
+        e.error.removeprefix(file.path + ": ")  # the record names the file already
+        for e in reported
+        if e.path == file.path or e.path.startswith(file.path + "#")
+    ]
     if not errors:
         return FileOutcome(file.seq, "done")
     more = f" (and {len(errors) - ERRORS_PER_FILE} more problems)" if len(errors) > ERRORS_PER_FILE else ""
