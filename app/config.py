@@ -89,6 +89,8 @@ class Settings(BaseSettings):
 
     api_key: str = ""
     upload_max_mb: int = Field(default=50, ge=1)
+    # REST jobs read server-side paths only inside this folder (default: data_dir / "inbox").
+    jobs_root: Path = Path("inbox")
 
     @classmethod
     def settings_customise_sources(
@@ -101,6 +103,13 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml_file = os.environ.get("AMALGAM_CONFIG", "amalgam.toml")
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _jobs_root_under_data_dir(cls, values: object) -> object:
+        if isinstance(values, dict) and not values.get("jobs_root"):
+            values["jobs_root"] = Path(values.get("data_dir") or cls.model_fields["data_dir"].default) / "inbox"
+        return values
 
     @field_validator("workspace")
     @classmethod
