@@ -12,7 +12,7 @@ from app.jobs.models import Job, JobFile
 MAX_INPUTS = 1000
 # A path relative to the jobs root: segments that are not empty, "." or "..", no NUL. Documented in the
 # schema but checked by the route, so a path that breaks it gets 400 (outside the root) like any other.
-RELATIVE_PATH = r"^[^/\x00]*[^/.\x00][^/\x00]*(/[^/\x00]*[^/.\x00][^/\x00]*)*$"
+RELATIVE_PATH = r"^[^/\x00]*[^/.\x00][^/\x00]*(/[^/\x00]*[^/.\x00][^/\x00]*)*/?$"
 InputPath = Annotated[str, Field(max_length=4096, json_schema_extra={"pattern": RELATIVE_PATH})]
 
 

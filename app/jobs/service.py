@@ -32,11 +32,23 @@ DEFAULT_BATCH_FILES = 4
 class Jobs:
     def __init__(self, engine: Engine, store: JobStore | None = None) -> None:
         self.engine = engine
-        self.store = store or JobStore(engine.settings.workspace_dir / JOBS_DB)
+        self._store = store
+        self._store_lock = threading.Lock()
         self._host = socket.gethostname()
 
+    @property
+    def store(self) -> JobStore:
+        """The workspace's job records, opened on first use (creating an app touches no file)."""
+        with self._store_lock:
+            if self._store is None:
+                self._store = JobStore(self.engine.settings.workspace_dir / JOBS_DB)
+            return self._store
+
     def close(self) -> None:
-        self.store.close()
+        with self._store_lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
 
     # -- create ------------------------------------------------------------------------------------
     def create(self, inputs: Sequence[Path], *, name: str = "", batch_size: int = DEFAULT_BATCH_FILES) -> Job:
