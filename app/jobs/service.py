@@ -18,7 +18,7 @@ from pathlib import Path
 
 from app.engine import Engine
 from app.jobs.errors import JobInputError, JobNotFoundError, JobStateError
-from app.jobs.models import FileStatus, Job, JobDetail, JobFile
+from app.jobs.models import FileStatus, Job, JobDetail, JobFile, JobStatus
 from app.jobs.runner import EventCallback, JobRunner, RunOutcome
 from app.jobs.store import JobRow, JobStore
 from ingest.loaders import discover
@@ -26,6 +26,8 @@ from ingest.loaders import discover
 log = logging.getLogger(__name__)
 
 JOBS_DB = "jobs.sqlite"
+# How a run's end shows in the record; a stopped run (server shutdown) goes back to the queue, to be resumed.
+_STATUS_AFTER_RUN: dict[str, JobStatus] = {"done": "done", "cancelled": "cancelled", "stopped": "queued"}
 DEFAULT_BATCH_FILES = 4
 
 
@@ -92,24 +94,36 @@ class Jobs:
             outcome = RunOutcome("failed", f"{type(exc).__name__}: {exc}")
             raise
         finally:
-            # A stopped run (server shutdown) goes back to the queue, to be resumed.
-            status = {"done": "done", "cancelled": "cancelled", "stopped": "queued"}.get(outcome.state, "failed")
-            self.store.finish(job_id, token, status, outcome.error, time.monotonic() - started)  # type: ignore[arg-type]
+            status = _STATUS_AFTER_RUN.get(outcome.state, "failed")
+            self.store.finish(job_id, token, status, outcome.error, time.monotonic() - started)
         return self.get(job_id)
 
-    def resume(self, job_id: str, **run_options: object) -> JobDetail:
+    def resume(
+        self,
+        job_id: str,
+        *,
+        workers: int = 1,
+        on_event: EventCallback | None = None,
+        stop: threading.Event | None = None,
+    ) -> JobDetail:
         """Continue an interrupted, cancelled, failed or queued job; finished files are not redone (and
         ingest skips documents already stored, so nothing is duplicated)."""
         row = self._row(job_id)
         if row.status == "done":
             return self.get(job_id)
-        return self.run(job_id, **run_options)  # type: ignore[arg-type]
+        return self.run(job_id, workers=workers, on_event=on_event, stop=stop)
 
-    def retry_failed(self, job_id: str, **run_options: object) -> JobDetail:
+    def retry_failed(
+        self,
+        job_id: str,
+        *,
+        workers: int = 1,
+        on_event: EventCallback | None = None,
+        stop: threading.Event | None = None,
+    ) -> JobDetail:
         """Run the job's failed files again (each alone)."""
-        self._refuse_if_running(job_id)
-        self.store.requeue_failed(job_id)
-        return self.run(job_id, **run_options)  # type: ignore[arg-type]
+        self.requeue_failed(job_id)
+        return self.run(job_id, workers=workers, on_event=on_event, stop=stop)
 
     def cancel(self, job_id: str) -> Job:
         """Ask the job to stop before its next batch; a job no process runs is cancelled at once."""

@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import StreamingResponse
@@ -30,6 +30,7 @@ from app.jobs.background import BackgroundJobs
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 RELATIVE_PATH_RE = re.compile(RELATIVE_PATH)
+T = TypeVar("T")
 EVENT_POLL_S = 0.5
 
 
@@ -141,7 +142,7 @@ def _ended(job: Job, queued_here: bool) -> bool:
     return job.finished or job.interrupted or (job.status == "queued" and not queued_here)
 
 
-def _call(function, *args, **kwargs):  # type: ignore[no-untyped-def]
+def _call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Job errors as HTTP errors: unknown id 404, wrong state 409, anything else about the request 400."""
     try:
         return function(*args, **kwargs)
