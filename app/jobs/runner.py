@@ -51,8 +51,8 @@ class JobRunner:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def run(self) -> RunOutcome:
-        # Batches run on pool threads even with one worker, so 1 and N workers differ only in the worker
-        # count (on a busy 2-core box, torch ran the same batch ~1.5x faster off the main thread).
+        # Batches run on pool threads even with one worker, so 1 and N workers take the same code path and
+        # differ only in the worker count.
         batches = self._pending_batches()
         with ThreadPoolExecutor(max(1, self.workers), thread_name_prefix="amalgam-job") as pool:
             futures = [pool.submit(self._work, batches) for _ in range(max(1, self.workers))]
