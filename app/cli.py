@@ -35,6 +35,7 @@ _SUBAPPS = (
     ("app.cli_graph", "graph_app", "graph"),
     ("app.cli_eval", "eval_app", "eval"),
     ("app.cli_treehop", "treehop_app", "treehop"),
+    ("app.cli_jobs", "jobs_app", "jobs"),
 )
 for _module, _attr, _name in _SUBAPPS:
     try:

@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     upload_max_mb: int = Field(default=50, ge=1)
     # A larger file is refused (a per-file error) before it is read: one document's cost stays bounded.
     ingest_max_file_mb: int = Field(default=50, ge=1)
+    # REST jobs read server-side paths only inside this folder (default: data_dir / "inbox").
+    jobs_root: Path = Path("inbox")
 
     @classmethod
     def settings_customise_sources(
@@ -112,6 +114,13 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml_file = os.environ.get("AMALGAM_CONFIG", "amalgam.toml")
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _jobs_root_under_data_dir(cls, values: object) -> object:
+        if isinstance(values, dict) and not values.get("jobs_root"):
+            values["jobs_root"] = Path(values.get("data_dir") or cls.model_fields["data_dir"].default) / "inbox"
+        return values
 
     @field_validator("workspace")
     @classmethod

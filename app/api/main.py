@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from http import HTTPStatus
 from typing import Any
 
@@ -15,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.deps import require_api_key
 from app.api.guard import RequestGuard, without_server_paths
-from app.api.routes import ask, documents, health
+from app.api.routes import ask, documents, health, jobs
 from app.api.schemas import error_responses
 from app.config import Settings, load_settings
 from app.engine import Engine
@@ -28,6 +30,8 @@ from app.errors import (
     StoreUnavailableError,
     UnknownComponentError,
 )
+from app.jobs import Jobs
+from app.jobs.background import BackgroundJobs
 
 
 class AsciiJSONResponse(JSONResponse):
@@ -53,9 +57,17 @@ def allowed_methods(api: FastAPI, path: str) -> list[str]:
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or load_settings()
-    api = FastAPI(title="Amalgam", version="0.1.0", description="GraphRAG knowledge fusion: ask with citations.")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        app.state.jobs.shutdown()  # the running job stops after its batch and stays resumable
+
+    description = "GraphRAG knowledge fusion: ask with citations."
+    api = FastAPI(title="Amalgam", version="0.1.0", description=description, lifespan=lifespan)
     api.state.settings = settings
     api.state.engine = engine or Engine(settings)
+    api.state.jobs = BackgroundJobs(Jobs(api.state.engine))  # jobs run on its thread, never inside a request
 
     @api.exception_handler(AmalgamError)
     def _amalgam_error(request: Request, exc: AmalgamError) -> JSONResponse:
@@ -88,4 +100,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     common = error_responses(401, 413, 422, 503)
     api.include_router(ask.router, dependencies=protected, responses=common)
     api.include_router(documents.router, dependencies=protected, responses=common)
+    api.include_router(jobs.router, dependencies=protected, responses=common)
     return api
