@@ -124,11 +124,17 @@ def main() -> None:
     parser.add_argument("--ingest-passages", type=int, default=500)
     parser.add_argument("--questions", type=int, default=200, help="dev questions the clients cycle through")
     parser.add_argument("--warmup-seconds", type=float, default=60)
+    parser.add_argument("--workspace", default="", help="serve this existing workspace of --data-dir instead")
+    parser.add_argument("--data-dir", type=Path, default=Path("data"))
     parser.add_argument("--endpoint", default="/v1/search", help="/v1/ask also answers (extractive offline)")
     args = parser.parse_args()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "AMALGAM_RETRIEVAL_MODE": "hybrid"}
-    data_dir = build_workspace(args.passages, env)
-    built = json.loads((data_dir / "built.json").read_text())
+    if args.workspace:  # an existing workspace (e.g. one `amalgam eval` built), served as it is
+        data_dir, env["AMALGAM_WORKSPACE"] = args.data_dir.resolve(), args.workspace
+        built = {"ingest_s": float("nan")}
+    else:
+        data_dir = build_workspace(args.passages, env)
+        built = json.loads((data_dir / "built.json").read_text())
     dev = [json.loads(line) for line in (DATASET / "questions.jsonl").open()]
     questions = [q["question"] for q in dev if q["split"] == "dev"][: args.questions]
     server, base = start_server(data_dir, env)
