@@ -199,6 +199,11 @@ class ScoreWeights:
     split_definitions_below: float = 0.6
 
 
+# Names compared per node pair: a merged node can carry dozens of alias keys, and all pairs would cost
+# quadratic time for variants that the first few already cover.
+NAMES_COMPARED = 4
+
+
 def name_similarity(a: NodeView, b: NodeView, weights: ScoreWeights = ScoreWeights()) -> float:
     """1.0 for equal keys, high for acronym/expansion and misspellings, rapidfuzz ratio otherwise."""
     if a.keys & b.keys or a.compact_keys & b.compact_keys:
@@ -206,8 +211,8 @@ def name_similarity(a: NodeView, b: NodeView, weights: ScoreWeights = ScoreWeigh
     if (a.acronym_keys & b.acronyms) or (b.acronym_keys & a.acronyms):
         return weights.acronym_name_score
     best = 0.0
-    for name_a in list(a.keys)[:4]:
-        for name_b in list(b.keys)[:4]:
+    for name_a in list(a.keys)[:NAMES_COMPARED]:
+        for name_b in list(b.keys)[:NAMES_COMPARED]:
             score = max(fuzz.token_sort_ratio(name_a, name_b), fuzz.ratio(name_a, name_b)) / 100.0
             if not tokens_align(name_a, name_b):
                 score = min(score, UNALIGNED_CAP)
@@ -216,6 +221,8 @@ def name_similarity(a: NodeView, b: NodeView, weights: ScoreWeights = ScoreWeigh
 
 
 UNALIGNED_CAP = 0.7  # "Adolf I, Prince of X" vs "Georg, Prince of X": close strings, different people
+# A one-letter slip in a four-letter word still scores 75 ("jonh" vs "john"); a different word scores less.
+SAME_WORD_RATIO = 75
 
 
 def tokens_align(key_a: str, key_b: str) -> bool:
@@ -223,7 +230,7 @@ def tokens_align(key_a: str, key_b: str) -> bool:
     words_a, words_b = set(key_a.split()), set(key_b.split())
     for mine, theirs in ((words_a - words_b, words_b), (words_b - words_a, words_a)):
         for word in mine:
-            if not any(fuzz.ratio(word, other) >= 75 for other in theirs):
+            if not any(fuzz.ratio(word, other) >= SAME_WORD_RATIO for other in theirs):
                 return False
     return True
 
