@@ -20,6 +20,7 @@ from app.config import load_settings
 from app.engine import Engine
 from app.jobs import Jobs
 from app.jobs.store import JobStore
+from tests.graph_snapshot import graph_snapshot
 
 SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "sample"
 REPO = Path(__file__).resolve().parents[2]
@@ -79,16 +80,7 @@ def _kill_when(process: subprocess.Popen[bytes], db: Path, finished: int) -> str
 def _snapshot(data: Path) -> dict[str, object]:
     engine = Engine(load_settings(data_dir=data, chunker="sentence"))
     try:
-        store = engine.store
-        docs = store.list_documents()
-        entities = sorted(e.id for e in store.iter_entities())
-        return {
-            "documents": sorted((d.id, d.hash) for d in docs),
-            "chunks": sorted(c.id for d in docs for c in store.chunks_of_document(d.id)),
-            "entities": entities,
-            "relations": sorted(r.id for r in store.relations_of(entities)),
-            "indexed": len(engine.retriever.indexes),
-        }
+        return graph_snapshot(engine)
     finally:
         engine.close()
 

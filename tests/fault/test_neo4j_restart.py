@@ -20,6 +20,7 @@ from app.config import Settings, load_settings
 from app.engine import Engine
 from app.jobs import Jobs
 from tests.fault.test_job_sigkill import FILES, REPO, _corpus, _finished_files
+from tests.graph_snapshot import graph_snapshot
 
 pytestmark = pytest.mark.neo4j
 
@@ -40,16 +41,7 @@ def _settings(data: Path, uri: str, workspace: str) -> Settings:
 def _snapshot(settings: Settings) -> dict[str, object]:
     engine = Engine(settings)
     try:
-        store = engine.store
-        docs = store.list_documents()
-        entities = sorted(e.id for e in store.iter_entities())
-        return {
-            "documents": sorted((d.id, d.hash) for d in docs),
-            "chunks": sorted(c.id for d in docs for c in store.chunks_of_document(d.id)),
-            "entities": entities,
-            "relations": sorted(r.id for r in store.relations_of(entities)),
-            "indexed": len(engine.retriever.indexes),
-        }
+        return graph_snapshot(engine)
     finally:
         engine.close()
 

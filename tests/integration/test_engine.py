@@ -15,6 +15,7 @@ from app.config import load_settings
 from app.engine import Engine
 from graph.store.base import GraphStore
 from tests.conftest import StoreFactory
+from tests.graph_snapshot import graph_snapshot
 
 SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "sample"
 FILES = sorted(p for p in SAMPLE.iterdir() if p.suffix in {".txt", ".md", ".html", ".pdf"})
@@ -31,20 +32,6 @@ def _engine(tmp_path: Path, store: GraphStore, name: str, batch_size: int | None
     if batch_size is not None:
         engine.pipeline.batch_size = batch_size
     return engine
-
-
-def _snapshot(engine: Engine) -> dict[str, object]:
-    store = engine.store
-    docs = store.list_documents()
-    chunks = [c.id for d in docs for c in store.chunks_of_document(d.id)]
-    entities = sorted(e.id for e in store.iter_entities())
-    return {
-        "documents": sorted((d.id, d.hash) for d in docs),
-        "chunks": sorted(chunks),
-        "entities": entities,
-        "relations": sorted(r.id for r in store.relations_of(entities)),
-        "indexed": len(engine.retriever.indexes),
-    }
 
 
 def test_ingest_list_retrieve_delete(graph_store_factory: StoreFactory, tmp_path: Path) -> None:
@@ -73,7 +60,7 @@ def test_interrupted_ingest_resumes_to_the_uninterrupted_result(
     # so only runs with the same batches can be compared id for id.
     reference = _engine(tmp_path, graph_store_factory(), "reference", batch_size=1)
     reference.ingest(TEXT_FILES)
-    expected = _snapshot(reference)
+    expected = graph_snapshot(reference)
 
     crashed = _engine(tmp_path, graph_store_factory(), "crashed", batch_size=1)
     crashed.pipeline.checkpoint_seconds = 0  # indexes saved and documents marked done after every batch
@@ -96,7 +83,7 @@ def test_interrupted_ingest_resumes_to_the_uninterrupted_result(
     report = resumed.ingest(TEXT_FILES)
     assert report.errors == []
     assert report.documents_unchanged == 2, "documents finished before the crash are not redone"
-    assert _snapshot(resumed) == expected
+    assert graph_snapshot(resumed) == expected
     assert {d.status for d in resumed.list_documents()} == {"ready"}
 
 
