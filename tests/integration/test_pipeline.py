@@ -11,6 +11,7 @@ import pytest
 from app.config import load_settings
 from app.engine import Engine
 from graph.store.base import GraphStore
+from ingest.errors import StorageError
 from ingest.models import Document
 from retrieval.index.indexset import IndexSet
 
@@ -70,7 +71,7 @@ def test_a_crash_before_the_checkpoint_leaves_pending_documents_that_the_next_ru
         raise OSError("No space left on device")
 
     monkeypatch.setattr(engine.pipeline.indexes, "save", disk_full)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(StorageError, match="No space left on device.*finished documents are kept"):
         engine.pipeline.ingest_documents(docs)
     assert [d.hash for d in engine.store.get_documents([d.id for d in docs])] == [""] * len(docs)  # all pending
     monkeypatch.undo()
