@@ -126,6 +126,7 @@ def main() -> None:
     parser.add_argument("--warmup-seconds", type=float, default=60)
     parser.add_argument("--workspace", default="", help="serve this existing workspace of --data-dir instead")
     parser.add_argument("--data-dir", type=Path, default=Path("data"))
+    parser.add_argument("--before-code", type=Path, default=None, help="an older checkout to serve beside it")
     parser.add_argument("--endpoint", default="/v1/search", help="/v1/ask also answers (extractive offline)")
     args = parser.parse_args()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "AMALGAM_RETRIEVAL_MODE": "hybrid"}
@@ -137,14 +138,20 @@ def main() -> None:
         built = json.loads((data_dir / "built.json").read_text())
     dev = [json.loads(line) for line in (DATASET / "questions.jsonl").open()]
     questions = [q["question"] for q in dev if q["split"] == "dev"][: args.questions]
-    server, base = start_server(data_dir, env)
+    servers = [("idle", *start_server(data_dir, env))]
+    if args.before_code:  # the same workspace served by an older checkout, measured level by level beside it
+        old_env = {**env, "PYTHONPATH": str(args.before_code.resolve())}
+        servers.insert(0, ("before", *start_server(data_dir, old_env)))
+    base = servers[-1][2]  # the code under test: the during-ingest levels load it alone
     rows = []
     try:
         # Warm-up: one pass over the questions the clients will send, so that every level meets the
         # steady state (models loaded, the entity names these questions reach already embedded).
-        asyncio.run(load_level(base, questions, 4, args.warmup_seconds, args.endpoint))
+        for _, _, url in servers:
+            asyncio.run(load_level(url, questions, 4, args.warmup_seconds, args.endpoint))
         for clients in args.clients:
-            rows.append(("idle", asyncio.run(load_level(base, questions, clients, args.seconds, args.endpoint))))
+            for label, _, url in servers:
+                rows.append((label, asyncio.run(load_level(url, questions, clients, args.seconds, args.endpoint))))
         if args.during_ingest:
             extra = corpus_rows(args.passages, args.ingest_passages * len(args.clients))
             with tempfile.TemporaryDirectory() as folder:
@@ -157,14 +164,15 @@ def main() -> None:
                     )
                     upload.join(timeout=3600)
     finally:
-        stop_server(server)
+        for _, process, _ in servers:
+            stop_server(process)
     print(
         f"\n{args.passages} passages ingested with `amalgam ingest` in {built['ingest_s']:.0f} s; "
         f"POST {args.endpoint}, hybrid, {args.seconds:.0f} s per level, {os.cpu_count()} CPU cores, loopback"
     )
     print("| while | clients | requests | errors | req/s | p50 ms | p95 ms | p99 ms | p50 / 1-client p50 |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    baseline = next((r["p50"] for _, r in rows if r["clients"] == 1), float("nan"))
+    baseline = next((r["p50"] for label, r in rows if r["clients"] == 1 and label == "idle"), float("nan"))
     for label, r in rows:
         print(
             f"| {label} | {r['clients']} | {r['requests']} | {r['errors']} | {r['rps']:.1f} | {r['p50']:.0f} | "
