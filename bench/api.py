@@ -132,13 +132,13 @@ def main() -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "AMALGAM_RETRIEVAL_MODE": "hybrid"}
     if args.workspace:  # an existing workspace (e.g. one `amalgam eval` built), served as it is
         data_dir, env["AMALGAM_WORKSPACE"] = args.data_dir.resolve(), args.workspace
-        built = {"ingest_s": float("nan")}
+        built: dict[str, float] = {}
     else:
         data_dir = build_workspace(args.passages, env)
         built = json.loads((data_dir / "built.json").read_text())
     dev = [json.loads(line) for line in (DATASET / "questions.jsonl").open()]
     questions = [q["question"] for q in dev if q["split"] == "dev"][: args.questions]
-    servers = [("idle", *start_server(data_dir, env))]
+    servers = [("current", *start_server(data_dir, env))]
     if args.before_code:  # the same workspace served by an older checkout, measured level by level beside it
         old_env = {**env, "PYTHONPATH": str(args.before_code.resolve())}
         servers.insert(0, ("before", *start_server(data_dir, old_env)))
@@ -160,19 +160,24 @@ def main() -> None:
                     upload = upload_in_background(base, batch, Path(folder))
                     time.sleep(2)  # let the upload reach the ingest
                     rows.append(
-                        ("ingesting", asyncio.run(load_level(base, questions, clients, args.seconds, args.endpoint)))
+                        (
+                            "current, ingesting",
+                            asyncio.run(load_level(base, questions, clients, args.seconds, args.endpoint)),
+                        )
                     )
                     upload.join(timeout=3600)
     finally:
         for _, process, _ in servers:
             stop_server(process)
-    print(
-        f"\n{args.passages} passages ingested with `amalgam ingest` in {built['ingest_s']:.0f} s; "
-        f"POST {args.endpoint}, hybrid, {args.seconds:.0f} s per level, {os.cpu_count()} CPU cores, loopback"
+    origin = (
+        f"workspace {args.workspace} of {args.data_dir}"
+        if args.workspace
+        else f"{args.passages} passages ingested with `amalgam ingest` in {built['ingest_s']:.0f} s"
     )
-    print("| while | clients | requests | errors | req/s | p50 ms | p95 ms | p99 ms | p50 / 1-client p50 |")
+    print(f"\n{origin}; POST {args.endpoint}, hybrid, {args.seconds:.0f} s per level, {os.cpu_count()} cores, loopback")
+    print("| server | clients | requests | errors | req/s | p50 ms | p95 ms | p99 ms | p50 / 1-client p50 |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    baseline = next((r["p50"] for label, r in rows if r["clients"] == 1 and label == "idle"), float("nan"))
+    baseline = next((r["p50"] for label, r in rows if r["clients"] == 1 and label == "current"), float("nan"))
     for label, r in rows:
         print(
             f"| {label} | {r['clients']} | {r['requests']} | {r['errors']} | {r['rps']:.1f} | {r['p50']:.0f} | "
