@@ -7,7 +7,6 @@ directory, or a model name already in the local Hugging Face cache. Nothing is d
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -45,15 +44,13 @@ def pick_device(device: str = "auto") -> str:
 
 @lru_cache(maxsize=4)
 def _load(path: str, device: str) -> Any:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     import transformers
     from sentence_transformers import SentenceTransformer
 
     transformers.logging.disable_progress_bar()  # a bar per model load is noise in CLI output
 
     try:
-        return SentenceTransformer(path, device=device)
+        return SentenceTransformer(path, device=device, local_files_only=True)  # never a model hub at run time
     except OSError as exc:
         raise ConfigError(f"cannot load embedding model {path!r} offline: {exc}") from exc
 

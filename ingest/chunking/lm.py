@@ -179,7 +179,6 @@ class TransformersLM:
     ) -> None:
         import torch
 
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach a model hub at run time
         self.name = f"transformers:{gguf_file or model_dir.name}:{dtype}"
         self._torch = torch
         try:
@@ -245,6 +244,10 @@ class TransformersLM:
         return _candidate_logprobs(logits, [self.token_ids(c)[0] for c in candidates])
 
 
+# Models come from local paths shipped by packages; a model hub is never reached at run time.
+OFFLINE = {"local_files_only": True}
+
+
 def _one_torch_thread(torch: Any) -> None:
     torch.set_num_threads(1)  # per worker thread: the workers already use every core between them
 
@@ -253,14 +256,14 @@ def _load_checkpoint(model_dir: Path, gguf_file: str | None, dtype: Any) -> tupl
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if gguf_file is None:
-        tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        return tokenizer, AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype).eval()
+        tokenizer = AutoTokenizer.from_pretrained(model_dir, **OFFLINE)
+        return tokenizer, AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype, **OFFLINE).eval()
     converted = _converted_dir(model_dir / gguf_file, str(dtype).removeprefix("torch."))
     if (converted / "config.json").is_file():
-        tokenizer = AutoTokenizer.from_pretrained(converted)
-        return tokenizer, AutoModelForCausalLM.from_pretrained(converted, dtype=dtype).eval()
-    tokenizer = AutoTokenizer.from_pretrained(model_dir, gguf_file=gguf_file)
-    model = AutoModelForCausalLM.from_pretrained(model_dir, gguf_file=gguf_file, dtype=dtype).eval()
+        tokenizer = AutoTokenizer.from_pretrained(converted, **OFFLINE)
+        return tokenizer, AutoModelForCausalLM.from_pretrained(converted, dtype=dtype, **OFFLINE).eval()
+    tokenizer = AutoTokenizer.from_pretrained(model_dir, gguf_file=gguf_file, **OFFLINE)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, gguf_file=gguf_file, dtype=dtype, **OFFLINE).eval()
     _save_converted(tokenizer, model, converted)
     return tokenizer, model
 
