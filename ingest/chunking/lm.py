@@ -174,9 +174,7 @@ class TransformersLM:
     padded batches waste work on the short last window (docs/bench-chunking.md).
     """
 
-    def __init__(
-        self, model_dir: Path, *, gguf_file: str | None = None, dtype: str = "bfloat16", threads: int = 0
-    ) -> None:
+    def __init__(self, model_dir: Path, *, gguf_file: str | None = None, dtype: str = "bfloat16") -> None:
         import torch
 
         self.name = f"transformers:{gguf_file or model_dir.name}:{dtype}"
@@ -188,22 +186,15 @@ class TransformersLM:
         start = self._tokenizer.bos_token_id
         self._start_token = start if start is not None else self._tokenizer.eos_token_id
         self._lock = threading.Lock()
-        # 0 = torch's process-wide setting (AMALGAM_TORCH_THREADS). On a busy machine more threads
-        # than free cores ran 3-4x slower (docs/bench-chunking.md), so this follows the setting.
-        self.threads = threads
-        self.workers = threads or torch.get_num_threads()
+        # One worker per torch thread of the process (AMALGAM_TORCH_THREADS, set by the entry point): on a
+        # busy machine more threads than free cores ran 3-4x slower (docs/bench-chunking.md).
+        self.workers = torch.get_num_threads()
         self._pool: ThreadPoolExecutor | None = None
 
     @contextmanager
     def _forward_context(self) -> Iterator[None]:
-        torch = self._torch
-        previous = torch.get_num_threads()
-        with self._lock, torch.inference_mode():
-            torch.set_num_threads(self.threads or previous)
-            try:
-                yield
-            finally:
-                torch.set_num_threads(previous)
+        with self._lock, self._torch.inference_mode():
+            yield
 
     def token_ids(self, text: str) -> list[int]:
         return list(self._tokenizer(text, add_special_tokens=False).input_ids)
@@ -249,7 +240,9 @@ OFFLINE = {"local_files_only": True}
 
 
 def _one_torch_thread(torch: Any) -> None:
-    torch.set_num_threads(1)  # per worker thread: the workers already use every core between them
+    # Run in each pool worker as it starts: OpenMP keeps the thread count per calling thread, so this sets
+    # the workers' own passes to one thread (they use every core between them) and leaves the rest alone.
+    torch.set_num_threads(1)
 
 
 def _load_checkpoint(model_dir: Path, gguf_file: str | None, dtype: Any) -> tuple[Any, Any]:
