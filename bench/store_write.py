@@ -41,7 +41,7 @@ MAX_CHUNK_CHARS = 300
 class Workload:
     documents: list[Document]
     chunks: list[Chunk]
-    chunk_vectors: list[list[float]]
+    embedding_dim: int
     entities: list[EntityRecord]
     mentions: list[MentionRecord]
     relations: list[RelationRecord]
@@ -76,7 +76,6 @@ def build_workload(passages: int) -> Workload:
             documents.append(doc)
             chunks += [Chunk.from_span(doc, i, a, b, "sentences") for i, (a, b) in enumerate(sentence_spans(doc.text))]
     embedder = SentenceTransformerEmbedder()
-    chunk_vectors = embedder.embed([c.text for c in chunks]).astype(float).tolist()
     entities: dict[str, EntityRecord] = {}
     mentions: dict[tuple[str, str, str], MentionRecord] = {}
     relations: list[RelationRecord] = []
@@ -98,7 +97,7 @@ def build_workload(passages: int) -> Workload:
     names = list(entities.values())
     vectors = embedder.embed([e.name for e in names]).astype(float).tolist()
     entity_records = [e.model_copy(update={"embedding": v}) for e, v in zip(names, vectors, strict=True)]
-    return Workload(documents, chunks, chunk_vectors, entity_records, list(mentions.values()), relations)
+    return Workload(documents, chunks, embedder.dim, entity_records, list(mentions.values()), relations)
 
 
 def write_all(store: GraphStore, work: Workload) -> float:
@@ -145,7 +144,7 @@ def main() -> None:
         f"{len(work.documents)} documents, {len(work.chunks)} chunks, {len(work.entities)} entities, "
         f"{len(work.mentions)} mentions, {len(work.relations)} relation evidence rows"
     )
-    dim = len(work.chunk_vectors[0])
+    dim = work.embedding_dim
     with tempfile.TemporaryDirectory() as folder:
         embedded = open_store("embedded", path=Path(folder) / "g.sqlite", workspace="bench", embedding_dim=dim)
         embedded_rate = measure("embedded (SQLite, executemany)", embedded, work)
