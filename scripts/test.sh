@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need (Python environment with the dev extras, Java 17 + Maven for the local
-# Neo4j, Chromium + ChromeDriver for the browser tests), runs the static checks (ruff lint and format, mypy on the core packages), then the whole suite.
+# Neo4j, Chromium + ChromeDriver for the browser tests), runs the static checks (ruff lint and format,
+# mypy on the core packages), then the whole suite.
 # tests/conftest.py starts a throw-away Neo4j 5.26 server from Maven Central jars and stops it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
