@@ -31,6 +31,7 @@ from pydantic import BaseModel, Field
 from app.config import Settings
 from app.errors import GraphStoreError, IngestError, StorageError, StoreUnavailableError
 from graph.extraction.base import Extractor
+from graph.fusion.mention_vectors import encode_chunks
 from graph.fusion.resolver import EntityResolver, refresh_entities
 from graph.store.base import DeleteReport, GraphStore
 from ingest.chunking.base import Chunker
@@ -239,10 +240,13 @@ class Pipeline:
         report.chunks += len(chunks)
 
     def _write_chunks(self, chunks: list[Chunk], report: IngestReport) -> None:
-        vectors = self.embedder.embed([c.text for c in chunks])
-        self.store.upsert_chunks(chunks)  # vectors go to the FAISS index below, the one dense search uses
         extractions = self.extractor.extract(chunks)
-        resolver = EntityResolver(self.store, self.fusion_embedder, summarize=self.summarize)
+        # One encoder pass gives the chunk vectors and the mentions' context vectors for fusion.
+        vectors, mention_vectors = encode_chunks(chunks, extractions, self.embedder)
+        self.store.upsert_chunks(chunks)  # vectors go to the FAISS index below, the one dense search uses
+        resolver = EntityResolver(
+            self.store, self.fusion_embedder, summarize=self.summarize, mention_vectors=mention_vectors
+        )
         fused = resolver.resolve(extractions)
         resolver.write(fused)
         report.extraction_status = dict(Counter(report.extraction_status) + Counter(e.status for e in extractions))

@@ -25,6 +25,20 @@ class Embedder(Protocol):
         ...
 
 
+Span = tuple[int, int]  # character offsets [start, end) into one text
+
+
+@runtime_checkable
+class SpanEmbedder(Embedder, Protocol):
+    """An embedder that can also pool vectors for parts of a text from the same encoder pass."""
+
+    def embed_spans(self, texts: Sequence[str], spans: Sequence[Sequence[Span]]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each text's vector (exactly as ``embed`` gives it) and, per text, one L2-normalised row
+        per span: the mean of the text's own contextual token vectors that overlap the span (a zero
+        row where no token does, e.g. a span past the model's truncation)."""
+        ...
+
+
 class CachedEmbedder:
     """An ``Embedder`` that remembers vectors on disk, keyed by a hash of model name and text.
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ingest.embedder import Span
 from ingest.errors import ConfigError
 
 # Package names that ship a sentence-transformers model directory, and how to find it.
@@ -84,3 +85,41 @@ class SentenceTransformerEmbedder:
             show_progress_bar=show_progress,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+    def embed_spans(self, texts: Sequence[str], spans: Sequence[Sequence[Span]]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """``embed`` plus pooled span vectors, from one forward pass per batch (see ``SpanEmbedder``)."""
+        import torch
+
+        text_vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        span_vectors = [np.zeros((len(s), self.dim), dtype=np.float32) for s in spans]
+        # Longest first, as sentence-transformers does: texts of similar length share a batch (less padding).
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            encoded = self._model.tokenizer(
+                [texts[i] for i in batch],
+                padding=True,
+                truncation=True,
+                max_length=self.max_tokens,
+                return_offsets_mapping=True,
+                return_tensors="pt",
+            )
+            offsets = encoded.pop("offset_mapping").numpy()
+            with torch.inference_mode():
+                out = self._model.forward({k: v.to(self._model.device) for k, v in encoded.items()})
+            tokens = out["token_embeddings"].float().cpu().numpy()
+            sentence = out["sentence_embedding"].float().cpu().numpy()
+            # Real tokens only: padding is masked out and special tokens have empty offsets.
+            real = encoded["attention_mask"].numpy().astype(bool) & (offsets[:, :, 1] > offsets[:, :, 0])
+            for row, i in enumerate(batch):
+                text_vectors[i] = _unit(sentence[row])
+                for j, (begin, end) in enumerate(spans[i]):
+                    inside = real[row] & (offsets[row, :, 0] < end) & (offsets[row, :, 1] > begin)
+                    if inside.any():
+                        span_vectors[i][j] = _unit(tokens[row][inside].mean(axis=0))
+        return text_vectors, span_vectors
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector

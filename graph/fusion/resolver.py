@@ -19,6 +19,7 @@ from graph.fusion.candidates import neighbour_keys, stored_candidates
 from graph.fusion.cluster import Group, MentionItem, StoredItem, cluster_groups, group_by_name
 from graph.fusion.coref import link_names, with_aliases
 from graph.fusion.descriptions import Summarize, fuse_descriptions
+from graph.fusion.mention_vectors import MentionVectors
 from graph.fusion.naming import type_label
 from graph.fusion.normalize import normalize_name
 from graph.fusion.relations import RelationKey, find_conflicts, merge_parallel
@@ -85,9 +86,13 @@ class EntityResolver:
         summarize: Summarize | None = None,
         weights: ScoreWeights = ScoreWeights(),
         vector_candidates: int = 3,
+        mention_vectors: MentionVectors | None = None,
     ) -> None:
         self.store, self.embedder, self.threshold = store, embedder, threshold
         self.summarize, self.weights, self.vector_candidates = summarize, weights, vector_candidates
+        # Context vectors pooled from the chunks' encoder pass (mention_vectors.py); a mention without
+        # one has its "name: description" text encoded instead.
+        self.mention_vectors = mention_vectors if embedder is not None else None
         self._vectors: dict[str, np.ndarray] = {}
         self._stored_entities: list[Entity] = []
 
@@ -109,7 +114,7 @@ class EntityResolver:
             {entity.id: entity for entity in self._stored_entities},
             self.summarize,
         )
-        entities = self._with_embeddings(resolved.entities)
+        entities = self._with_embeddings(resolved, items, mentions)
         relations, dropped = self._relations(extractions, resolved)
         return FusionResult(
             entities=entities,
@@ -144,9 +149,7 @@ class EntityResolver:
         keys_by_chunk: dict[str, set[str]] = {}
         for mention in mentions:
             keys_by_chunk.setdefault(mention.chunk_id, set()).add(normalize_name(mention.name))
-        with_context = [i for i, m in enumerate(mentions) if m.description]
-        vectors = self._embed([f"{mentions[i].name}: {mentions[i].description}" for i in with_context])
-        context = dict(zip(with_context, vectors, strict=True)) if vectors is not None else {}
+        context = self._context_vectors(mentions)
         return [
             MentionItem(
                 index=i,
@@ -159,21 +162,46 @@ class EntityResolver:
             for i, m in enumerate(mentions)
         ]
 
+    def _context_vectors(self, mentions: Sequence[_Mention]) -> dict[int, np.ndarray]:
+        """Each described mention's context vector: pooled from the chunk pass, else its text encoded."""
+        context: dict[int, np.ndarray] = {}
+        if self.embedder is None:
+            return context
+        to_encode = []
+        for i, m in enumerate(mentions):
+            pooled = self.mention_vectors.get(m.chunk_id, m.name, m.description) if self.mention_vectors else None
+            if pooled is not None:
+                context[i] = pooled
+            elif m.description:
+                to_encode.append(i)
+        vectors = self._embed([f"{mentions[i].name}: {mentions[i].description}" for i in to_encode]) or []
+        context.update(zip(to_encode, vectors, strict=True))
+        return context
+
     def _stored_items(self, items: Sequence[MentionItem]) -> dict[str, StoredItem]:
         first_by_key: dict[str, MentionItem] = {}
         for item in items:
             first_by_key.setdefault(normalize_name(item.name), item)
         query = None
         if self.embedder is not None and self.vector_candidates > 0:
-            texts = [f"{i.name}: {i.description}" if i.description else i.name for i in first_by_key.values()]
-            vectors = self._embed(texts)
-            query = np.vstack(vectors) if vectors else None
+            firsts = list(first_by_key.values())
+            bare = [i for i in firsts if i.embedding is None]
+            encoded = dict(
+                zip(
+                    map(id, bare),
+                    self._embed([f"{i.name}: {i.description}" if i.description else i.name for i in bare]) or [],
+                    strict=True,
+                )
+            )
+            query = (
+                np.vstack([i.embedding if i.embedding is not None else encoded[id(i)] for i in firsts])
+                if firsts
+                else None
+            )
         names = sorted({item.name for item in items})
         self._stored_entities = stored_candidates(self.store, names, query, k=self.vector_candidates)
         neighbours = neighbour_keys(self.store, self._stored_entities)
-        described = [e for e in self._stored_entities if e.description]
-        vectors = self._embed([f"{e.name}: {e.description}" for e in described]) or []
-        embedding = {e.id: v for e, v in zip(described, vectors, strict=False)}
+        embedding = self._stored_vectors([e for e in self._stored_entities if e.description])
         return {
             e.id: StoredItem(
                 entity_id=e.id,
@@ -200,13 +228,70 @@ class EntityResolver:
         pairs = candidate_pairs(views, name_vectors)
         return cluster_groups(groups, pairs, lambda a, b: pair_score(a, b, self.weights), self.threshold)
 
-    def _with_embeddings(self, entities: list[EntityRecord]) -> list[EntityRecord]:
-        vectors = self._embed([f"{e.name}: {e.description}" if e.description else e.name for e in entities])
-        if vectors is None:
+    def _stored_vectors(self, entities: Sequence[Entity]) -> dict[str, np.ndarray]:
+        """Stored entities' vectors as stored; an entity stored without one has its text encoded."""
+        if self.embedder is None or not entities:
+            return {}
+        found = {
+            i: np.asarray(v, dtype=np.float32) for i, v in self.store.entity_vectors([e.id for e in entities]).items()
+        }
+        missing = [e for e in entities if e.id not in found]
+        found.update(
+            zip(
+                (e.id for e in missing), self._embed([f"{e.name}: {e.description}" for e in missing]) or [], strict=True
+            )
+        )
+        return found
+
+    def _with_embeddings(
+        self, resolved: Resolved, items: Sequence[MentionItem], mentions: Sequence[_Mention]
+    ) -> list[EntityRecord]:
+        """Entity vectors: with pooled mention vectors, the running mean of the entity's mention vectors
+        (the stored vector counts for its earlier mentions); otherwise "name: description" encoded."""
+        entities = resolved.entities
+        if self.embedder is None:
             return entities
-        return [
-            e.model_copy(update={"embedding": v.astype(float).tolist()}) for e, v in zip(entities, vectors, strict=True)
-        ]
+        if self.mention_vectors is None:
+            vectors = self._embed([f"{e.name}: {e.description}" if e.description else e.name for e in entities]) or []
+            return [_with_vector(e, v) for e, v in zip(entities, vectors, strict=True)]
+        sums = self._mention_sums(resolved, items, mentions)
+        stored = {e.id: e for e in self._stored_entities}
+        stored_vectors = self._stored_vectors([stored[i] for i in sums if i in stored])
+        records = []
+        fallback = [e for e in entities if e.id not in sums]
+        encoded = dict(
+            zip(
+                (e.id for e in fallback),
+                self._embed([f"{e.name}: {e.description}" if e.description else e.name for e in fallback]) or [],
+                strict=True,
+            )
+        )
+        for entity in entities:
+            if entity.id in encoded:
+                records.append(_with_vector(entity, encoded[entity.id]))
+                continue
+            total = sums[entity.id]
+            if entity.id in stored_vectors:
+                total = total + stored_vectors[entity.id] * max(stored[entity.id].mention_count, 1)
+            records.append(_with_vector(entity, total / np.linalg.norm(total)))
+        return records
+
+    @staticmethod
+    def _mention_sums(
+        resolved: Resolved, items: Sequence[MentionItem], mentions: Sequence[_Mention]
+    ) -> dict[str, np.ndarray]:
+        """Per entity, the sum of the context vectors of its mentions in this batch."""
+        vector_of = {
+            (m.chunk_id, m.name, m.description): item.embedding
+            for m, item in zip(mentions, items, strict=True)
+            if item.embedding is not None
+        }
+        sums: dict[str, np.ndarray] = {}
+        for record in resolved.mentions:
+            vector = vector_of.get((record.chunk_id, record.name, record.description))
+            if vector is not None:
+                sums[record.entity_id] = sums.get(record.entity_id, 0) + vector
+        return sums
 
     def _relations(self, extractions: Sequence[Extraction], resolved: Resolved) -> tuple[list[RelationRecord], int]:
         records: list[RelationRecord] = []
@@ -238,6 +323,10 @@ class EntityResolver:
         for stored in self.store.relations_of(endpoints):
             keys.setdefault(stored.id, RelationKey(stored.id, stored.source_id, stored.target_id, stored.type))
         return find_conflicts(list(keys.values()))
+
+
+def _with_vector(entity: EntityRecord, vector: np.ndarray) -> EntityRecord:
+    return entity.model_copy(update={"embedding": vector.astype(float).tolist()})
 
 
 def _name_still_used(entity: Entity) -> bool:

@@ -129,6 +129,10 @@ class GraphStore(Protocol):
 
     def entities_of_chunks(self, chunk_ids: Sequence[str]) -> dict[str, list[str]]: ...
 
+    def entity_vectors(self, entity_ids: Sequence[str]) -> dict[str, list[float]]:
+        """The stored embedding of each entity that has one (entities without one are left out)."""
+        ...
+
     def vector_search_entities(self, embedding: Sequence[float], k: int) -> list[EntityHit]: ...
 
     def vector_search_entities_batch(self, embeddings: Sequence[Sequence[float]], k: int) -> list[list[EntityHit]]:

@@ -214,6 +214,9 @@ RETURN a.id AS source, b.id AS target ORDER BY a.index"""
 _ENTITY = """e.id AS id, e.name AS name, e.type AS type, e.description AS description,
     [(c:Chunk)-[m:MENTIONS]->(e) | [c.id, m.name, m.description]] AS mentions"""
 GET_ENTITIES = f"UNWIND $keys AS k MATCH (e:Entity {{key: k}}) RETURN {_ENTITY}"
+ENTITY_VECTORS = """
+UNWIND $keys AS k MATCH (e:Entity {key: k}) WHERE e.embedding IS NOT NULL
+RETURN e.id AS id, e.embedding AS embedding"""
 FIND_ENTITIES = f"""
 CALL () {{
     UNWIND $names AS name

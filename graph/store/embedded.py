@@ -315,6 +315,10 @@ class EmbeddedGraphStore:
     def find_entities(self, names: Sequence[str]) -> list[Entity]:
         return self._entities(q.FIND_ENTITIES, names=_ids([n.casefold() for n in names]))
 
+    def entity_vectors(self, entity_ids: Sequence[str]) -> dict[str, list[float]]:
+        rows = self._rows(q.ENTITY_VECTORS, ids=_ids(entity_ids))
+        return {entity_id: np.frombuffer(blob, dtype=np.float32).tolist() for entity_id, blob in rows}
+
     def iter_entities(self, batch_size: int = 1000) -> Iterator[Entity]:
         after = ""
         while ids := [row[0] for row in self._rows(q.ENTITY_IDS_PAGE, after=after, n=batch_size)]:

@@ -139,6 +139,7 @@ FIND_ENTITIES = f"""
 SELECT {_ENTITY_COLUMNS} FROM entities WHERE ws = :ws AND id IN (
     SELECT id FROM entities WHERE ws = :ws AND name_lc IN {_in("names")}
     UNION SELECT entity_id FROM mentions WHERE ws = :ws AND name_lc IN {_in("names")}) ORDER BY id"""
+ENTITY_VECTORS = f"SELECT id, embedding FROM entities WHERE ws = :ws AND id IN {_in('ids')} AND embedding IS NOT NULL"
 ENTITY_IDS_PAGE = "SELECT id FROM entities WHERE ws = :ws AND id > :after ORDER BY id LIMIT :n"
 MENTIONS_OF = f"""
 SELECT entity_id, chunk_id, name, description FROM mentions WHERE ws = :ws AND entity_id IN {_in("ids")}"""

@@ -287,6 +287,10 @@ class Neo4jGraphStore:
         found = {e.id: e for e in self._entities(cypher.GET_ENTITIES, keys=self._keys(entity_ids))}
         return [found[i] for i in entity_ids if i in found]
 
+    def entity_vectors(self, entity_ids: Sequence[str]) -> dict[str, list[float]]:
+        rows = self._read(cypher.ENTITY_VECTORS, keys=self._keys(entity_ids))
+        return {row["id"]: list(row["embedding"]) for row in rows}
+
     def find_entities(self, names: Sequence[str]) -> list[Entity]:
         return self._entities(cypher.FIND_ENTITIES, names=sorted({n.casefold() for n in names}))
 
