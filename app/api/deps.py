@@ -4,7 +4,7 @@ the OpenAPI schema and hold for any caller that skips the guard)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import APIKeyHeader
@@ -38,6 +38,8 @@ async def get_workspace(request: Request) -> Workspace:
     # engine runs questions in parallel and serialises writes itself.
     workspaces = get_workspaces(request)
     name = request.path_params.get("workspace", workspaces.default)
+    if not WORKSPACE_PATTERN.match(name):  # checked here too: this runs before the path's own validation
+        raise HTTPException(422, "workspace names are 1-64 letters, digits, '_' or '-' (first a letter or digit)")
     if not workspaces.exists(name):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no workspace {name!r}")
     key = request_key(request)
@@ -80,3 +82,11 @@ WorkspaceDep = Annotated[Workspace, Depends(get_workspace)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 KeyDep = Annotated[ApiKey | None, Depends(request_key)]
 AdminDep = Depends(require_admin)
+# Marks a writing operation in the OpenAPI schema; the guard reads the schema to refuse read-only keys
+# before the body is read. Every route with ``AdminDep`` carries it: ``admin_only()`` gives both.
+ADMIN_SCOPE = "x-required-scope"
+
+
+def admin_only() -> dict[str, Any]:
+    """Route keyword arguments of a route that writes: the 403 check and its mark in the schema."""
+    return {"dependencies": [AdminDep], "openapi_extra": {ADMIN_SCOPE: "admin"}}

@@ -16,9 +16,9 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.routing import allowed_methods
 from app.errors import (
     AmalgamError,
     ConfigError,
@@ -87,12 +87,6 @@ class AsciiJSONResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode("ascii")
-
-
-def allowed_methods(api: FastAPI, path: str) -> list[str]:
-    """Every method some route serves at ``path``."""
-    routes = [r for r in api.routes if isinstance(r, APIRoute) and r.path_regex.match(path)]
-    return sorted({method for route in routes for method in route.methods or ()})
 
 
 def install_error_handlers(api: FastAPI) -> None:

@@ -6,18 +6,17 @@ existed) and under ``/v1/workspaces/{workspace}`` for any other.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.routing import APIRoute
 
-from app.api.deps import require_admin, require_api_key, workspace_path
+from app.api.deps import require_api_key, workspace_path
 from app.api.errors import install_error_handlers
 from app.api.guard import RequestGuard
 from app.api.routes import ask, chat, documents, graph, health, job_uploads, jobs, workspaces
+from app.api.routing import write_routes
 from app.api.schemas import error_responses
 from app.config import Settings, load_settings
 from app.engine import Engine
@@ -33,23 +32,6 @@ WORKSPACE_ROUTERS: tuple[APIRouter, ...] = (
     job_uploads.router,
     jobs.router,
 )
-
-
-def write_routes(api: FastAPI) -> Callable[[str, str], bool]:
-    """Whether a method and path reach a route that writes (one that depends on ``require_admin``), for the
-    guard to refuse read-only keys before the body is read. Routes are read once, on the first request."""
-    found: list[tuple[Any, set[str]]] = []
-
-    def writes(method: str, path: str) -> bool:
-        if not found:
-            found.extend(
-                (route.path_regex, route.methods or set())
-                for route in api.routes
-                if isinstance(route, APIRoute) and any(d.call is require_admin for d in route.dependant.dependencies)
-            )
-        return any(method in methods and regex.match(path) for regex, methods in found)
-
-    return writes
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, UploadFile, status
 
-from app.api.deps import AdminDep, EngineDep, SettingsDep, WorkspaceDep
+from app.api.deps import EngineDep, SettingsDep, WorkspaceDep, admin_only
 from app.api.guard import without_server_paths
 from app.api.schemas import DeleteResult, DocumentInfo, IngestResult, error_responses
 from app.results import DocumentSummary
@@ -50,7 +50,7 @@ def safe_upload_path(upload_dir: Path, filename: str) -> Path:
     response_model=IngestResult,
     status_code=status.HTTP_201_CREATED,
     responses=error_responses(400, 403, 415, 507),
-    dependencies=[AdminDep],
+    **admin_only(),
 )
 def upload(file: UploadFile, workspace: WorkspaceDep, settings: SettingsDep) -> IngestResult:
     """Upload one document and ingest it. Re-uploading an unchanged file is a no-op."""
@@ -92,9 +92,7 @@ def get_document(doc_id: str, engine: EngineDep) -> DocumentSummary:
     return document
 
 
-@router.delete(
-    "/{doc_id}", response_model=DeleteResult, responses=error_responses(403, 404, 507), dependencies=[AdminDep]
-)
+@router.delete("/{doc_id}", response_model=DeleteResult, responses=error_responses(403, 404, 507), **admin_only())
 def delete_document(doc_id: str, engine: EngineDep) -> DeleteResult:
     """Delete a document, its chunks and what only it supported in the graph (lossless for the rest)."""
     report = engine.delete_document(doc_id)

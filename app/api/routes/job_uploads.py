@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, UploadFile, status
 
-from app.api.deps import AdminDep, SettingsDep, WorkspaceDep
+from app.api.deps import SettingsDep, WorkspaceDep, admin_only
 from app.api.job_schemas import JobInfo, job_error_responses
 from app.api.routes.documents import safe_upload_path
 from app.api.routes.jobs import _call, _info
@@ -24,7 +24,7 @@ MAX_FILES = 200
     response_model=JobInfo,
     status_code=status.HTTP_202_ACCEPTED,
     responses=job_error_responses(400, 403, 413, 415, 507),
-    dependencies=[AdminDep],
+    **admin_only(),
 )
 def create_upload_job(
     files: list[UploadFile],

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import AdminDep, SettingsDep, WorkspaceDep
+from app.api.deps import SettingsDep, WorkspaceDep, admin_only
 from app.api.guard import without_server_paths
 from app.api.job_schemas import (
     RELATIVE_PATH,
@@ -71,7 +71,7 @@ def resolve_inputs(root: Path, paths: list[str]) -> list[Path]:
     response_model=JobInfo,
     status_code=status.HTTP_202_ACCEPTED,
     responses=create_job_responses(),
-    dependencies=[AdminDep],
+    **admin_only(),
 )
 def create_job(request: JobCreateRequest, background: BackgroundDep, settings: SettingsDep) -> JobInfo:
     """Create a job over files and folders inside the jobs root and start it in the background."""
@@ -93,9 +93,7 @@ def get_job(job_id: str, background: BackgroundDep, settings: SettingsDep) -> Jo
     return _detail(_call(background.jobs.get, job_id), settings.jobs_root)
 
 
-@router.post(
-    "/{job_id}/cancel", response_model=JobInfo, responses=job_error_responses(403, 404), dependencies=[AdminDep]
-)
+@router.post("/{job_id}/cancel", response_model=JobInfo, responses=job_error_responses(403, 404), **admin_only())
 def cancel_job(job_id: str, background: BackgroundDep, settings: SettingsDep) -> JobInfo:
     """Stop the job after its current batch (a queued job is cancelled at once)."""
     return _info(_call(background.jobs.cancel, job_id), settings.jobs_root)
@@ -106,7 +104,7 @@ def cancel_job(job_id: str, background: BackgroundDep, settings: SettingsDep) ->
     response_model=JobInfo,
     status_code=status.HTTP_202_ACCEPTED,
     responses=job_error_responses(403, 404, 409),
-    dependencies=[AdminDep],
+    **admin_only(),
 )
 def retry_failed(job_id: str, background: BackgroundDep, settings: SettingsDep) -> JobInfo:
     """Run the job's failed files again, in the background."""

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Response, status
 from pydantic import BaseModel
 
-from app.api.deps import AdminDep, KeyDep, WorkspacesDep, workspace_path
+from app.api.deps import KeyDep, WorkspacesDep, admin_only, workspace_path
 from app.api.schemas import error_responses
 
 router = APIRouter(prefix="/workspaces", tags=["workspaces"])
@@ -42,7 +42,7 @@ def list_workspaces(registry: WorkspacesDep, key: KeyDep) -> list[WorkspaceInfo]
     response_model=WorkspaceInfo,
     status_code=status.HTTP_201_CREATED,
     responses={200: {"model": WorkspaceInfo, "description": "It existed already."}, **error_responses(403, 507)},
-    dependencies=[AdminDep],
+    **admin_only(),
 )
 def create_workspace(workspace: WorkspaceName, registry: WorkspacesDep, response: Response) -> WorkspaceInfo:
     """Create an empty workspace (201), or do nothing if it exists (200)."""
