@@ -60,7 +60,7 @@ def upload(file: UploadFile, workspace: WorkspaceDep, settings: SettingsDep) -> 
     target = safe_upload_path(upload_dir, file.filename or "")
     data = file.file.read(settings.upload_max_mb * 1024 * 1024 + 1)
     if len(data) > settings.upload_max_mb * 1024 * 1024:
-        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"file exceeds {settings.upload_max_mb} MB")
+        raise HTTPException(413, f"file exceeds {settings.upload_max_mb} MB")
     target.write_bytes(data)
     report = engine.ingest([target])
     if report.errors and not report.documents_new + report.documents_replaced + report.documents_unchanged:

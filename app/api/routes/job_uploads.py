@@ -52,7 +52,7 @@ def create_upload_job(
             data = upload.file.read(limit + 1)
             if len(data) > limit:
                 too_large = f"{target.name} exceeds {settings.upload_max_mb} MB"
-                raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, too_large)
+                raise HTTPException(413, too_large)
             target.write_bytes(data)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)  # no half-uploaded batch left behind
