@@ -209,6 +209,8 @@ def ui(
                 str(port),
                 "--server.headless",
                 "true",
+                "--client.toolbarMode",
+                "viewer",
                 "--",
                 "--api",
                 api,

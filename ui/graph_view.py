@@ -49,9 +49,14 @@ def draw(view: dict[str, Any], key: str, centre: str = "", height: int = 480) ->
     except ImportError:
         st.graphviz_chart(_dot(view, centre))
         return
-    node_styles = [NodeStyle(label, colour, "name") for label, colour in COLOURS.items()]
+    # Labels stay readable when the view zooms out to fit a larger graph (the component hides them by default).
+    text = {"min-zoomed-font-size": 0, "font-size": 11}
+    node_styles = [
+        NodeStyle(label, colour, "name", custom_styles={**text, "width": 28, "height": 28})
+        for label, colour in COLOURS.items()
+    ]
     edge_styles = [
-        EdgeStyle("RELATED", "#7f8c8d", "type", directed=True),
+        EdgeStyle("RELATED", "#7f8c8d", "type", directed=True, custom_styles=text),
         EdgeStyle("MENTIONS", "#e0c08a", directed=True),
     ]
     streamlit_cytoscape(

@@ -13,10 +13,10 @@ VIEWS = Path(__file__).resolve().parent / "views"
 def main() -> None:
     st.set_page_config(page_title="Amalgam", page_icon="🔗", layout="wide")
     pages = [
-        st.Page(VIEWS / "chat.py", title="Chat", icon="💬", default=True),
-        st.Page(VIEWS / "graph.py", title="Graph", icon="🕸️"),
-        st.Page(VIEWS / "documents.py", title="Documents", icon="📄"),
-        st.Page(VIEWS / "jobs.py", title="Jobs", icon="⚙️"),
+        st.Page(VIEWS / "chat.py", title="Chat", icon=":material/chat:", default=True),
+        st.Page(VIEWS / "graph.py", title="Graph", icon=":material/hub:"),
+        st.Page(VIEWS / "documents.py", title="Documents", icon=":material/description:"),
+        st.Page(VIEWS / "jobs.py", title="Jobs", icon=":material/work_history:"),
     ]
     st.navigation(pages).run()
 

@@ -52,6 +52,7 @@ def test_graph_page_searches_entities_and_explains_missing_communities(page) -> 
     assert not graph.exception
     assert any("### Ingrid Solberg" in m.value for m in graph.markdown)
     assert any(label.startswith(("ingrid_solberg", "Halvorsen Viaduct")) for label in (e.label for e in graph.expander))
+    graph.radio(key="graph_view").set_value("Communities").run()
     infos = " ".join(i.value for i in graph.info)
     assert "communities" in infos  # 404 from GET /v1/communities becomes a friendly message
 

@@ -77,7 +77,7 @@ def page() -> None:
     if api is None:
         return
     st.session_state.setdefault("messages", [])
-    if st.sidebar.button("New chat", icon="➕"):
+    if st.sidebar.button("New chat", icon=":material/add_comment:"):
         st.session_state.messages = []
         st.session_state.last_chunk_ids = []
     top_k = st.sidebar.slider("Sources", 1, 20, 5)

@@ -97,13 +97,10 @@ def page() -> None:
     api = client()
     if api is None:
         return
-    entities, last, communities = st.tabs(["Entities", "Last answer", "Communities"])
-    with entities:
-        entity_panel(api)
-    with last:
-        last_answer_panel(api)
-    with communities:
-        communities_panel(api)
+    # One view at a time (not tabs): a graph drawn inside a hidden tab lays itself out at zero size.
+    panels = {"Entities": entity_panel, "Last answer": last_answer_panel, "Communities": communities_panel}
+    view = st.radio("View", list(panels), horizontal=True, key="graph_view", label_visibility="collapsed")
+    panels[str(view)](api)
 
 
 page()
