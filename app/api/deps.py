@@ -17,12 +17,12 @@ from app.workspaces import Workspace, Workspaces
 _api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_workspaces(request: Request) -> Workspaces:
+async def get_workspaces(request: Request) -> Workspaces:
     workspaces: Workspaces = request.app.state.workspaces
     return workspaces
 
@@ -36,7 +36,7 @@ def request_key(request: Request) -> ApiKey | None:
 async def get_workspace(request: Request) -> Workspace:
     # Async, so that handing out the workspace takes no worker thread. No lock held across the request: the
     # engine runs questions in parallel and serialises writes itself.
-    workspaces = get_workspaces(request)
+    workspaces: Workspaces = request.app.state.workspaces
     name = request.path_params.get("workspace", workspaces.default)
     if not WORKSPACE_PATTERN.match(name):  # checked here too: this runs before the path's own validation
         raise HTTPException(422, "workspace names are 1-64 letters, digits, '_' or '-' (first a letter or digit)")

@@ -17,8 +17,7 @@ def operations(api: FastAPI) -> list[tuple[re.Pattern[str], str, dict[str, Any]]
     public view of the routes that holds in every FastAPI version (included routers are lazy objects)."""
     found: list[tuple[re.Pattern[str], str, dict[str, Any]]] = []
     for path, methods in api.openapi()["paths"].items():
-        regex = re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$")
-        found.extend((regex, method.upper(), operation) for method, operation in methods.items())
+        found.extend((_regex(path), method.upper(), operation) for method, operation in methods.items())
     return found
 
 
@@ -36,5 +35,18 @@ def write_routes(api: FastAPI) -> Callable[[str, str], bool]:
 
 
 def allowed_methods(api: FastAPI, path: str) -> list[str]:
-    """Every method some documented route serves at ``path``."""
-    return sorted({method for regex, method, _ in operations(api) if regex.match(path)})
+    """The documented methods of the most specific template that matches ``path``: the one with the fewest
+    parameters (``/v1/jobs/uploads`` is that path, not ``/v1/jobs/{job_id}``)."""
+    matching = [(template.count("{"), method) for regex, method, template in _templates(api) if regex.match(path)]
+    fewest = min((params for params, _ in matching), default=0)
+    return sorted({method for params, method in matching if params == fewest})
+
+
+def _templates(api: FastAPI) -> list[tuple[re.Pattern[str], str, str]]:
+    return [
+        (_regex(path), method.upper(), path) for path, methods in api.openapi()["paths"].items() for method in methods
+    ]
+
+
+def _regex(template: str) -> re.Pattern[str]:
+    return re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$")
