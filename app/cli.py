@@ -36,6 +36,7 @@ _SUBAPPS = (
     ("app.cli_eval", "eval_app", "eval"),
     ("app.cli_treehop", "treehop_app", "treehop"),
     ("app.cli_jobs", "jobs_app", "jobs"),
+    ("app.cli_keys", "keys_app", "keys"),
 )
 for _module, _attr, _name in _SUBAPPS:
     try:
@@ -208,6 +209,8 @@ def ui(
                 str(port),
                 "--server.headless",
                 "true",
+                "--client.toolbarMode",
+                "viewer",
                 "--",
                 "--api",
                 api,

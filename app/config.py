@@ -96,7 +96,14 @@ class Settings(BaseSettings):
     # passage: the shipped TreeHop model updates the query from the chunk's vector (the paper's form)
     treehop_context: Literal["mentions", "passage"] = "mentions"
 
+    # One admin key for every workspace (kept for compatibility); more keys, each stored hashed and scoped,
+    # in ``api_keys`` (entries "name:sha256hex:read|admin:ws1,ws2|*") or in ``api_keys_file`` (one such line
+    # each; ``amalgam keys add`` writes it). No key anywhere = an open API (fine on loopback only).
     api_key: str = ""
+    api_keys: list[str] = Field(default_factory=list)
+    api_keys_file: Path = Path("api-keys.txt")  # default: data_dir / "api-keys.txt"
+    # Browser origins allowed to call the API (CORS); empty = no cross-origin calls at all.
+    cors_origins: list[str] = Field(default_factory=list)
     upload_max_mb: int = Field(default=50, ge=1)
     # A larger file is refused (a per-file error) before it is read: one document's cost stays bounded.
     ingest_max_file_mb: int = Field(default=50, ge=1)
@@ -117,9 +124,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="before")
     @classmethod
-    def _jobs_root_under_data_dir(cls, values: object) -> object:
-        if isinstance(values, dict) and not values.get("jobs_root"):
-            values["jobs_root"] = Path(values.get("data_dir") or cls.model_fields["data_dir"].default) / "inbox"
+    def _paths_under_data_dir(cls, values: object) -> object:
+        if isinstance(values, dict):
+            data_dir = Path(values.get("data_dir") or cls.model_fields["data_dir"].default)
+            if not values.get("jobs_root"):
+                values["jobs_root"] = data_dir / "inbox"
+            if not values.get("api_keys_file"):
+                values["api_keys_file"] = data_dir / "api-keys.txt"
         return values
 
     @field_validator("workspace")
@@ -128,6 +139,15 @@ class Settings(BaseSettings):
         if not WORKSPACE_PATTERN.match(value):
             raise ValueError("workspace must be 1-64 characters of letters, digits, '_' or '-'")
         return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _key_entries_parse(cls, entries: list[str]) -> list[str]:
+        from app.keys import parse_key_entry
+
+        for entry in entries:
+            parse_key_entry(entry)  # a ValueError names what is wrong with the entry
+        return entries
 
     @field_validator("chunker", "extractor", "retrieval_mode", "retrieval_fusion")
     @classmethod

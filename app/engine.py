@@ -25,6 +25,7 @@ from app.pipeline import IngestReport, Pipeline, ProgressCallback
 from app.results import Answer, DocumentSummary
 from graph.store.base import DeleteReport, GraphStore
 from ingest.embedder import Embedder
+from ingest.models import Document
 from retrieval.retriever import HybridRetriever
 from retrieval.types import RetrievalResult
 
@@ -115,12 +116,11 @@ class Engine:
 
     # -- reads (any number at once) ----------------------------------------------------------------
     def list_documents(self) -> list[DocumentSummary]:
-        return [
-            DocumentSummary(
-                id=d.id, title=d.title, source=d.source, hash=d.hash, pages=len(d.pages), status=document_status(d.hash)
-            )
-            for d in self.store.list_documents()
-        ]
+        return [_summary(d) for d in self.store.list_documents()]
+
+    def get_document(self, doc_id: str) -> DocumentSummary | None:
+        document = self.store.get_document(doc_id)
+        return None if document is None else _summary(document)
 
     def retrieve(self, question: str, *, top_k: int | None = None, mode: str | None = None) -> RetrievalResult:
         if not question.strip():
@@ -131,6 +131,12 @@ class Engine:
 
     def ask(self, question: str, *, top_k: int | None = None, mode: str | None = None) -> Answer:
         return self.answerer.answer(self.retrieve(question, top_k=top_k, mode=mode))
+
+
+def _summary(d: Document) -> DocumentSummary:
+    return DocumentSummary(
+        id=d.id, title=d.title, source=d.source, hash=d.hash, pages=len(d.pages), status=document_status(d.hash)
+    )
 
 
 def document_status(stored_hash: str) -> str:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, field_validator
 
-from app.api.schemas import ErrorBody, error_responses
+from app.api.schemas import error_response, error_responses
 from app.jobs.models import Job, JobFile
 
 MAX_INPUTS = 1000
@@ -54,17 +54,17 @@ def job_error_responses(*codes: int) -> dict[int | str, dict[str, object]]:
     """``error_responses`` with the meanings jobs give to 400, 404 and 409."""
     meaning = {
         400: "A path outside the jobs root (absolute, with '..', or through a link that leads out).",
-        404: "No such job.",
+        404: "No such job, or no such workspace.",
         409: "The job is running; wait for it to end or cancel it.",
     }
-    responses = error_responses(*(code for code in codes if code != 409))
+    responses = error_responses(*codes)
     for code in codes:
         if code in meaning:
-            responses[code] = {"model": ErrorBody, "description": meaning[code]}
+            responses[code] = error_response(code, meaning[code])
     return responses
 
 
 def create_job_responses() -> dict[int | str, dict[str, object]]:
-    responses = job_error_responses(400)
-    responses[404] = {"model": ErrorBody, "description": "A path that does not exist in the jobs root."}
+    responses = job_error_responses(400, 403)
+    responses[404] = error_response(404, "A path that does not exist in the jobs root, or no such workspace.")
     return responses

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema, field_validator
 
@@ -39,29 +39,57 @@ class AskRequest(BaseModel):
         return value
 
 
+class ErrorInfo(BaseModel):
+    code: str = Field(description="Machine-readable kind, e.g. not_found, validation_error, forbidden.")
+    message: str = Field(description="What went wrong, for people; never a server path, never the input echoed.")
+    details: dict[str, Any] = Field(
+        default_factory=dict,
+        description="More about it: 'fields' (each invalid field's loc, msg, type) for validation_error, "
+        "'allowed' methods for method_not_allowed, 'kind' (the AmalgamError class) for core errors.",
+    )
+
+
 class ErrorBody(BaseModel):
     """The body of every 4xx/5xx the API returns."""
 
-    detail: str = Field(description="What went wrong, without server paths.")
-    error: str = Field(description="The error's kind, e.g. RetrievalError, ValidationError, Unauthorized.")
-    fields: list[dict[str, object]] = Field(
-        default_factory=list, description="With ValidationError: each invalid field's location, message and type."
-    )
+    error: ErrorInfo
+
+
+# What each status means on the API, with an example body for the OpenAPI schema.
+ERROR_MEANINGS: dict[int, tuple[str, str]] = {
+    400: ("The request cannot be served as asked (e.g. an unknown mode).", "unknown retrieval mode 'x'"),
+    401: ("Missing or wrong X-API-Key (only when the server has keys).", "missing or wrong X-API-Key"),
+    403: (
+        "The key may not do this: a read-only key writing, or a workspace outside the key's scope.",
+        "this API key is read-only",
+    ),
+    404: ("No such workspace, document, job or entity.", "no workspace 'team-b'"),
+    409: ("The resource is busy (e.g. a running job).", "job job-1 is running"),
+    413: ("The request body or an uploaded file is larger than the upload limit.", "request body exceeds 50 MB"),
+    415: ("Unsupported file type.", "unsupported file type '.exe'; supported: .html, .jsonl, .md, .pdf, .txt"),
+    422: ("Invalid request (details.fields says which field), or a file that could not be read.", "question: ..."),
+    500: ("An unexpected server error (logged on the server).", "internal server error"),
+    503: ("The graph store cannot be reached.", "cannot reach Neo4j at bolt://…"),
+    507: ("The data dir cannot be written (full or read-only); what was finished is kept.", "no space left"),
+}
+
+
+def error_response(code: int, description: str = "") -> dict[str, object]:
+    """One OpenAPI response entry in the error model, with an example."""
+    from app.api.errors import code_for
+
+    meaning, example = ERROR_MEANINGS[code]
+    body = {"error": {"code": code_for(code), "message": example, "details": {}}}
+    return {
+        "model": ErrorBody,
+        "description": description or meaning,
+        "content": {"application/json": {"example": body}},
+    }
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, object]]:
     """OpenAPI entries for the error codes a route can return, so clients (and schemathesis) know them all."""
-    meaning = {
-        400: "The request cannot be served as asked (e.g. an empty question, an unknown mode).",
-        401: "Missing or wrong X-API-Key (only when the server is configured with a key).",
-        404: "No such document.",
-        413: "The request body is larger than the upload limit.",
-        415: "Unsupported file type.",
-        422: "Invalid request, or a file that could not be read.",
-        503: "The graph store cannot be reached.",
-        507: "The data dir cannot be written (full or read-only); what was finished is kept.",
-    }
-    return {code: {"model": ErrorBody, "description": meaning[code]} for code in codes}
+    return {code: error_response(code) for code in codes}
 
 
 class AskResponse(Answer):
@@ -109,6 +137,8 @@ __all__ = [
     "DeleteResult",
     "DocumentInfo",
     "ErrorBody",
+    "ErrorInfo",
+    "error_response",
     "error_responses",
     "IngestResult",
     "RetrievalMode",

@@ -87,7 +87,7 @@ def test_uploads_cannot_escape_their_folder(client: TestClient, name: str, tmp_p
 def test_bad_requests_get_clear_errors(client: TestClient) -> None:
     assert client.post("/v1/documents", files={"file": ("x.exe", b"MZ")}).status_code == 415
     corrupt = client.post("/v1/documents", files={"file": ("bad.pdf", b"%PDF-1.4 garbage")})
-    assert corrupt.status_code == 422 and "PDF" in corrupt.json()["detail"]
+    assert corrupt.status_code == 422 and "PDF" in corrupt.json()["error"]["message"]
     assert client.post("/v1/ask", json={"question": ""}).status_code == 422
     assert client.post("/v1/ask", json={"question": "   "}).status_code == 422
 

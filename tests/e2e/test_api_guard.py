@@ -103,3 +103,19 @@ def test_long_upload_name_and_errors_without_server_paths(server: tuple[str, Fas
         corrupt = client.post("/v1/documents", files={"file": ("broken.pdf", b"%PDF-1.4 not really")})
     assert corrupt.status_code == 422
     assert "broken.pdf" in corrupt.text and data_dir not in corrupt.text and "/uploads/" not in corrupt.text
+
+
+def test_read_only_key_is_refused_before_the_body_is_read(tmp_path: Path) -> None:
+    from app.keys import add_key
+
+    settings = load_settings(data_dir=tmp_path, chunker="sentence")
+    secret = add_key(settings.api_keys_file, "reader", "read", [])
+    api = create_app(settings)
+    head = (
+        f"POST /v1/documents HTTP/1.1\r\nHost: x\r\nX-API-Key: {secret}\r\n"
+        "Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 1000\r\n\r\n"
+    )
+    with serving(api) as base:
+        assert " 403 " in _raw_request(base, head)  # answered without the 1000 bytes it was promised
+        assert " 403 " in _raw_request(base, head.replace("/v1/documents", "/v1/workspaces/default/jobs/uploads"))
+    api.state.engine.close()

@@ -114,7 +114,7 @@ def test_bad_job_requests(server: tuple[str, Path]) -> None:
         for outside in ["../", "/etc", "batch/../../..", str(data)]:
             response = client.post("/v1/jobs", json={"paths": [outside]})
             assert response.status_code == 400, outside
-            assert "outside the jobs root" in response.json()["detail"]
+            assert "outside the jobs root" in response.json()["error"]["message"]
             assert str(data) not in response.text or outside == str(data)
         missing = client.post("/v1/jobs", json={"paths": ["nothing-here"]})
         assert missing.status_code == 404 and str(data) not in missing.text

@@ -11,7 +11,7 @@ from app.api.deps import EngineDep
 from app.api.schemas import AskRequest, AskResponse, SearchResponse, error_responses
 from app.results import Answer
 
-router = APIRouter(prefix="/v1", tags=["ask"])
+router = APIRouter(tags=["ask"])
 
 
 @router.post("/ask", response_model=AskResponse, responses=error_responses(400))

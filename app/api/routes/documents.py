@@ -6,13 +6,13 @@ from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, UploadFile, status
 
-from app.api.deps import EngineDep, SettingsDep
+from app.api.deps import EngineDep, SettingsDep, WorkspaceDep, admin_only
 from app.api.guard import without_server_paths
 from app.api.schemas import DeleteResult, DocumentInfo, IngestResult, error_responses
 from app.results import DocumentSummary
 from ingest.loaders import SUPPORTED_EXTENSIONS
 
-router = APIRouter(prefix="/v1/documents", tags=["documents"])
+router = APIRouter(prefix="/documents", tags=["documents"])
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 MAX_STEM_CHARS = 100  # file systems allow 255 bytes; leave room for the suffix and the name's hash
 
@@ -46,16 +46,21 @@ def safe_upload_path(upload_dir: Path, filename: str) -> Path:
 
 
 @router.post(
-    "", response_model=IngestResult, status_code=status.HTTP_201_CREATED, responses=error_responses(400, 415, 507)
+    "",
+    response_model=IngestResult,
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(400, 403, 415, 507),
+    **admin_only(),
 )
-def upload(file: UploadFile, engine: EngineDep, settings: SettingsDep) -> IngestResult:
+def upload(file: UploadFile, workspace: WorkspaceDep, settings: SettingsDep) -> IngestResult:
     """Upload one document and ingest it. Re-uploading an unchanged file is a no-op."""
-    upload_dir = settings.workspace_dir / "uploads"
+    engine = workspace.engine
+    upload_dir = workspace.upload_dir
     upload_dir.mkdir(parents=True, exist_ok=True)
     target = safe_upload_path(upload_dir, file.filename or "")
     data = file.file.read(settings.upload_max_mb * 1024 * 1024 + 1)
     if len(data) > settings.upload_max_mb * 1024 * 1024:
-        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"file exceeds {settings.upload_max_mb} MB")
+        raise HTTPException(413, f"file exceeds {settings.upload_max_mb} MB")
     target.write_bytes(data)
     report = engine.ingest([target])
     if report.errors and not report.documents_new + report.documents_replaced + report.documents_unchanged:
@@ -74,14 +79,25 @@ def upload(file: UploadFile, engine: EngineDep, settings: SettingsDep) -> Ingest
 
 @router.get("", response_model=list[DocumentInfo])
 def list_documents(engine: EngineDep) -> list[DocumentSummary]:
+    """The workspace's documents with their status."""
     return engine.list_documents()
 
 
-@router.delete("/{doc_id}", response_model=DeleteResult, responses=error_responses(404, 507))
+@router.get("/{doc_id}", response_model=DocumentInfo, responses=error_responses(404))
+def get_document(doc_id: str, engine: EngineDep) -> DocumentSummary:
+    """One document: title, source, pages and status."""
+    document = engine.get_document(doc_id)
+    if document is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no document {doc_id!r}")
+    return document
+
+
+@router.delete("/{doc_id}", response_model=DeleteResult, responses=error_responses(403, 404, 507), **admin_only())
 def delete_document(doc_id: str, engine: EngineDep) -> DeleteResult:
+    """Delete a document, its chunks and what only it supported in the graph (lossless for the rest)."""
     report = engine.delete_document(doc_id)
     if not report.found:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no document {doc_id}")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no document {doc_id!r}")
     return DeleteResult(
         doc_id=doc_id,
         deleted=True,

@@ -8,5 +8,6 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz(settings: SettingsDep) -> dict[str, str]:
+async def healthz(settings: SettingsDep) -> dict[str, str]:
+    """Async, so that it answers even when every worker thread is busy with questions."""
     return {"status": "ok", "workspace": settings.workspace, "graph_backend": settings.graph_backend}

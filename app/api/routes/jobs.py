@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import SettingsDep
+from app.api.deps import SettingsDep, WorkspaceDep, admin_only
 from app.api.guard import without_server_paths
 from app.api.job_schemas import (
     RELATIVE_PATH,
@@ -28,15 +28,14 @@ from app.api.job_schemas import (
 from app.jobs import Job, JobDetail, JobError, JobNotFoundError, JobStateError
 from app.jobs.background import BackgroundJobs
 
-router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+router = APIRouter(prefix="/jobs", tags=["jobs"])
 RELATIVE_PATH_RE = re.compile(RELATIVE_PATH)
 T = TypeVar("T")
 EVENT_POLL_S = 0.5
 
 
-async def get_background_jobs(request: Request) -> BackgroundJobs:
-    background: BackgroundJobs = request.app.state.jobs
-    return background
+async def get_background_jobs(workspace: WorkspaceDep) -> BackgroundJobs:
+    return workspace.jobs
 
 
 BackgroundDep = Annotated[BackgroundJobs, Depends(get_background_jobs)]
@@ -67,7 +66,13 @@ def resolve_inputs(root: Path, paths: list[str]) -> list[Path]:
     return resolved
 
 
-@router.post("", response_model=JobInfo, status_code=status.HTTP_202_ACCEPTED, responses=create_job_responses())
+@router.post(
+    "",
+    response_model=JobInfo,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=create_job_responses(),
+    **admin_only(),
+)
 def create_job(request: JobCreateRequest, background: BackgroundDep, settings: SettingsDep) -> JobInfo:
     """Create a job over files and folders inside the jobs root and start it in the background."""
     inputs = resolve_inputs(settings.jobs_root, request.paths)
@@ -88,7 +93,7 @@ def get_job(job_id: str, background: BackgroundDep, settings: SettingsDep) -> Jo
     return _detail(_call(background.jobs.get, job_id), settings.jobs_root)
 
 
-@router.post("/{job_id}/cancel", response_model=JobInfo, responses=job_error_responses(404))
+@router.post("/{job_id}/cancel", response_model=JobInfo, responses=job_error_responses(403, 404), **admin_only())
 def cancel_job(job_id: str, background: BackgroundDep, settings: SettingsDep) -> JobInfo:
     """Stop the job after its current batch (a queued job is cancelled at once)."""
     return _info(_call(background.jobs.cancel, job_id), settings.jobs_root)
@@ -98,7 +103,8 @@ def cancel_job(job_id: str, background: BackgroundDep, settings: SettingsDep) ->
     "/{job_id}/retry-failed",
     response_model=JobInfo,
     status_code=status.HTTP_202_ACCEPTED,
-    responses=job_error_responses(404, 409),
+    responses=job_error_responses(403, 404, 409),
+    **admin_only(),
 )
 def retry_failed(job_id: str, background: BackgroundDep, settings: SettingsDep) -> JobInfo:
     """Run the job's failed files again, in the background."""
