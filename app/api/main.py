@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.deps import require_api_key
 from app.api.guard import RequestGuard, without_server_paths
-from app.api.routes import ask, documents, health, jobs
+from app.api.routes import ask, communities, documents, health, jobs
 from app.api.schemas import error_responses
 from app.config import Settings, load_settings
 from app.engine import Engine
@@ -101,4 +101,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     api.include_router(ask.router, dependencies=protected, responses=common)
     api.include_router(documents.router, dependencies=protected, responses=common)
     api.include_router(jobs.router, dependencies=protected, responses=common)
+    api.include_router(communities.router, dependencies=protected, responses=common)
     return api
