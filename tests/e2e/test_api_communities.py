@@ -46,8 +46,8 @@ def test_ask_and_search_in_global_mode_cite_documents(client: TestClient) -> Non
     body = {"question": "What are the main themes of these documents?", "mode": "global", "top_k": 3}
     answer = client.post("/v1/ask", json=body).json()
     assert answer["mode"] == "global" and answer["sources"] and answer["communities"]
-    titles = {"ingrid_solberg", "halvorsen_viaduct", "kestrel_river"}
-    assert {s["title"] for s in answer["sources"]} <= titles
+    uploaded = {"ingrid_solberg.txt", "halvorsen_viaduct.md", "kestrel_river.html"}
+    assert {Path(s["source"]).name for s in answer["sources"]} <= uploaded
     cited = {n for c in answer["communities"] for n in c["sources"]}
     assert cited and max(cited) <= len(answer["sources"])
     search = client.post("/v1/search", json=body).json()
