@@ -107,6 +107,7 @@ def main() -> None:
     workspace = open_workspace(load_settings(), passages)
     try:
         engine = workspace.engine
+        engine.embedder.embed(["warm up"])  # the model loads outside the timing
         started = time.perf_counter()
         refresh = refresh_communities(engine.settings, engine.store, engine.embedder, None)
         refresh_seconds = time.perf_counter() - started

@@ -76,16 +76,16 @@ def test_picking_skips_communities_nested_in_a_picked_one() -> None:
     assert [h.community_id for h in pick_communities(index, ranked, 3)] == ["c-films", "c-rivers"]
 
 
-def test_chunks_come_in_turns_one_per_document_most_similar_first() -> None:
+def test_chunks_come_from_picked_communities_most_similar_first_one_per_document() -> None:
     index = _index()
     picked = [CommunityHit("c-films", 1.0, ()), CommunityHit("c-music", 0.5, ())]
-    similarity = {"k1": 0.1, "k2": 0.9, "k3": 0.5, "k4": 0.3, "k5": 0.2}
-    doc_of = {"k1": "d1", "k2": "d2", "k3": "d2", "k4": "d2", "k5": "d5"}
+    similarity = {"k1": 0.1, "k2": 0.9, "k3": 0.5, "k4": 0.3, "k5": 0.2, "k6": 0.99}
+    doc_of = {"k1": "d1", "k2": "d2", "k3": "d2", "k4": "d4", "k5": "d5", "k6": "d6"}
     hits = community_chunks(index, picked, similarity, doc_of, limit=10)
-    # films gives k2 (its most similar); music cannot give k4 (d2 is cited) so k5; films skips k3 (d2): k1
-    assert [h.chunk_id for h in hits] == ["k2", "k5", "k1"]
+    # k6 is the most similar but belongs to no picked community; k3 shares d2 with the better k2
+    assert [h.chunk_id for h in hits] == ["k2", "k4", "k5", "k1"]
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
-    assert [h.chunk_id for h in community_chunks(index, picked, similarity, doc_of, limit=2)] == ["k2", "k5"]
+    assert [h.chunk_id for h in community_chunks(index, picked, similarity, doc_of, limit=2)] == ["k2", "k4"]
 
 
 def test_a_chunk_no_longer_indexed_is_not_evidence() -> None:
