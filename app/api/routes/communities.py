@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import EngineDep
 from app.api.schemas import CommunitiesResponse, CommunityInfo
@@ -10,11 +11,15 @@ from app.api.schemas import CommunitiesResponse, CommunityInfo
 router = APIRouter(prefix="/v1", tags=["graph"])
 
 
+class CommunityFilter(BaseModel):
+    """The query of ``GET /v1/communities``; an unknown parameter is refused (422), not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+    level: int | None = Field(default=None, ge=0, le=64, description="Only this level (0 = finest); all if unset.")
+
+
 @router.get("/communities", response_model=CommunitiesResponse)
-def list_communities(
-    engine: EngineDep,
-    level: Annotated[int | None, Query(ge=0, le=64, description="Only this level (0 = finest); all if unset.")] = None,
-) -> CommunitiesResponse:
+def list_communities(engine: EngineDep, query: Annotated[CommunityFilter, Query()]) -> CommunitiesResponse:
     """The graph's community hierarchy with summaries, largest first within each level."""
     return CommunitiesResponse(
         communities=[
@@ -27,6 +32,6 @@ def list_communities(
                 entities=c.entity_names,
                 chunk_count=c.chunk_count,
             )
-            for c in engine.list_communities(level)
+            for c in engine.list_communities(query.level)
         ]
     )
