@@ -13,6 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from app.global_answer import (
+    cited_communities,
+    extractive_global_answer,
+    llm_global_answer,
+    map_partials,
+    reduce_prompt,
+)
 from app.results import Answer, Source
 from ingest.embedder import Embedder
 from ingest.stopwords import STOPWORDS
@@ -134,17 +141,35 @@ class Answerer:
     def answer(self, result: RetrievalResult) -> Answer:
         if not result.evidence:
             text = NO_EVIDENCE
+        elif result.communities:
+            text = self._global_answer(result)
         elif self.chat_model is None:
             text = extractive_answer(result.question, result.evidence, self.embedder)
         else:
             text = str(self.chat_model.invoke(answer_prompt(result.question, result.evidence)).content).strip()
         return self._response(result, text)
 
+    def _global_answer(self, result: RetrievalResult) -> str:
+        """Map-reduce over the communities with an LLM (``app/global_answer.py``), else one line per
+        community; the evidence's own answer when that says nothing."""
+        if self.chat_model is not None:
+            text = llm_global_answer(result, self.chat_model)
+            if text:
+                return text
+            return str(self.chat_model.invoke(answer_prompt(result.question, result.evidence)).content).strip()
+        return extractive_global_answer(result) or extractive_answer(result.question, result.evidence, self.embedder)
+
     def stream(self, result: RetrievalResult) -> Iterator[str]:
         """Answer text piece by piece: tokens from an LLM, or the extractive answer in one piece."""
         if self.chat_model is None or not result.evidence:
             yield self.answer(result).answer
             return
+        if result.communities:
+            partials = map_partials(result, self.chat_model)  # the map calls first, then the reduce streams
+            if partials:
+                for chunk in self.chat_model.stream(reduce_prompt(result.question, partials)):
+                    yield str(chunk.content)
+                return
         for chunk in self.chat_model.stream(answer_prompt(result.question, result.evidence)):
             yield str(chunk.content)
 
@@ -157,4 +182,5 @@ class Answerer:
             entities=result.entities,
             notes=result.notes,
             generated_by=self.generated_by,
+            communities=cited_communities(result),
         )

@@ -146,19 +146,49 @@ def stats(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] =
 
 @graph_app.command("rebuild-communities")
 def rebuild(seed: Annotated[int, typer.Option(help="Leiden random seed.")] = 42) -> None:
-    """Recompute the community hierarchy (and its summaries); clears stale marks."""
-    from graph.hierarchy.communities import levels_of, rebuild_communities
+    """Recompute the community hierarchy, its summaries and their search vectors; clears stale marks."""
+    from app.communities import refresh_communities
+    from app.services import get_embedder, get_summarizer, open_store
 
     try:
         settings = load_settings()
-        from app.services import get_summarizer, open_store
-
         store = open_store(settings)
         try:
-            communities = rebuild_communities(store, summarize=get_summarizer(settings), seed=seed)
+            done = refresh_communities(settings, store, get_embedder(settings), get_summarizer(settings), seed=seed)
         finally:
             store.close()
     except AmalgamError as exc:
         _fail(exc)
-    by_level = levels_of(communities)
-    typer.echo(f"{len(communities)} communities: " + ", ".join(f"level {k}: {v}" for k, v in sorted(by_level.items())))
+    levels = ", ".join(f"level {k}: {v}" for k, v in sorted(done.by_level.items()))
+    failed = f"; {done.summaries_failed} LLM summaries failed (extract kept)" if done.summaries_failed else ""
+    typer.echo(f"{done.communities} communities: {levels}{failed}")
+
+
+MAX_LISTED_NAMES = 5
+
+
+@graph_app.command("communities")
+def communities(
+    level: Annotated[int | None, typer.Option(help="Only this level (0 = finest).", min=0)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the community hierarchy with summaries, largest first within each level."""
+    try:
+        store = _open_store()
+        try:
+            found = sorted(store.get_communities(level), key=lambda c: (c.level, -c.size, c.id))
+        finally:
+            store.close()
+    except AmalgamError as exc:
+        _fail(exc)
+    if as_json:
+        fields = ("id", "level", "title", "summary", "size", "chunk_count", "entity_names", "stale")
+        typer.echo(json.dumps([c.model_dump(include=set(fields)) for c in found], indent=2, ensure_ascii=False))
+        return
+    if not found:
+        typer.echo("no communities yet: ingest documents (or run `amalgam graph rebuild-communities`)")
+        return
+    for c in found:
+        stale = " (stale)" if c.stale else ""
+        typer.echo(f"[level {c.level}] {c.title}  size={c.size} chunks={c.chunk_count}{stale}  id={c.id}")
+        typer.echo(f"    {c.summary[:300]}")

@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     extraction_relation_types: list[str] = Field(default_factory=list)
     extraction_gleaning: int = Field(default=0, ge=0, le=3)
 
+    # auto: the community hierarchy (and its summaries) is recomputed after every ingest or delete that
+    # changed the graph; off: only by `amalgam graph rebuild-communities` (global mode reads what is there)
+    communities: Literal["auto", "off"] = "auto"
+
     retrieval_mode: str = "hybrid"  # a name in retrieval/modes.py
     top_k: int = Field(default=5, ge=1, le=100)
     max_question_chars: int = Field(default=2000, ge=16)

@@ -23,6 +23,7 @@ from app.errors import RetrievalError
 from app.llm.usage import TokenUsage
 from app.pipeline import IngestReport, Pipeline, ProgressCallback
 from app.results import Answer, DocumentSummary
+from graph.models import Community
 from graph.store.base import DeleteReport, GraphStore
 from ingest.embedder import Embedder
 from ingest.models import Document
@@ -121,6 +122,11 @@ class Engine:
     def get_document(self, doc_id: str) -> DocumentSummary | None:
         document = self.store.get_document(doc_id)
         return None if document is None else _summary(document)
+
+    def list_communities(self, level: int | None = None) -> list[Community]:
+        """The community hierarchy (one level, or all), largest first within each level."""
+        found = self.store.get_communities(level)
+        return sorted(found, key=lambda c: (c.level, -c.size, c.id))
 
     def retrieve(self, question: str, *, top_k: int | None = None, mode: str | None = None) -> RetrievalResult:
         if not question.strip():

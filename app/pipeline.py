@@ -28,6 +28,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from app.communities import CommunityRefresh, refresh_communities
 from app.config import Settings
 from app.errors import GraphStoreError, IngestError, StorageError, StoreUnavailableError
 from graph.extraction.base import Extractor
@@ -61,6 +62,7 @@ class IngestReport(BaseModel):
     extraction_status: dict[str, int] = Field(default_factory=dict)
     llm_tokens: dict[str, int] = Field(default_factory=dict)  # prompt/completion tokens when an LLM was used
     errors: list[FileError] = Field(default_factory=list)
+    communities: CommunityRefresh | None = None  # the refresh after the ingest (None: nothing changed, or off)
 
 
 @dataclass
@@ -106,7 +108,10 @@ class Pipeline:
 
     def _ingest(self, docs: Iterable[Document], report: IngestReport, notify: ProgressCallback) -> IngestReport:
         try:
-            return self._ingest_all(docs, report, notify)
+            self._ingest_all(docs, report, notify)
+            if report.chunks or report.documents_replaced:
+                report.communities = self._refresh_communities()
+            return report
         except (OSError, sqlite3.Error) as exc:
             # A full or read-only disk is no fault of any one document: stop, keep what is done (the
             # unfinished documents stay pending), and say what to fix.
@@ -259,7 +264,15 @@ class Pipeline:
         result = self._delete(doc_id)
         if result.chunks:
             self.indexes.save()
+        if result.found:
+            self._refresh_communities()
         return result
+
+    def _refresh_communities(self) -> CommunityRefresh | None:
+        """Communities and their summaries brought up to date with the graph (``app/communities.py``)."""
+        if self.settings.communities == "off":
+            return None
+        return refresh_communities(self.settings, self.store, self.embedder, self.summarize)
 
     def _delete(self, doc_id: str) -> DeleteReport:
         """Delete from the store and (in memory) from the indexes; the caller saves the indexes."""

@@ -19,6 +19,17 @@ class Source(BaseModel):
     score: float
 
 
+class CommunityCited(BaseModel):
+    """A community global search answered from: its summary and the sources it gave (1-based numbers)."""
+
+    id: str
+    level: int
+    title: str
+    summary: str
+    size: int = 0
+    sources: list[int] = Field(default_factory=list, description="Numbers of the cited sources it gave.")
+
+
 class Answer(BaseModel):
     """A cited answer to one question: what the engine returns to the CLI, the API and jobs."""
 
@@ -29,6 +40,9 @@ class Answer(BaseModel):
     entities: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     generated_by: str = Field(default="extractive", description="'extractive' or the LLM model name.")
+    communities: list[CommunityCited] = Field(
+        default_factory=list, description="Global search: the communities the answer sums up."
+    )
 
 
 class DocumentSummary(BaseModel):

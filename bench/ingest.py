@@ -8,6 +8,9 @@ JSONL file, as ``amalgam ingest`` does. The models (embedder, the chunker's LM, 
 warmed before any timing, as the floor's embedder is; their load time is printed apart. Without
 --neo4j-uri a throw-away local Neo4j is started (docker/neo4j-local) on port 7698 (--neo4j-port) and stopped afterwards.
 
+The "communities s" column is the part of the ingest spent refreshing the community hierarchy at its end
+(AMALGAM_COMMUNITIES=auto, the default; it is included in the rate), so the rate without it is visible too.
+
 --curve (embedded store) grows one workspace through the corpus: before each --curve-at size and at
 the end it times the next --passages passages (the marginal rate at that size), and it reports the
 wall time of every step, so the whole corpus's ``amalgam ingest`` time is the sum, with the graph's
@@ -56,12 +59,14 @@ def warm(engine: Engine, texts: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def time_ingest(engine: Engine, corpus: Path) -> tuple[float, int]:
+def time_ingest(engine: Engine, corpus: Path) -> tuple[float, int, float]:
+    """Seconds, chunks written, and seconds of those spent refreshing communities."""
     started = time.perf_counter()
     report = engine.ingest([corpus])
     if report.errors:
         raise SystemExit(f"ingest reported errors: {report.errors[:3]}")
-    return time.perf_counter() - started, report.chunks
+    communities = report.communities.seconds if report.communities else 0.0
+    return time.perf_counter() - started, report.chunks, communities
 
 
 def floor_rate(engine: Engine, texts: list[str]) -> float:
@@ -78,9 +83,9 @@ def compare(args: argparse.Namespace, work: Path) -> None:
     embedded = Engine(load_settings(data_dir=work / "embedded"))
     loading = warm(embedded, texts)
     embed_rate = floor_rate(embedded, texts)
-    rows_out = [("embedding only (floor)", embed_rate)]
-    seconds, chunks = time_ingest(embedded, corpus)
-    rows_out.append(("ingest, embedded store", chunks / seconds))
+    rows_out = [("embedding only (floor)", embed_rate, 0.0, 0.0)]
+    seconds, chunks, refresh = time_ingest(embedded, corpus)
+    rows_out.append(("ingest, embedded store", chunks / seconds, refresh, seconds))
     embedded.close()
 
     if not args.no_neo4j:
@@ -96,8 +101,8 @@ def compare(args: argparse.Namespace, work: Path) -> None:
                                      neo4j_password="unused", workspace="bench")  # fmt: skip
             neo = Engine(settings)
             neo.store.clear()
-            seconds, chunks = time_ingest(neo, corpus)
-            rows_out.append(("ingest, neo4j store", chunks / seconds))
+            seconds, chunks, refresh = time_ingest(neo, corpus)
+            rows_out.append(("ingest, neo4j store", chunks / seconds, refresh, seconds))
             neo.store.clear()
             neo.close()
         finally:
@@ -105,9 +110,10 @@ def compare(args: argparse.Namespace, work: Path) -> None:
                 stop()
 
     print(f"{args.passages} passages, spaCy extraction, models loaded beforehand ({loading:.1f} s)")
-    print(f"{'path':<26}{'chunks/s':>10}{'ratio to floor':>16}")
-    for name, rate in rows_out:
-        print(f"{name:<26}{rate:>10.1f}{rate / embed_rate:>16.2f}")
+    print(f"{'path':<26}{'chunks/s':>10}{'ratio to floor':>16}{'communities s':>15}{'share':>7}")
+    for name, rate, refresh, total in rows_out:
+        share = f"{100 * refresh / total:>6.1f}%" if total else ""
+        print(f"{name:<26}{rate:>10.1f}{rate / embed_rate:>16.2f}{refresh:>15.2f}{share}")
 
 
 def curve(args: argparse.Namespace, work: Path) -> None:
@@ -119,7 +125,7 @@ def curve(args: argparse.Namespace, work: Path) -> None:
     embed_rate = floor_rate(engine, sample)
     engine.close()
     print(f"floor: {embed_rate:.1f} passages/s embedding only; models loaded beforehand ({loading:.1f} s)")
-    print(f"{'in workspace':>12}{'step':>22}{'seconds':>10}{'chunks/s':>10}{'ratio':>8}")
+    print(f"{'in workspace':>12}{'step':>22}{'seconds':>10}{'chunks/s':>10}{'ratio':>8}{'communities s':>15}")
     done, wall = 0, 0.0
     for target in [0, *sizes, total - args.passages]:
         for label, stop, measured in (("grow", target, False), ("marginal", target + args.passages, True)):
@@ -127,12 +133,13 @@ def curve(args: argparse.Namespace, work: Path) -> None:
                 continue
             step = Engine(load_settings(data_dir=work / "curve"))  # a fresh engine per call, like the CLI
             before = done
-            seconds, chunks = time_ingest(step, write_rows(work / f"rows-{done}.jsonl", read_rows(done, stop)))
+            seconds, chunks, refresh = time_ingest(step, write_rows(work / f"rows-{done}.jsonl", read_rows(done, stop)))
             wall += seconds
             done = stop
             rate = chunks / seconds
-            ratio = f"{rate / embed_rate:>8.2f}" if measured else ""
-            print(f"{before:>12}{f'{label} +{stop - before}':>22}{seconds:>10.1f}{rate:>10.1f}{ratio}", flush=True)
+            ratio = f"{rate / embed_rate:>8.2f}" if measured else f"{'':>8}"
+            step_name = f"{label} +{stop - before}"
+            print(f"{before:>12}{step_name:>22}{seconds:>10.1f}{rate:>10.1f}{ratio}{refresh:>15.1f}", flush=True)
             if done >= total:
                 print(f"whole corpus ({done} passages): {wall / 60:.1f} min of ingest; {step.store.stats()}")
             step.close()

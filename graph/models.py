@@ -130,7 +130,11 @@ class Community(BaseModel):
     id: str
     level: int
     title: str = ""
-    summary: str = ""
+    summary: str = ""  # empty when no summary could be written (global search skips it)
     members: list[str] = Field(default_factory=list)  # entity ids (level 0) or child community ids
     parent_id: str | None = None
     stale: bool = False
+    size: int = 0  # entities in the community, at every level below it
+    chunk_count: int = 0  # chunks that mention one of those entities
+    chunk_ids: list[str] = Field(default_factory=list)  # its most central chunks, best first (capped)
+    entity_names: list[str] = Field(default_factory=list)  # its most connected entities' names (capped)

@@ -2,7 +2,11 @@
 own signals cannot answer. Settings, the REST schema and the CLI read the names from ``MODE_NAMES``.
 
 A fallback is a rule over the rankings: when every one of ``when_empty`` came back empty, the signals in
-``use`` are added and ``note`` tells the user; ``otherwise`` is the note when they did not."""
+``use`` are added and ``note`` tells the user; ``otherwise`` is the note when they did not.
+
+A mode with a ``global_alternative`` hands a question to that mode when ``retrieval/auto.py`` judges the
+question to be about the collection as a whole (its form, and how spread its first hits are over the
+graph's communities); the choice and its reason go into the notes."""
 
 from __future__ import annotations
 
@@ -36,6 +40,7 @@ class Mode:
     fusion: str  # a name in retrieval/fusion/registry.py; RRF stands in where it cannot run
     fallback: Fallback | None = None
     summary: str = ""
+    global_alternative: str = ""
 
 
 HYBRID_SIGNALS = ("dense", "bm25", *GRAPH_SIGNALS, "treehop")
@@ -63,11 +68,20 @@ _MODES = (
         summary="TreeHop's hops from passage to passage; dense when TreeHop is unavailable",
     ),
     Mode(
+        "global",
+        ("community",),
+        "rrf",
+        Fallback(("community",), ("dense", "bm25"), "global mode fell back to dense+bm25"),
+        summary="the community hierarchy: summaries of the communities a question is about, and their central "
+        "chunks; dense+bm25 while the workspace has no communities",
+    ),
+    Mode(
         "auto",
         HYBRID_SIGNALS,
         "learned",
         Fallback(GRAPH_SIGNALS, (), "auto mode: dense+bm25+treehop (no graph link)", otherwise="auto mode: hybrid"),
-        summary="hybrid, saying whether the question linked to the graph",
+        summary="hybrid, or global for a question about the whole collection; the notes say which and why",
+        global_alternative="global",
     ),
 )
 MODES: dict[str, Mode] = {mode.name: mode for mode in _MODES}

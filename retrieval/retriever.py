@@ -16,12 +16,15 @@ from typing import Any
 
 from graph.store.base import GraphStore
 from ingest.embedder import Embedder
+from retrieval.auto import SPREAD_HITS, choose_scope, hit_spread
+from retrieval.communities import CommunityIndex
 from retrieval.context import assemble_evidence
 from retrieval.errors import RetrievalError
 from retrieval.fusion.base import FusedHit, Fusion
 from retrieval.fusion.learned import Candidates, LearnedFusion, gather_candidates, load_learned_fusion
 from retrieval.fusion.registry import FusionParts, build_fusion, check_fusion
 from retrieval.fusion.rrf import FusionWeights, WeightedRRF
+from retrieval.global_search import CommunityHit
 from retrieval.graph import GraphRetriever
 from retrieval.index.indexset import IndexSet
 from retrieval.modes import DEFAULT_MODE, Mode, mode_named
@@ -29,7 +32,7 @@ from retrieval.rerank import CrossEncoderReranker, Reranker, rerank_hits
 from retrieval.signals.base import QuestionContext, Ranking
 from retrieval.signals.registry import build_signals, check_signals
 from retrieval.signals.treehop import load_treehop, store_mentions
-from retrieval.types import EntityLink, Query, RetrievalResult, Retriever
+from retrieval.types import CommunityEvidence, EntityLink, Evidence, Query, RetrievalResult, Retriever
 
 TREEHOP_CONTEXTS = ("mentions", "passage")
 EMPTY_NOTE = "the workspace has no indexed chunks yet: ingest documents first"
@@ -72,8 +75,10 @@ class HybridRetriever:
         token_budget: int = 2000,
         max_question_chars: int = 2000,
         candidates: int = 50,
+        communities: CommunityIndex | None = None,
     ) -> None:
         self.store, self.embedder, self.indexes = store, embedder, indexes
+        self.communities = communities  # global search's index; None: global mode answers locally
         self.graph = graph if graph is not None else GraphRetriever(store)
         self.multihop = multihop  # read at each question: the evaluation harness swaps TreeHop models in
         self.weights = weights or FusionWeights()
@@ -112,8 +117,17 @@ class HybridRetriever:
         multihop = load_treehop(indexes.dense, embedder.dim, mentions) if with_treehop else None
         reranker = CrossEncoderReranker(reranker_path) if reranker_path else None
         learned = load_learned_fusion() if with_learned_fusion else None
+        communities = CommunityIndex.open(store, embedder.embed, workspace_dir / IndexSet.SUBDIR)
         return cls(
-            store, embedder, indexes, multihop=multihop, weights=weights, learned=learned, reranker=reranker, **options
+            store,
+            embedder,
+            indexes,
+            multihop=multihop,
+            weights=weights,
+            learned=learned,
+            reranker=reranker,
+            communities=communities,
+            **options,
         )
 
     # -- input -------------------------------------------------------------------------------------
@@ -150,12 +164,14 @@ class HybridRetriever:
             check_fusion(fusion)
         if k < 1:
             raise RetrievalError("k must be at least 1")
+        query, notes = self._query(question)
+        if chosen.global_alternative and signals is None:
+            chosen, notes = self._choose_scope(chosen, query, notes)
         asked = tuple(signals) if signals is not None else chosen.signals
         check_signals(asked)
         method = self.fusion_for(fusion or self.fusion_name or chosen.fusion, asked)
         wanted = [name for name in asked if method.weighs(name)] or list(asked)
         depth = max(self.candidates, k)
-        query, notes = self._query(question)
         context = self._context(query, wanted, depth)
         if context is None:
             return Ranked(query, {}, [], (*notes, EMPTY_NOTE), hits=[], fusion="")
@@ -177,6 +193,18 @@ class HybridRetriever:
             return SignalRankings(query, {}, [], (*notes, EMPTY_NOTE))
         return self._run(context, chosen, notes)
 
+    def _choose_scope(self, mode: Mode, query: Query, notes: tuple[str, ...]) -> tuple[Mode, tuple[str, ...]]:
+        """``mode`` or its global alternative for this question (``retrieval/auto.py``), the reason noted."""
+        index = self.communities
+        has_communities = index is not None and len(index) > 0
+        spread = None
+        if index is not None and has_communities and len(self.indexes):
+            first = self.indexes.dense.search(query.embedding, SPREAD_HITS)
+            spread = hit_spread([hit.chunk_id for hit in first], self.store, index)
+        choice = choose_scope(query.text, spread, has_communities)
+        chosen = mode_named(mode.global_alternative) if choice.use_global else mode
+        return chosen, (*notes, choice.note)
+
     def fusion_for(self, name: str, signals: Collection[str]) -> Fusion:
         """The fusion method ``name`` for these signals, or weighted RRF (any signals, no model) where it
         cannot rank them."""
@@ -192,7 +220,14 @@ class HybridRetriever:
         if len(self.indexes) == 0:
             return None
         return QuestionContext(
-            query, depth, self.store, self.indexes, self.graph, self.multihop, wanted=frozenset(wanted)
+            query,
+            depth,
+            self.store,
+            self.indexes,
+            self.graph,
+            self.multihop,
+            wanted=frozenset(wanted),
+            communities=self.communities,
         )
 
     def _run(self, context: QuestionContext, mode: Mode, notes: tuple[str, ...]) -> SignalRankings:
@@ -224,12 +259,39 @@ class HybridRetriever:
         evidence, relations = assemble_evidence(self.store, fused, k=k, token_budget=self.token_budget)
         if fused and not evidence:
             notes.append("the index lists chunks the graph store does not have: re-ingest to repair")
+        picked = ranked.rankings["community"].communities if "community" in ranked.rankings else ()
         return RetrievalResult(
             question=ranked.query.text,
             mode=mode,
             evidence=evidence,
+            communities=self._community_evidence(picked, evidence),
             entities=[link.name for link in ranked.links],
             relations=relations,
             notes=notes,
             latency_ms=(time.perf_counter() - started) * 1000,
         )
+
+    def _community_evidence(
+        self, picked: Collection[CommunityHit], evidence: list[Evidence]
+    ) -> list[CommunityEvidence]:
+        """The picked communities that contributed evidence, with the ids of the chunks they gave."""
+        if self.communities is None:
+            return []
+        cited = {item.chunk.id for item in evidence}
+        found = []
+        for hit in picked:
+            community = self.communities.by_id[hit.community_id]
+            given = [chunk_id for chunk_id in community.chunk_ids if chunk_id in cited]
+            if given:
+                found.append(
+                    CommunityEvidence(
+                        id=community.id,
+                        level=community.level,
+                        title=community.title,
+                        summary=community.summary,
+                        size=community.size,
+                        score=round(hit.score, 6),
+                        chunk_ids=given,
+                    )
+                )
+        return found

@@ -54,10 +54,23 @@ class Evidence(BaseModel):
     entities: list[str] = Field(default_factory=list)  # names of entities the chunk mentions
 
 
+class CommunityEvidence(BaseModel):
+    """A community global search picked: its summary, and which evidence chunks it contributed."""
+
+    id: str
+    level: int
+    title: str
+    summary: str
+    size: int = 0
+    score: float = 0.0
+    chunk_ids: list[str] = Field(default_factory=list)  # ids of the evidence chunks that came from it
+
+
 class RetrievalResult(BaseModel):
     question: str
     mode: str
     evidence: list[Evidence] = Field(default_factory=list)
+    communities: list[CommunityEvidence] = Field(default_factory=list)  # global search: what the evidence sums up
     entities: list[str] = Field(default_factory=list)  # entities linked from the question
     relations: list[str] = Field(default_factory=list)  # "A -[TYPE]-> B" between evidence entities
     notes: list[str] = Field(default_factory=list)  # e.g. "question truncated", "graph retriever abstained"

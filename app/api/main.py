@@ -15,7 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from app.api.deps import require_api_key, workspace_path
 from app.api.errors import install_error_handlers
 from app.api.guard import RequestGuard
-from app.api.routes import ask, chat, documents, graph, health, job_uploads, jobs, workspaces
+from app.api.routes import ask, chat, communities, documents, graph, health, job_uploads, jobs, workspaces
 from app.api.routing import write_routes
 from app.api.schemas import error_responses
 from app.config import Settings, load_settings
@@ -26,6 +26,7 @@ from app.workspaces import Workspaces
 # The routers that act on one workspace, in the order the OpenAPI schema lists them.
 WORKSPACE_ROUTERS: tuple[APIRouter, ...] = (
     ask.router,
+    communities.router,
     chat.router,
     graph.router,
     documents.router,

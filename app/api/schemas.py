@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field, WithJsonSchema, field_validator
 
-from app.results import Answer, DocumentSummary, Source
+from app.results import Answer, CommunityCited, DocumentSummary, Source
 from retrieval.modes import MODE_NAMES
 
 
@@ -107,6 +107,25 @@ class SearchResponse(BaseModel):
     relations: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     latency_ms: float = 0.0
+    communities: list[CommunityCited] = Field(
+        default_factory=list, description="Global search: the communities the sources come from."
+    )
+
+
+class CommunityInfo(BaseModel):
+    """One community of the graph's hierarchy, as listed to users."""
+
+    id: str
+    level: int = Field(description="0 = finest; each level above groups the one below.")
+    title: str = Field(description="Its best-connected entities' names.")
+    summary: str
+    size: int = Field(description="Entities in it, at every level below.")
+    entities: list[str] = Field(default_factory=list, description="Its best-connected entities' names (capped).")
+    chunk_count: int = Field(description="Chunks that mention its entities.")
+
+
+class CommunitiesResponse(BaseModel):
+    communities: list[CommunityInfo] = Field(default_factory=list)
 
 
 class DocumentInfo(DocumentSummary):
@@ -134,6 +153,8 @@ class DeleteResult(BaseModel):
 __all__ = [
     "AskRequest",
     "AskResponse",
+    "CommunitiesResponse",
+    "CommunityInfo",
     "DeleteResult",
     "DocumentInfo",
     "ErrorBody",

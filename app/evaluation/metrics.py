@@ -22,7 +22,9 @@ METHODS: dict[str, tuple[str, ...]] = {
     "treehop": ("treehop",),
     "hybrid-rrf": MODES["hybrid"].signals,  # the same signals, fused by RRF
     "hybrid": MODES["hybrid"].signals,
+    "auto": MODES["auto"].signals,  # the auto mode itself: hybrid, or global for a question about the collection
 }
+WHOLE_MODES = ("auto",)  # methods that run their mode as a user gets it (it chooses its own signals)
 KS = (2, 5, 10)
 
 
@@ -60,7 +62,10 @@ def evaluate(
         for method, signals in methods.items():
             started = time.perf_counter()
             fusion = "rrf" if method.endswith("-rrf") else None  # None: the hybrid mode's own fusion
-            fused = retriever.rank(q.question, k=max(KS), mode="hybrid", signals=signals, fusion=fusion).hits
+            if method in WHOLE_MODES:
+                fused = retriever.rank(q.question, k=max(KS), mode=method).hits
+            else:
+                fused = retriever.rank(q.question, k=max(KS), mode="hybrid", signals=signals, fusion=fusion).hits
             elapsed = (time.perf_counter() - started) * 1000
             ranked = list(dict.fromkeys(chunk_to_passage.get(h.chunk_id, h.chunk_id) for h in fused))
             gold = set(q.supporting_ids)

@@ -5,6 +5,11 @@ The graph: entities, linked by RELATED (weight = evidence chunks) plus co-mentio
 the previous level's aggregate graph at half the resolution, until nothing merges any more.
 Every community is written with its members (entities at level 0, child communities above) and
 its parent; ``replace_communities`` swaps the whole set at once, which also clears stale marks.
+Each also carries what retrieval reads without walking the graph: its size (entities at every level
+below), how many chunks mention them, its most central chunks and its best-connected entities' names.
+
+A community's id is a hash of its level and its entities, so a community that an ingest did not
+change keeps its id; with an LLM summariser, its summary is then reused instead of written again.
 """
 
 from __future__ import annotations
@@ -14,7 +19,14 @@ from collections.abc import Sequence
 from itertools import combinations
 from typing import Any
 
-from graph.hierarchy.summaries import Summarize, community_facts, community_title, summarize_community
+from graph.hierarchy.central import central_chunks
+from graph.hierarchy.summaries import (
+    Summarize,
+    SummaryTally,
+    community_facts,
+    community_title,
+    summarize_community,
+)
 from graph.models import Community, Entity, Relation, stable_id
 from graph.store.base import GraphStore
 
@@ -24,8 +36,17 @@ MAX_CO_MENTIONS_PER_CHUNK = 30  # a chunk naming more entities than this says li
 class EntityGraph:
     """The weighted, undirected entity graph as Leiden needs it."""
 
-    def __init__(self, entities: list[Entity], relations: list[Relation], co_mentions: dict[tuple[str, str], float]):
+    def __init__(
+        self,
+        entities: list[Entity],
+        relations: list[Relation],
+        co_mentions: dict[tuple[str, str], float],
+        chunk_entities: dict[str, list[str]] | None = None,
+        chunk_docs: dict[str, str] | None = None,
+    ):
         self.entities = entities
+        self.chunk_entities = chunk_entities or {}  # chunk id -> entity ids it mentions
+        self.chunk_docs = chunk_docs or {}  # chunk id -> document id
         self.relations = relations
         self.index = {e.id: i for i, e in enumerate(entities)}
         weights: dict[tuple[int, int], float] = defaultdict(float)
@@ -53,12 +74,15 @@ def load_entity_graph(store: GraphStore, batch_size: int = 1000) -> EntityGraph:
         for relation in store.relations_of(ids[start : start + batch_size]):
             relations[relation.id] = relation
     co_mentions: dict[tuple[str, str], float] = defaultdict(float)
-    chunk_ids = [chunk.id for chunk in store.iter_chunks(batch_size)]
+    chunk_docs = {chunk.id: chunk.doc_id for chunk in store.iter_chunks(batch_size)}
+    chunk_ids = list(chunk_docs)
+    chunk_entities: dict[str, list[str]] = {}
     for start in range(0, len(chunk_ids), batch_size):
-        for members in store.entities_of_chunks(chunk_ids[start : start + batch_size]).values():
-            for left, right in combinations(sorted(set(members))[:MAX_CO_MENTIONS_PER_CHUNK], 2):
+        for chunk_id, members in store.entities_of_chunks(chunk_ids[start : start + batch_size]).items():
+            chunk_entities[chunk_id] = sorted(set(members))
+            for left, right in combinations(chunk_entities[chunk_id][:MAX_CO_MENTIONS_PER_CHUNK], 2):
                 co_mentions[(left, right)] += 1.0
-    return EntityGraph(entities, [relations[k] for k in sorted(relations)], co_mentions)
+    return EntityGraph(entities, [relations[k] for k in sorted(relations)], co_mentions, chunk_entities, chunk_docs)
 
 
 def leiden_levels(graph: EntityGraph, seed: int = 42, resolution: float = 1.0, max_levels: int = 4) -> list[list[int]]:
@@ -89,8 +113,18 @@ def leiden_levels(graph: EntityGraph, seed: int = 42, resolution: float = 1.0, m
     return levels
 
 
-def _build(graph: EntityGraph, levels: list[list[int]], summarize: Summarize | None) -> list[Community]:
+def _build(
+    graph: EntityGraph,
+    levels: list[list[int]],
+    summarize: Summarize | None,
+    reuse: dict[str, str],
+    tally: SummaryTally,
+) -> list[Community]:
     connected = {graph.entities[a].id for a, _ in graph.edges} | {graph.entities[b].id for _, b in graph.edges}
+    chunks_of = _chunks_of_entities(graph)
+    relations_from: dict[str, list[Relation]] = defaultdict(list)  # so a community reads only its own
+    for relation in graph.relations:
+        relations_from[relation.source_id].append(relation)
     communities: list[Community] = []
     previous: dict[int, Community] = {}
     previous_membership: list[int] = []
@@ -107,14 +141,27 @@ def _build(graph: EntityGraph, levels: list[list[int]], summarize: Summarize | N
             else:
                 children = {previous_membership[graph.index[i]] for i in leaf_ids}
                 member_ids = sorted(previous[c].id for c in children if c in previous)
+            community_id = stable_id("com", str(level), *leaf_ids)
             title = community_title(members, graph.degree)
-            facts = community_facts(members, graph.relations, graph.degree)
+            if community_id in reuse:
+                summary = reuse[community_id]
+            else:
+                own = [r for e in members for r in relations_from.get(e.id, ())]
+                facts = community_facts(members, own, graph.degree)
+                summary = summarize_community(title, facts, summarize, tally)
+            mentioning = {c for e in leaf_ids for c in chunks_of.get(e, ())}
             current[label] = Community(
-                id=stable_id("com", str(level), *leaf_ids),
+                id=community_id,
                 level=level,
                 title=title,
-                summary=summarize_community(title, facts, summarize),
+                summary=summary,
                 members=member_ids,
+                size=len(leaf_ids),
+                chunk_count=len(mentioning),
+                chunk_ids=central_chunks(
+                    set(leaf_ids), mentioning, graph.chunk_entities, graph.chunk_docs, graph.degree
+                ),
+                entity_names=[e.name for e in _ranked(members, graph.degree)[:MAX_ENTITY_NAMES]],
             )
         if level > 0:
             for node, label in enumerate(membership):
@@ -126,15 +173,51 @@ def _build(graph: EntityGraph, levels: list[list[int]], summarize: Summarize | N
     return communities
 
 
-def build_communities(graph: EntityGraph, *, summarize: Summarize | None = None, seed: int = 42) -> list[Community]:
+MAX_ENTITY_NAMES = 10
+
+
+def _ranked(members: Sequence[Entity], degree: dict[str, float]) -> list[Entity]:
+    return sorted(members, key=lambda e: (-degree.get(e.id, 0.0), e.name))
+
+
+def _chunks_of_entities(graph: EntityGraph) -> dict[str, list[str]]:
+    chunks: dict[str, list[str]] = defaultdict(list)
+    for chunk_id, entity_ids in graph.chunk_entities.items():
+        for entity_id in entity_ids:
+            chunks[entity_id].append(chunk_id)
+    return chunks
+
+
+def build_communities(
+    graph: EntityGraph,
+    *,
+    summarize: Summarize | None = None,
+    seed: int = 42,
+    reuse: dict[str, str] | None = None,
+    tally: SummaryTally | None = None,
+) -> list[Community]:
+    """The hierarchy of ``graph``; ``reuse`` maps community ids to summaries already written for them."""
     if not graph.edges:
         return []
-    return _build(graph, leiden_levels(graph, seed), summarize)
+    return _build(graph, leiden_levels(graph, seed), summarize, reuse or {}, tally or SummaryTally())
 
 
-def rebuild_communities(store: GraphStore, *, summarize: Summarize | None = None, seed: int = 42) -> list[Community]:
-    """Recompute the whole community hierarchy of the workspace and replace the stored one."""
-    communities = build_communities(load_entity_graph(store), summarize=summarize, seed=seed)
+def rebuild_communities(
+    store: GraphStore,
+    *,
+    summarize: Summarize | None = None,
+    seed: int = 42,
+    reuse_summaries: bool = False,
+    tally: SummaryTally | None = None,
+) -> list[Community]:
+    """Recompute the whole community hierarchy of the workspace and replace the stored one.
+
+    With ``reuse_summaries`` (and an LLM ``summarize``), a community whose entities did not change and
+    that no delete marked stale keeps its stored summary: only changed communities cost LLM calls."""
+    reuse: dict[str, str] = {}
+    if reuse_summaries and summarize is not None:
+        reuse = {c.id: c.summary for c in store.get_communities() if c.summary and not c.stale}
+    communities = build_communities(load_entity_graph(store), summarize=summarize, seed=seed, reuse=reuse, tally=tally)
     store.replace_communities(communities)
     return communities
 

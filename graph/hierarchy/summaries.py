@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from graph.models import Entity, Relation
 
@@ -45,14 +46,28 @@ def community_title(members: Sequence[Entity], degree: dict[str, float], top: in
     return ", ".join(e.name for e in ranked)
 
 
-def summarize_community(title: str, facts: list[str], summarize: Summarize | None = None) -> str:
+@dataclass
+class SummaryTally:
+    """How the summaries of one rebuild went: LLM summaries written, and LLM calls that failed (those
+    communities keep the extract, so a failed call never leaves one without a summary)."""
+
+    written: int = 0
+    failed: int = 0
+
+
+def summarize_community(
+    title: str, facts: list[str], summarize: Summarize | None = None, tally: SummaryTally | None = None
+) -> str:
     """An LLM summary of the facts when configured (falling back to the extract on failure)."""
     extract = " ".join(fact if fact.endswith(".") else f"{fact}." for fact in facts)
     if summarize is None or not facts:
         return extract
+    tally = tally if tally is not None else SummaryTally()
     try:
         summary = " ".join(summarize(title, facts).split())
     except Exception as exc:  # a failed LLM call must not lose the rebuild
         logger.warning("community summary failed for %r: %s", title, exc)
+        tally.failed += 1
         return extract
+    tally.written += 1
     return summary or extract

@@ -7,9 +7,10 @@ Keeping these in one place is what makes the embedded and the Neo4j store return
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from graph.errors import GraphStoreError
-from graph.models import SAFE_TYPE, Entity, EntityRecord, MentionRecord, Relation, RelationRecord
+from graph.models import SAFE_TYPE, Community, Entity, EntityRecord, MentionRecord, Relation, RelationRecord
 from ingest.models import MAX_ID_CHARS, MAX_SOURCE_CHARS, MAX_TITLE_CHARS, Document
 
 # Names are indexed (Entity.name_lc, MENTIONS.name_lc). Neo4j refuses an indexed string over ~8 KB
@@ -136,3 +137,12 @@ def build_relation(
         descriptions=descriptions,
         conflict=conflict,
     )
+
+
+COMMUNITY_DETAILS = ("size", "chunk_count", "chunk_ids", "entity_names")
+
+
+def community_details(community: Community) -> dict[str, Any]:
+    """What retrieval reads of a community besides its id, level, title, summary and links: stored as
+    properties (Neo4j) or one JSON column (embedded), read back into the same ``Community``."""
+    return {name: getattr(community, name) for name in COMMUNITY_DETAILS}

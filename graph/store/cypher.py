@@ -104,7 +104,8 @@ UPSERT_COMMUNITY_NODES = """
 UNWIND $rows AS row
 MERGE (c:Community {key: row.key})
 SET c.workspace = $ws, c.id = row.id, c.level = row.level, c.title = row.title, c.summary = row.summary,
-    c.stale = row.stale"""
+    c.stale = row.stale, c.size = row.size, c.chunk_count = row.chunk_count, c.chunk_ids = row.chunk_ids,
+    c.entity_names = row.entity_names"""
 
 # Members are entities (IN_COMMUNITY) or child communities (PARENT). A parent link is replaced
 # only when a parent is given, so a child written alone keeps the one it has.
@@ -281,6 +282,7 @@ MISSING_KEYS = {
 COMMUNITIES = """
 MATCH (c:Community {workspace: $ws}) WHERE $level IS NULL OR c.level = $level
 RETURN c.id AS id, c.level AS level, c.title AS title, c.summary AS summary, c.stale AS stale,
+    c.size AS size, c.chunk_count AS chunk_count, c.chunk_ids AS chunk_ids, c.entity_names AS entity_names,
     [(e:Entity)-[:IN_COMMUNITY]->(c) | e.id] + [(child:Community)-[:PARENT]->(c) | child.id] AS members,
     [(c)-[:PARENT]->(p:Community) | p.id] AS parents
 ORDER BY level, id"""

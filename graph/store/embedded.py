@@ -28,8 +28,9 @@ from graph.store.common import (
     check_mentions,
     check_query_vector,
     check_relations,
+    community_details,
 )
-from graph.store.embedded_schema import SCHEMA, TABLES
+from graph.store.embedded_schema import ADDED_COLUMNS, SCHEMA, TABLES
 from graph.store.embedded_vectors import VectorMatrix
 from ingest.models import Chunk, Document, PageSpan
 
@@ -68,8 +69,16 @@ class EmbeddedGraphStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+            self._add_missing_columns()
         except (sqlite3.Error, OSError) as exc:
             raise GraphStoreError(f"cannot open the embedded graph store {self.path}: {exc}") from exc
+
+    def _add_missing_columns(self) -> None:
+        """Bring a store file written by an older version up to the current schema."""
+        for table, column, definition in ADDED_COLUMNS:
+            present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in present:  # names come from the schema module, never from data
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     def close(self) -> None:
         with self._lock:
@@ -247,6 +256,7 @@ class EmbeddedGraphStore:
                     "title": c.title,
                     "summary": c.summary,
                     "stale": int(c.stale),
+                    "details": json.dumps(community_details(c)),
                 }
                 for c in communities
             ],
@@ -415,8 +425,9 @@ class EmbeddedGraphStore:
                 stale=bool(st),
                 members=sorted(members[i]),
                 parent_id=parents.get(i),
+                **json.loads(details),
             )
-            for i, lv, t, s, st in rows
+            for i, lv, t, s, st, details in rows
         ]
 
     def stats(self) -> StoreStats:

@@ -51,10 +51,10 @@ ON CONFLICT (ws, relation_id, chunk_id) DO UPDATE SET description = excluded.des
 SET_CONFLICT = f"UPDATE relations SET conflict = :conflict WHERE ws = :ws AND id IN {_in('ids')}"
 
 UPSERT_COMMUNITY = """
-INSERT INTO communities (ws, id, level, title, summary, stale)
-VALUES (:ws, :id, :level, :title, :summary, :stale)
+INSERT INTO communities (ws, id, level, title, summary, stale, details)
+VALUES (:ws, :id, :level, :title, :summary, :stale, :details)
 ON CONFLICT (ws, id) DO UPDATE SET level = excluded.level, title = excluded.title, summary = excluded.summary,
-    stale = excluded.stale"""
+    stale = excluded.stale, details = excluded.details"""
 
 DELETE_COMMUNITY_ENTITIES = "DELETE FROM community_entities WHERE ws = :ws AND community_id = :id"
 DELETE_COMMUNITY_PARENT = "DELETE FROM community_parents WHERE ws = :ws AND child_id = :id"
@@ -178,7 +178,7 @@ WHERE r.target_id IN {_in("ids")}
 GROUP BY r.id ORDER BY r.source_id, r.target_id, r.id"""
 
 COMMUNITIES = """
-SELECT id, level, title, summary, stale FROM communities
+SELECT id, level, title, summary, stale, details FROM communities
 WHERE ws = :ws AND (:level IS NULL OR level = :level) ORDER BY level, id"""
 COMMUNITY_MEMBERS = f"""
 SELECT community_id, entity_id FROM community_entities WHERE ws = :ws AND community_id IN {_in("ids")}

@@ -49,7 +49,7 @@ CREATE INDEX IF NOT EXISTS evidence_chunk ON evidence (ws, chunk_id);
 
 CREATE TABLE IF NOT EXISTS communities (
     ws TEXT NOT NULL, id TEXT NOT NULL, level INTEGER NOT NULL, title TEXT NOT NULL,
-    summary TEXT NOT NULL, stale INTEGER NOT NULL DEFAULT 0,
+    summary TEXT NOT NULL, stale INTEGER NOT NULL DEFAULT 0, details TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (ws, id));
 
 CREATE TABLE IF NOT EXISTS community_entities (
@@ -75,3 +75,7 @@ TABLES = (
     "chunks",
     "documents",
 )
+
+# Columns added after a table first shipped: (table, column, definition). A store file written by an older
+# version gets them when it is opened (``ALTER TABLE ... ADD COLUMN`` keeps its rows).
+ADDED_COLUMNS = (("communities", "details", "TEXT NOT NULL DEFAULT '{}'"),)

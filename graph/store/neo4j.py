@@ -19,6 +19,7 @@ from graph.models import Community, Entity, EntityRecord, MentionRecord, Relatio
 from graph.store import cypher
 from graph.store.base import DeleteReport, EntityHit, StoreStats, Subgraph
 from graph.store.common import (
+    COMMUNITY_DETAILS,
     build_entity,
     build_relation,
     check_documents,
@@ -26,6 +27,7 @@ from graph.store.common import (
     check_mentions,
     check_query_vector,
     check_relations,
+    community_details,
 )
 from graph.store.neo4j_delete import delete_document
 from ingest.models import Chunk, Document, PageSpan
@@ -215,7 +217,7 @@ class Neo4jGraphStore:
         rows = [
             {
                 "key": self._key(c.id), "id": c.id, "level": c.level, "title": c.title, "summary": c.summary,
-                "stale": c.stale, "member_keys": self._keys(c.members),
+                "stale": c.stale, "member_keys": self._keys(c.members), **community_details(c),
                 "parent_key": self._key(c.parent_id) if c.parent_id else None,
             }
             for c in communities
@@ -394,6 +396,7 @@ class Neo4jGraphStore:
             Community(
                 id=r["id"], level=r["level"], title=r["title"], summary=r["summary"], stale=bool(r["stale"]),
                 members=sorted(r["members"]), parent_id=min(r["parents"], default=None),
+                **{name: r[name] for name in COMMUNITY_DETAILS if r[name] is not None},
             )
             for r in self._read(cypher.COMMUNITIES, level=level)
         ]  # fmt: skip

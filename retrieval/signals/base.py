@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:  # annotations only: modes and settings import this module and stay light
     from graph.store.base import GraphStore
+    from retrieval.communities import CommunityIndex
+    from retrieval.global_search import CommunityHit
     from retrieval.graph import GraphRetriever
     from retrieval.index.indexset import IndexSet
     from retrieval.types import EntityLink, Query, Retriever, ScoredChunk
@@ -23,12 +25,14 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class Ranking:
     """One signal's answer to one question: chunk hits best first, the question's entities it linked (graph
-    signals), and notes for the user (why it is empty, say)."""
+    signals), notes for the user (why it is empty, say), and the communities its hits come from (global
+    search)."""
 
     signal: str
     hits: tuple[ScoredChunk, ...] = ()
     links: tuple[EntityLink, ...] = ()
     notes: tuple[str, ...] = ()
+    communities: tuple[CommunityHit, ...] = ()
 
 
 @dataclass
@@ -43,6 +47,7 @@ class QuestionContext:
     graph: GraphRetriever
     multihop: Retriever | None
     wanted: frozenset[str]
+    communities: CommunityIndex | None = None  # the workspace's searchable communities (global search)
     _shared: dict[str, Any] = field(default_factory=dict)
 
     def once(self, key: str, compute: Callable[[], T]) -> T:

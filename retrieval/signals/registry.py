@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from ingest.errors import UnknownComponentError
 from retrieval.signals.base import Signal
 from retrieval.signals.bm25 import BM25Signal
+from retrieval.signals.community import CommunitySignal
 from retrieval.signals.dense import DenseSignal
 from retrieval.signals.graph import GraphSignal
 from retrieval.signals.treehop import TreeHopSignal
@@ -22,6 +23,7 @@ _FACTORIES: dict[str, Callable[[], Signal]] = {
     "role": lambda: GraphSignal("role"),
     "bm25": BM25Signal,
     "treehop": TreeHopSignal,
+    "community": CommunitySignal,
 }
 
 SIGNAL_NAMES = tuple(_FACTORIES)

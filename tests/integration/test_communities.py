@@ -76,3 +76,41 @@ def test_llm_summaries_are_used_when_configured(graph_store: GraphStore) -> None
     two_cliques(graph_store)
     communities = rebuild_communities(graph_store, summarize=lambda title, facts: f"about {title}")
     assert all(c.summary == f"about {c.title}" for c in communities)
+
+
+def test_communities_carry_size_chunks_and_names(graph_store: GraphStore) -> None:
+    first, second = two_cliques(graph_store)
+    rebuild_communities(graph_store, seed=1)
+    chunk_of_group = {c.doc_id: c.id for c in graph_store.iter_chunks()}
+    assert len(chunk_of_group) == 1  # both groups live in one document: one central chunk each
+    for community in graph_store.get_communities(level=0):
+        assert community.size == 5 and community.chunk_count >= 1
+        assert len(community.chunk_ids) == 1  # one chunk per document
+        assert set(community.entity_names) == {e.upper() for e in community.members}
+
+
+def test_unchanged_communities_keep_their_llm_summary(graph_store: GraphStore) -> None:
+    two_cliques(graph_store)
+    rebuild_communities(graph_store, summarize=lambda title, facts: f"first {title}")
+    calls: list[str] = []
+
+    def second(title: str, facts: list[str]) -> str:
+        calls.append(title)
+        return f"second {title}"
+
+    again = rebuild_communities(graph_store, summarize=second, reuse_summaries=True)
+    assert calls == [] and all(c.summary.startswith("first") for c in again)
+
+
+def test_a_failed_llm_summary_keeps_the_extract_and_is_counted(graph_store: GraphStore) -> None:
+    from graph.hierarchy.summaries import SummaryTally
+
+    two_cliques(graph_store)
+
+    def failing(title: str, facts: list[str]) -> str:
+        raise TimeoutError("the LLM did not answer")
+
+    tally = SummaryTally()
+    communities = rebuild_communities(graph_store, summarize=failing, tally=tally)
+    assert tally.failed == len(communities) and tally.written == 0
+    assert all(c.summary for c in communities)

@@ -307,6 +307,10 @@ def test_communities_replace_get_and_go_stale(loaded: GraphStore) -> None:
             summary="s",
             members=[PARIS, FRANCE],
             parent_id="com-top",
+            size=2,
+            chunk_count=2,
+            chunk_ids=[A0, B0],  # central chunks keep their order (best first)
+            entity_names=["Paris", "France"],
         ),
         Community(id="com-people", level=0, title="People", members=[CURIE], parent_id="com-top"),
     ]

@@ -26,20 +26,22 @@ def _ranking(signal: str, *ids: str) -> Ranking:
 
 
 def test_every_mode_names_registered_signals_and_a_registered_fusion() -> None:
-    assert MODE_NAMES == ("dense", "hybrid", "graph", "multihop", "auto")
+    assert MODE_NAMES == ("dense", "hybrid", "graph", "multihop", "global", "auto")
     for mode in MODES.values():
         check_signals(mode.signals)
         assert mode.fusion in FUSION_NAMES
         if mode.fallback is not None:
             check_signals([*mode.fallback.when_empty, *mode.fallback.use])
-    assert set(SIGNAL_NAMES) == {"dense", "bm25", "ppr", "proximity", "role", "treehop"}
+    assert set(SIGNAL_NAMES) == {"dense", "bm25", "ppr", "proximity", "role", "treehop", "community"}
     assert list(build_signals(["treehop", "dense", "ppr"])) == ["dense", "ppr", "treehop"]  # computation order
 
 
 def test_unknown_names_fail_with_the_known_ones() -> None:
-    with pytest.raises(UnknownComponentError, match=r"unknown retrieval mode 'hybird'; known: auto, dense, graph"):
+    with pytest.raises(
+        UnknownComponentError, match=r"unknown retrieval mode 'hybird'; known: auto, dense, global, graph"
+    ):
         mode_named("hybird")
-    with pytest.raises(UnknownComponentError, match="unknown retrieval signal 'vibes'; known: bm25, dense"):
+    with pytest.raises(UnknownComponentError, match="unknown retrieval signal 'vibes'; known: bm25, community, dense"):
         check_signals(["dense", "vibes"])
     with pytest.raises(UnknownComponentError, match="unknown fusion 'borda'; known: learned, rrf"):
         build_fusion("borda", FusionParts(FusionWeights()))

@@ -9,6 +9,7 @@ from fastapi.responses import StreamingResponse
 from app.answer import to_sources
 from app.api.deps import EngineDep
 from app.api.schemas import AskRequest, AskResponse, SearchResponse, error_responses
+from app.global_answer import cited_communities
 from app.results import Answer
 
 router = APIRouter(tags=["ask"])
@@ -32,6 +33,7 @@ def search(request: AskRequest, engine: EngineDep) -> SearchResponse:
         relations=result.relations,
         notes=result.notes,
         latency_ms=round(result.latency_ms, 3),
+        communities=cited_communities(result),
     )
 
 
@@ -56,6 +58,7 @@ def ask_stream(request: AskRequest, engine: EngineDep) -> StreamingResponse:
             "entities": result.entities,
             "notes": result.notes,
             "mode": result.mode,
+            "communities": [c.model_dump() for c in cited_communities(result)],
         }
         yield f"event: sources\ndata: {json.dumps(sources)}\n\n"
 
