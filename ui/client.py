@@ -134,7 +134,7 @@ class AmalgamClient:
         """Communities with summaries, or None when this server has no communities endpoint (404)."""
         params = {"level": level} if level is not None else {}
         try:
-            return list(self._call("GET", f"{self.prefix}/communities", params=params))
+            return list(self._call("GET", f"{self.prefix}/communities", params=params)["communities"])
         except ApiError as exc:
             if exc.status == 404:
                 return None

@@ -88,7 +88,7 @@ def communities_panel(api: AmalgamClient) -> None:
     level = st.selectbox("Level", levels, key="community_level")
     for community in (c for c in communities if c.get("level", 0) == level):
         title = community.get("title") or community.get("id")
-        with st.expander(f"{title} · {len(community.get('members', []))} members"):
+        with st.expander(f"{title} · {community.get('size', len(community.get('entities', [])))} entities"):
             st.write(community.get("summary") or "(no summary)")
 
 
