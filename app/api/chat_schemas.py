@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
-from app.api.schemas import AskResponse, RetrievalMode
+from app.api.schemas import AskResponse, RetrievalMode, require_unicode
 from app.chat import ChatMessage, RewrittenBy
 
 MAX_MESSAGES = 50
@@ -28,11 +28,7 @@ class ChatRequest(BaseModel):
     @field_validator("question")
     @classmethod
     def _encodable(cls, value: str) -> str:
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:  # a lone surrogate: valid JSON, but no text any model can read
-            raise ValueError("the question is not valid Unicode text (lone surrogate)") from exc
-        return value
+        return require_unicode(value)
 
     @property
     def messages(self) -> list[ChatMessage]:

@@ -32,11 +32,16 @@ class AskRequest(BaseModel):
     @field_validator("question")
     @classmethod
     def _encodable(cls, value: str) -> str:
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:  # a lone surrogate: valid JSON, but no text any model can read
-            raise ValueError("the question is not valid Unicode text (lone surrogate)") from exc
-        return value
+        return require_unicode(value)
+
+
+def require_unicode(value: str) -> str:
+    """Refuse a lone surrogate: valid JSON, but no text any model can read."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("the question is not valid Unicode text (lone surrogate)") from exc
+    return value
 
 
 class ErrorInfo(BaseModel):
