@@ -16,13 +16,18 @@ from ingest.embedder import Embedder
 MAX_GRAPH_ENTITIES = 80  # a drawing with more nodes than this is unreadable
 
 
-class EntityBrief(BaseModel):
+class EntitySummary(BaseModel):
+    """What every view of an entity shows: who it is and how often the documents mention it."""
+
     id: str
     name: str
     type: str
     description: str = ""
     aliases: list[str] = Field(default_factory=list)
     mentions: int = 0
+
+
+class EntityBrief(EntitySummary):
     score: float = Field(description="1 for a name or alias match, else the cosine of the name's embedding.")
 
 
@@ -46,13 +51,7 @@ class EvidenceChunk(BaseModel):
     description: str = Field(default="", description="What this chunk says about the entity.")
 
 
-class EntityDetail(BaseModel):
-    id: str
-    name: str
-    type: str
-    description: str = ""
-    aliases: list[str] = Field(default_factory=list)
-    mentions: int = 0
+class EntityDetail(EntitySummary):
     neighbours: list[Neighbour] = Field(default_factory=list)
     evidence: list[EvidenceChunk] = Field(default_factory=list)
 

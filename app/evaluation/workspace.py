@@ -156,9 +156,13 @@ def _ingest(engine: Engine, corpus: bytes, total: int, console: Console) -> None
         chunks = bar.add_task("chunks", total=None)
         tasks = {"document": passages, "chunk": chunks}
 
+        growth = GrowthLog(done)
+
         def progress(event: str, amount: int) -> None:
             if event in tasks:
                 bar.advance(tasks[event], amount)
+            if event == "document":
+                growth.advance(amount)
 
         started = time.perf_counter()
         report = engine.ingest([path], progress)
@@ -166,9 +170,50 @@ def _ingest(engine: Engine, corpus: bytes, total: int, console: Console) -> None
     if report.errors:
         raise DatasetError("; ".join(error.error for error in report.errors))
     stats = engine.store.stats()
-    build = {"ingest_seconds": round(seconds, 1), "passages": total, **stats.model_dump()}
+    build = {"ingest_seconds": round(seconds, 1), "passages": total, **stats.model_dump(), "growth": growth.steps}
     _write_atomic(engine.settings.workspace_dir / BUILD_FILE, json.dumps(build, indent=2).encode())
-    console.print(f"ingested {report.documents_new} passages in {seconds:.0f} s; the workspace holds {build}")
+    console.print(f"ingested {report.documents_new} passages in {seconds:.0f} s; the workspace holds {stats}")
+    for line in growth.table():
+        console.print(line)
+
+
+class GrowthLog:
+    """How the ingest rate changes as the workspace grows: the time of each ``every`` passages.
+
+    The same single ``Engine.ingest`` call that builds the workspace is timed, so the curve is the one a
+    user's ``amalgam ingest`` of the whole corpus has, not a re-run in slices."""
+
+    def __init__(self, done: int, every: int = 1000) -> None:
+        self.every = every
+        self.done = done
+        self.steps: list[dict[str, float]] = []  # {"in_workspace", "passages", "seconds"} per step
+        self._step_start, self._clock = done, time.perf_counter()
+
+    def advance(self, amount: int) -> None:
+        self.done += amount
+        if self.done - self._step_start >= self.every:
+            now = time.perf_counter()
+            step = {"in_workspace": self._step_start, "passages": self.done - self._step_start}
+            self.steps.append({**step, "seconds": round(now - self._clock, 2)})
+            self._step_start, self._clock = self.done, now
+
+    def table(self) -> list[str]:
+        """One line per step: its rate and the ratio to the first step's (the empty workspace's) rate."""
+        if not self.steps:
+            return []
+        first = _rate(self.steps[0])
+        lines = [f"{'in workspace':>12}{'passages':>10}{'seconds':>9}{'passages/s':>12}{'vs first':>10}"]
+        for step in self.steps:
+            rate = _rate(step)
+            lines.append(
+                f"{step['in_workspace']:>12.0f}{step['passages']:>10.0f}{step['seconds']:>9.1f}{rate:>12.2f}"
+                f"{rate / first:>10.2f}"
+            )
+        return lines
+
+
+def _rate(step: dict[str, float]) -> float:
+    return step["passages"] / max(step["seconds"], 0.01)  # a step timed at 0.00 s (rounded) is still a rate
 
 
 def build_record(settings: Settings) -> dict[str, Any] | None:

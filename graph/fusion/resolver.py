@@ -9,7 +9,8 @@ result (upserts, then conflict flags), and every write is an idempotent upsert b
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -28,6 +29,8 @@ from graph.fusion.scoring import ScoreWeights, pair_score
 from graph.models import Entity, EntityRecord, Extraction, MentionRecord, RelationRecord, safe_type
 from graph.store.base import GraphStore
 from ingest.embedder import Embedder
+
+T = TypeVar("T")
 
 DEFAULT_THRESHOLD = 0.86
 
@@ -145,6 +148,15 @@ class EntityResolver:
             self._vectors.update(zip(missing, self.embedder.embed(missing), strict=True))
         return [self._vectors[text] for text in texts]
 
+    def _known_or_encoded(
+        self, items: Sequence[T], known: Callable[[T], np.ndarray | None], text: Callable[[T], str]
+    ) -> list[np.ndarray]:
+        """Each item's vector: the one it already has (pooled or stored), else its text encoded."""
+        vectors = [known(item) for item in items]
+        missing = [i for i, vector in enumerate(vectors) if vector is None]
+        encoded = dict(zip(missing, self._embed([text(items[i]) for i in missing]) or [], strict=True))
+        return [vector if vector is not None else encoded[i] for i, vector in enumerate(vectors)]
+
     def _mention_items(self, mentions: Sequence[_Mention]) -> list[MentionItem]:
         keys_by_chunk: dict[str, set[str]] = {}
         for mention in mentions:
@@ -185,19 +197,8 @@ class EntityResolver:
         query = None
         if self.embedder is not None and self.vector_candidates > 0:
             firsts = list(first_by_key.values())
-            bare = [i for i in firsts if i.embedding is None]
-            encoded = dict(
-                zip(
-                    map(id, bare),
-                    self._embed([f"{i.name}: {i.description}" if i.description else i.name for i in bare]) or [],
-                    strict=True,
-                )
-            )
-            query = (
-                np.vstack([i.embedding if i.embedding is not None else encoded[id(i)] for i in firsts])
-                if firsts
-                else None
-            )
+            vectors = self._known_or_encoded(firsts, lambda i: i.embedding, _described)
+            query = np.vstack(vectors) if vectors else None
         names = sorted({item.name for item in items})
         self._stored_entities = stored_candidates(self.store, names, query, k=self.vector_candidates)
         neighbours = neighbour_keys(self.store, self._stored_entities)
@@ -221,10 +222,11 @@ class EntityResolver:
         # groups without a description get their name embedded so they can still be found.
         name_vectors = None
         if self.embedder is not None and views:
-            missing = [i for i, v in enumerate(views) if v.embedding is None]
-            extra = self._embed([f"{views[i].names[0]} ({type_label(views[i].entity_type)})" for i in missing]) or []
-            fill = dict(zip(missing, extra, strict=True))
-            name_vectors = np.vstack([v.embedding if v.embedding is not None else fill[i] for i, v in enumerate(views)])
+            name_vectors = np.vstack(
+                self._known_or_encoded(
+                    views, lambda v: v.embedding, lambda v: f"{v.names[0]} ({type_label(v.entity_type)})"
+                )
+            )
         pairs = candidate_pairs(views, name_vectors)
         return cluster_groups(groups, pairs, lambda a, b: pair_score(a, b, self.weights), self.threshold)
 
@@ -235,13 +237,8 @@ class EntityResolver:
         found = {
             i: np.asarray(v, dtype=np.float32) for i, v in self.store.entity_vectors([e.id for e in entities]).items()
         }
-        missing = [e for e in entities if e.id not in found]
-        found.update(
-            zip(
-                (e.id for e in missing), self._embed([f"{e.name}: {e.description}" for e in missing]) or [], strict=True
-            )
-        )
-        return found
+        vectors = self._known_or_encoded(entities, lambda e: found.get(e.id), lambda e: f"{e.name}: {e.description}")
+        return {e.id: v for e, v in zip(entities, vectors, strict=True)}
 
     def _with_embeddings(
         self, resolved: Resolved, items: Sequence[MentionItem], mentions: Sequence[_Mention]
@@ -251,30 +248,20 @@ class EntityResolver:
         entities = resolved.entities
         if self.embedder is None:
             return entities
-        if self.mention_vectors is None:
-            vectors = self._embed([f"{e.name}: {e.description}" if e.description else e.name for e in entities]) or []
-            return [_with_vector(e, v) for e, v in zip(entities, vectors, strict=True)]
-        sums = self._mention_sums(resolved, items, mentions)
+        sums = self._mention_sums(resolved, items, mentions) if self.mention_vectors is not None else {}
         stored = {e.id: e for e in self._stored_entities}
         stored_vectors = self._stored_vectors([stored[i] for i in sums if i in stored])
-        records = []
-        fallback = [e for e in entities if e.id not in sums]
-        encoded = dict(
-            zip(
-                (e.id for e in fallback),
-                self._embed([f"{e.name}: {e.description}" if e.description else e.name for e in fallback]) or [],
-                strict=True,
-            )
-        )
-        for entity in entities:
-            if entity.id in encoded:
-                records.append(_with_vector(entity, encoded[entity.id]))
-                continue
+
+        def running_mean(entity: EntityRecord) -> np.ndarray | None:
+            if entity.id not in sums:
+                return None
             total = sums[entity.id]
             if entity.id in stored_vectors:
                 total = total + stored_vectors[entity.id] * max(stored[entity.id].mention_count, 1)
-            records.append(_with_vector(entity, total / np.linalg.norm(total)))
-        return records
+            return total / np.linalg.norm(total)  # type: ignore[no-any-return]
+
+        vectors = self._known_or_encoded(entities, running_mean, _described)
+        return [_with_vector(e, v) for e, v in zip(entities, vectors, strict=True)]
 
     @staticmethod
     def _mention_sums(
@@ -323,6 +310,11 @@ class EntityResolver:
         for stored in self.store.relations_of(endpoints):
             keys.setdefault(stored.id, RelationKey(stored.id, stored.source_id, stored.target_id, stored.type))
         return find_conflicts(list(keys.values()))
+
+
+def _described(item: MentionItem | EntityRecord) -> str:
+    """The text encoded for a mention or entity without a vector: its name, with its description if any."""
+    return f"{item.name}: {item.description}" if item.description else item.name
 
 
 def _with_vector(entity: EntityRecord, vector: np.ndarray) -> EntityRecord:

