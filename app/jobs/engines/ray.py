@@ -72,7 +72,7 @@ class RayEngine:
             runtime_env = {"py_modules": [importlib.import_module(name) for name in SHIPPED_PACKAGES]}
         ray.init(
             address=self.address, runtime_env=runtime_env, include_dashboard=False, log_to_driver=False,
-            logging_level=logging.WARNING, configure_logging=True,
+            logging_level=logging.ERROR, configure_logging=True,
         )  # fmt: skip
         self._started = True
 
@@ -143,9 +143,9 @@ class RayEngine:
 
 
 def _quiet(ray: Any) -> None:
-    """Ray Data's own logging (plans, operator stats) down to warnings: the CLI shows the progress."""
+    """Ray Data's own logging (plans, operator stats) down to errors: the CLI shows the progress."""
     for name in ("ray", "ray.data"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 __all__ = ["RayEngine"]
