@@ -51,7 +51,7 @@ def run_job(data_dir: Path, inputs: list[Path], run: str, chunker: str | None) -
         if name == "ray":
             import ray
 
-            ray.init(num_cpus=int(number), include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+            ray.init(num_cpus=int(number), include_dashboard=False, log_to_driver=False, logging_level="ERROR")
             try:
                 return jobs.run(job.id, engine="ray", workers=1)
             finally:
