@@ -1,4 +1,4 @@
-"""``amalgam jobs``: batch knowledge-graph construction jobs (local engine). Thin: parse, call ``Jobs``, print."""
+"""``amalgam jobs``: batch knowledge-graph construction jobs (local or Ray engine). Thin: parse, call, print."""
 
 from __future__ import annotations
 
@@ -23,13 +23,20 @@ from rich.progress import (
 from rich.table import Table
 
 from app.jobs import Job, JobDetail, Jobs
+from app.jobs.engines import ENGINE_NAMES, JobEngine, build_job_engine
 from app.jobs.service import DEFAULT_BATCH_FILES
 
 jobs_app = typer.Typer(help="Batch knowledge-graph construction jobs (resumable).", no_args_is_help=True)
 console = Console()
 err_console = Console(stderr=True)
 
-Workers = Annotated[int, typer.Option("--workers", min=1, max=32, help="Threads of the job (see docs/jobs.md).")]
+Workers = Annotated[
+    int, typer.Option("--workers", min=1, max=256, help="local: threads; ray: actors per stage (docs/jobs.md).")
+]
+EngineName = Annotated[str, typer.Option("--engine", help=f"Where files are prepared: {' or '.join(ENGINE_NAMES)}.")]
+RayAddress = Annotated[
+    str | None, typer.Option("--ray-address", help="Ray cluster to use with --engine ray (default: a local Ray).")
+]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the job record as JSON.")]
 
 
@@ -52,30 +59,47 @@ def run(
     name: Annotated[str, typer.Option("--name", help="A name to find the job by.")] = "",
     workers: Workers = 1,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Files per batch.")] = DEFAULT_BATCH_FILES,
+    engine: EngineName = "local",
+    ray_address: RayAddress = None,
     as_json: AsJson = False,
 ) -> None:
     """Create a job over PATHS and run it, with progress; exit 1 if any file failed."""
+    runner = _engine(engine, workers, ray_address)  # an unknown engine is refused before a job is made
     with _jobs() as jobs:
         job = jobs.create(paths, name=name, batch_size=batch_size)
         err_console.print(f"job {job.id}: {job.counts.files_total} files (resume with: amalgam jobs resume {job.id})")
-        _finish(_with_progress(job, lambda on_event: jobs.run(job.id, workers=workers, on_event=on_event)), as_json)
+        _finish(_with_progress(job, lambda on_event: jobs.run(job.id, on_event=on_event, engine=runner)), as_json)
 
 
 @jobs_app.command("resume")
-def resume(job_id: str, workers: Workers = 1, as_json: AsJson = False) -> None:
+def resume(
+    job_id: str, workers: Workers = 1, engine: EngineName = "local", ray_address: RayAddress = None,
+    as_json: AsJson = False,
+) -> None:  # fmt: skip
     """Continue an interrupted or cancelled job; finished files are not redone."""
+    runner = _engine(engine, workers, ray_address)
     with _jobs() as jobs:
         job = jobs.summary(job_id)
-        _finish(_with_progress(job, lambda on_event: jobs.resume(job_id, workers=workers, on_event=on_event)), as_json)
+        _finish(_with_progress(job, lambda on_event: jobs.resume(job_id, on_event=on_event, engine=runner)), as_json)
 
 
 @jobs_app.command("retry-failed")
-def retry_failed(job_id: str, workers: Workers = 1, as_json: AsJson = False) -> None:
+def retry_failed(
+    job_id: str, workers: Workers = 1, engine: EngineName = "local", ray_address: RayAddress = None,
+    as_json: AsJson = False,
+) -> None:  # fmt: skip
     """Run the job's failed files again."""
+    runner = _engine(engine, workers, ray_address)
     with _jobs() as jobs:
         job = jobs.summary(job_id)
-        _finish(_with_progress(job, lambda on_event: jobs.retry_failed(job_id, workers=workers, on_event=on_event)),
+        _finish(_with_progress(job, lambda on_event: jobs.retry_failed(job_id, on_event=on_event, engine=runner)),
                 as_json)  # fmt: skip
+
+
+def _engine(name: str, workers: int, ray_address: str | None) -> JobEngine:
+    if ray_address and name != "ray":
+        raise typer.BadParameter("--ray-address needs --engine ray", param_hint="--ray-address")
+    return build_job_engine(name, workers=workers, ray_address=ray_address)
 
 
 @jobs_app.command("cancel")

@@ -12,7 +12,7 @@ done (the swap is one assignment).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -22,6 +22,7 @@ from app.config import Settings
 from app.errors import RetrievalError
 from app.llm.usage import TokenUsage
 from app.pipeline import IngestReport, Pipeline, ProgressCallback
+from app.prepare import PreparedFile
 from app.results import Answer, DocumentSummary
 from graph.models import Community
 from graph.store.base import DeleteReport, GraphStore
@@ -100,6 +101,14 @@ class Engine:
     def ingest(self, paths: Sequence[Path], progress: ProgressCallback | None = None) -> IngestReport:
         with self._write_lock:
             report = self.pipeline.ingest(paths, progress)
+            report.llm_tokens = self.usage.as_dict() if self.usage.calls else {}
+            self._swap_retriever()
+        return report
+
+    def write_prepared(self, files: Iterable[PreparedFile], progress: ProgressCallback | None = None) -> IngestReport:
+        """Write files prepared elsewhere (the Ray engine's actors): ``ingest`` without its pure half."""
+        with self._write_lock:
+            report = self.pipeline.write_prepared(files, progress)
             report.llm_tokens = self.usage.as_dict() if self.usage.calls else {}
             self._swap_retriever()
         return report

@@ -2,6 +2,11 @@
 
 files → loaders → chunker → (embedder, extractor) → fusion → store + indexes
 
+Ingest has a pure half and a writing half. Preparing (``app/prepare.py``: chunk, extract, embed)
+touches neither the store nor the indexes; writing (fusion, graph and index writes) happens here. ``ingest``
+prepares each batch itself; ``write_prepared`` takes documents prepared elsewhere (the Ray engine's
+actors) and writes them through the very same batches, checks and checkpoints.
+
 Documents are processed in batches so the embedder and extractor see many chunks at once. A
 document is written first with an empty hash (pending) and gets its real hash only after all its
 chunks, entities, relations and index entries are durable: an interrupted job leaves only pending
@@ -30,20 +35,21 @@ from pydantic import BaseModel, Field
 
 from app.communities import CommunityRefresh, refresh_communities
 from app.config import Settings
-from app.errors import GraphStoreError, IngestError, StorageError, StoreUnavailableError
+from app.errors import GraphStoreError, StorageError, StoreUnavailableError
+from app.prepare import PreparedBatch, PreparedDocument, PreparedFile, Preparer, read_file
 from graph.extraction.base import Extractor
-from graph.fusion.mention_vectors import encode_chunks
 from graph.fusion.resolver import EntityResolver, refresh_entities
 from graph.store.base import DeleteReport, GraphStore
 from ingest.chunking.base import Chunker
 from ingest.embedder import CachedEmbedder, Embedder
-from ingest.loaders import discover, load_file
-from ingest.models import Chunk, Document
+from ingest.loaders import discover
+from ingest.models import Document
 from retrieval.index.indexset import IndexSet
 
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[str, int], None]  # (event, amount): "file" | "document" | "chunk"
+Prepare = Callable[[list[Document]], list[PreparedDocument]]  # chunks, extractions and vectors of documents
 
 
 class FileError(BaseModel):
@@ -95,20 +101,58 @@ class Pipeline:
             self._fusion_embedder = CachedEmbedder(self.embedder, path, self.settings.embedding_model)
         return self._fusion_embedder
 
+    @property
+    def preparer(self) -> Preparer:
+        """The pure half of ingest with this pipeline's models."""
+        return Preparer(chunker=self.chunker, extractor=self.extractor, embedder=self.embedder)
+
+    @property
+    def max_file_bytes(self) -> int:
+        return self.settings.ingest_max_file_mb * 1024 * 1024
+
     # -- ingest ------------------------------------------------------------------------------------
     def ingest(self, paths: Sequence[Path], progress: ProgressCallback | None = None) -> IngestReport:
         report = IngestReport()
         notify = progress or (lambda event, amount: None)
-        return self._ingest(self._documents(paths, report, notify), report, notify)
+        return self._ingest(self._documents(paths, report, notify), report, notify, self.preparer.prepare)
 
     def ingest_documents(self, docs: Iterable[Document], progress: ProgressCallback | None = None) -> IngestReport:
         """Ingest documents made elsewhere (not read from files), with the same batching and guarantees."""
         report = IngestReport()
-        return self._ingest(self._distinct(docs, report), report, progress or (lambda event, amount: None))
+        notify = progress or (lambda event, amount: None)
+        return self._ingest(self._distinct(docs, report), report, notify, self.preparer.prepare)
 
-    def _ingest(self, docs: Iterable[Document], report: IngestReport, notify: ProgressCallback) -> IngestReport:
+    def write_prepared(self, files: Iterable[PreparedFile], progress: ProgressCallback | None = None) -> IngestReport:
+        """Write files prepared elsewhere (``app/prepare.py``, e.g. by Ray actors), as ``ingest`` writes the
+        files it prepares itself: same batches, same skipping of stored documents, same checkpoints."""
+        report = IngestReport()
+        notify = progress or (lambda event, amount: None)
+        prepared: dict[str, PreparedDocument] = {}
+
+        def documents() -> Iterator[Document]:
+            for file in files:
+                report.files += 1
+                if file.error:
+                    report.errors.append(FileError(path=file.path, error=file.error))
+                    log.warning("%s", file.error)
+                    notify("file", 1)
+                    continue
+                report.errors.extend(FileError(path=file.path, error=f"{file.path}: {p}") for p in file.problems)
+                for item in file.documents:
+                    prepared.setdefault(item.document.id, item)
+                    yield item.document
+                notify("file", 1)
+
+        def look_up(docs: list[Document]) -> list[PreparedDocument]:
+            return [prepared[doc.id] for doc in docs]
+
+        return self._ingest(self._distinct(documents(), report), report, notify, look_up)
+
+    def _ingest(
+        self, docs: Iterable[Document], report: IngestReport, notify: ProgressCallback, prepare: Prepare
+    ) -> IngestReport:
         try:
-            self._ingest_all(docs, report, notify)
+            self._ingest_all(docs, report, notify, prepare)
             if report.chunks or report.documents_replaced:
                 report.communities = self._refresh_communities()
             return report
@@ -120,20 +164,22 @@ class Pipeline:
                 "permissions, then run the ingest again: finished documents are kept"
             ) from exc
 
-    def _ingest_all(self, docs: Iterable[Document], report: IngestReport, notify: ProgressCallback) -> IngestReport:
+    def _ingest_all(
+        self, docs: Iterable[Document], report: IngestReport, notify: ProgressCallback, prepare: Prepare
+    ) -> IngestReport:
         written: list[Document] = []  # stored, waiting for the next index checkpoint to be marked done
         last_checkpoint = time.monotonic()
         batch: list[Document] = []
         for doc in docs:
             batch.append(doc)
             if len(batch) >= self.batch_size:
-                written += self._ingest_batch(batch, report, notify)
+                written += self._ingest_batch(batch, report, notify, prepare)
                 batch = []
                 if time.monotonic() - last_checkpoint >= self.checkpoint_seconds:
                     self._checkpoint(written)
                     written, last_checkpoint = [], time.monotonic()
         if batch:
-            written += self._ingest_batch(batch, report, notify)
+            written += self._ingest_batch(batch, report, notify, prepare)
         self._checkpoint(written)
         return report
 
@@ -141,16 +187,15 @@ class Pipeline:
         def loaded() -> Iterator[Document]:
             for path in discover(list(paths)):
                 report.files += 1
-                try:
-                    loaded_file = load_file(path, max_bytes=self.settings.ingest_max_file_mb * 1024 * 1024)
-                except IngestError as exc:
-                    report.errors.append(FileError(path=str(path), error=str(exc)))
-                    log.warning("%s", exc)
+                read = read_file(path, self.max_file_bytes)
+                if read.error:
+                    report.errors.append(FileError(path=str(path), error=read.error))
+                    log.warning("%s", read.error)
                     notify("file", 1)
                     continue
                 # A file that loaded in part (bad JSONL lines, unreadable PDF pages) reports each problem.
-                report.errors.extend(FileError(path=str(path), error=f"{path}: {p}") for p in loaded_file.problems)
-                yield from loaded_file.documents
+                report.errors.extend(FileError(path=str(path), error=f"{path}: {p}") for p in read.problems)
+                yield from read.documents
                 notify("file", 1)
 
         return self._distinct(loaded(), report)
@@ -173,7 +218,9 @@ class Pipeline:
         self.indexes.save()
         self.store.upsert_documents(written)  # complete: real hashes mark the documents done
 
-    def _ingest_batch(self, docs: list[Document], report: IngestReport, notify: ProgressCallback) -> list[Document]:
+    def _ingest_batch(
+        self, docs: list[Document], report: IngestReport, notify: ProgressCallback, prepare: Prepare
+    ) -> list[Document]:
         """Write a batch (pending); returns the documents written, to be marked done at a checkpoint."""
         stored = {d.id: d.hash for d in self.store.get_documents([d.id for d in docs])}
         fresh = [d for d in docs if stored.get(d.id) != d.hash]
@@ -182,7 +229,7 @@ class Pipeline:
             notify("document", len(docs))
             return []
         try:
-            self._write_documents(fresh, report, notify)
+            self._write_documents(fresh, report, notify, prepare)
             written = fresh
         except StoreUnavailableError:
             raise
@@ -192,7 +239,7 @@ class Pipeline:
                 written = []
             else:
                 log.warning("the store refused a batch of %d documents (%s); writing them one by one", len(fresh), exc)
-                written = [doc for doc in fresh if self._write_alone(doc, report, notify)]
+                written = [doc for doc in fresh if self._write_alone(doc, report, notify, prepare)]
         # Old versions go only once their replacements are written: a refused document loses nothing.
         self._replace_previous_versions(written, report)
         notify("document", len(docs))
@@ -217,9 +264,9 @@ class Pipeline:
         if removed_chunks:
             self.indexes.save()  # the old chunks' index entries go before their replacements land
 
-    def _write_alone(self, doc: Document, report: IngestReport, notify: ProgressCallback) -> bool:
+    def _write_alone(self, doc: Document, report: IngestReport, notify: ProgressCallback, prepare: Prepare) -> bool:
         try:
-            self._write_documents([doc], report, notify)
+            self._write_documents([doc], report, notify, prepare)
             return True
         except StoreUnavailableError:
             raise
@@ -236,28 +283,29 @@ class Pipeline:
         except GraphStoreError:
             log.warning("could not remove what was written of %s", doc.source[:200])
 
-    def _write_documents(self, docs: list[Document], report: IngestReport, notify: ProgressCallback) -> None:
+    def _write_documents(
+        self, docs: list[Document], report: IngestReport, notify: ProgressCallback, prepare: Prepare
+    ) -> None:
+        batch = PreparedBatch.of(prepare(docs), self.embedder.dim)
         self.store.upsert_documents([d.model_copy(update={"hash": ""}) for d in docs])  # pending
-        chunks = [chunk for doc in docs for chunk in self.chunker.chunk(doc)]
-        if chunks:
-            self._write_chunks(chunks, report)
-            notify("chunk", len(chunks))
-        report.chunks += len(chunks)
+        if batch.chunks:
+            self._write_chunks(batch, report)
+            notify("chunk", len(batch.chunks))
+        report.chunks += len(batch.chunks)
 
-    def _write_chunks(self, chunks: list[Chunk], report: IngestReport) -> None:
-        extractions = self.extractor.extract(chunks)
-        # One encoder pass gives the chunk vectors and the mentions' context vectors for fusion.
-        vectors, mention_vectors = encode_chunks(chunks, extractions, self.embedder)
-        self.store.upsert_chunks(chunks)  # vectors go to the FAISS index below, the one dense search uses
+    def _write_chunks(self, batch: PreparedBatch, report: IngestReport) -> None:
+        self.store.upsert_chunks(batch.chunks)  # vectors go to the FAISS index below, the one dense search uses
+        # The mentions' context vectors came from the chunks' own encoder pass (``Preparer.embed``).
         resolver = EntityResolver(
-            self.store, self.fusion_embedder, summarize=self.summarize, mention_vectors=mention_vectors
+            self.store, self.fusion_embedder, summarize=self.summarize, mention_vectors=batch.mention_vectors
         )
-        fused = resolver.resolve(extractions)
+        fused = resolver.resolve(batch.extractions)
         resolver.write(fused)
-        report.extraction_status = dict(Counter(report.extraction_status) + Counter(e.status for e in extractions))
+        statuses = Counter(e.status for e in batch.extractions)
+        report.extraction_status = dict(Counter(report.extraction_status) + statuses)
         report.entities += len(fused.entities)
         report.relations += len(fused.relations)
-        self.indexes.add_chunks(chunks, vectors)  # in memory; saved at the next checkpoint
+        self.indexes.add_chunks(batch.chunks, batch.vectors)  # in memory; saved at the next checkpoint
 
     # -- delete ------------------------------------------------------------------------------------
     def delete_document(self, doc_id: str) -> DeleteReport:

@@ -121,3 +121,8 @@ def embedder() -> object:
     from retrieval.embeddings import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Declared here rather than in pyproject so the marker travels with the tests that use it.
+    config.addinivalue_line("markers", "ray: runs on a real local Ray (ray.init(num_cpus=2)); needs the ray extra")

@@ -25,7 +25,7 @@ class BackgroundJobs:
 
     def submit(self, job_id: str, *, workers: int = 1, retry: bool = False) -> None:
         """Queue the job to run in the background (``retry``: its failed files again). ``workers`` is
-        the job's own thread pool (see ``app.jobs.runner`` for what it overlaps)."""
+        the job's own thread pool (see ``app.jobs.engines.local`` for what it overlaps)."""
         if retry:
             self.jobs.requeue_failed(job_id)
         with self._lock:

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app.engine import Engine
+from app.jobs.engines import EventCallback, JobEngine, JobRun, RunOutcome, build_job_engine
 from app.jobs.errors import JobInputError, JobNotFoundError, JobStateError
 from app.jobs.models import FileStatus, Job, JobDetail, JobFile, JobStatus
-from app.jobs.runner import EventCallback, JobRunner, RunOutcome
 from app.jobs.store import JobRow, JobStore
 from ingest.loaders import discover
 
@@ -75,8 +75,14 @@ class Jobs:
         workers: int = 1,
         on_event: EventCallback | None = None,
         stop: threading.Event | None = None,
+        engine: str | JobEngine = "local",
+        ray_address: str | None = None,
     ) -> JobDetail:
-        """Run a job's pending files (a new job's all of them; a resumed job's unfinished ones)."""
+        """Run a job's pending files (a new job's all of them; a resumed job's unfinished ones) on ``engine``
+        (a name from ``app.jobs.engines``, or an engine; ``workers`` and ``ray_address`` configure a named one)."""
+        runner = (
+            build_job_engine(engine, workers=workers, ray_address=ray_address) if isinstance(engine, str) else engine
+        )
         row = self._row(job_id)
         if row.status == "running" and self._alive(row):
             raise JobStateError(f"job {job_id} is already running (process {row.runner_pid} on {row.runner_host})")
@@ -86,10 +92,10 @@ class Jobs:
         started = time.monotonic()
         outcome = RunOutcome("failed", "the run ended unexpectedly")
         try:
-            runner = JobRunner(self.engine, self.store, job_id, workers=max(1, workers), stop=stop or threading.Event())
+            run = JobRun(self.engine, self.store, job_id, stop=stop or threading.Event())
             if on_event is not None:
-                runner.on_event = on_event
-            outcome = runner.run()
+                run.on_event = on_event
+            outcome = runner.run(run)
         except BaseException as exc:
             outcome = RunOutcome("failed", f"{type(exc).__name__}: {exc}")
             raise
@@ -105,13 +111,15 @@ class Jobs:
         workers: int = 1,
         on_event: EventCallback | None = None,
         stop: threading.Event | None = None,
+        engine: str | JobEngine = "local",
+        ray_address: str | None = None,
     ) -> JobDetail:
         """Continue an interrupted, cancelled, failed or queued job; finished files are not redone (and
         ingest skips documents already stored, so nothing is duplicated)."""
         row = self._row(job_id)
         if row.status == "done":
             return self.get(job_id)
-        return self.run(job_id, workers=workers, on_event=on_event, stop=stop)
+        return self.run(job_id, workers=workers, on_event=on_event, stop=stop, engine=engine, ray_address=ray_address)
 
     def retry_failed(
         self,
@@ -120,10 +128,12 @@ class Jobs:
         workers: int = 1,
         on_event: EventCallback | None = None,
         stop: threading.Event | None = None,
+        engine: str | JobEngine = "local",
+        ray_address: str | None = None,
     ) -> JobDetail:
         """Run the job's failed files again (each alone)."""
         self.requeue_failed(job_id)
-        return self.run(job_id, workers=workers, on_event=on_event, stop=stop)
+        return self.run(job_id, workers=workers, on_event=on_event, stop=stop, engine=engine, ray_address=ray_address)
 
     def cancel(self, job_id: str) -> Job:
         """Ask the job to stop before its next batch; a job no process runs is cancelled at once."""
