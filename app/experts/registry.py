@@ -20,6 +20,10 @@ GENERAL = "general"
 REGISTRY_FILE = "experts.yaml"
 
 
+class NoRegistryError(ConfigError):
+    """The workspace has no experts.yaml (no expert trained, merged or written yet)."""
+
+
 class CheckpointBackend(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["checkpoint"] = "checkpoint"
@@ -89,7 +93,7 @@ def registry_path(workspace_dir: Path, configured: Path | None) -> Path:
 
 def load_registry(path: Path) -> ExpertRegistry:
     if not path.is_file():
-        raise ConfigError(f"{path}: no experts registry here (train or merge an expert, or write one)")
+        raise NoRegistryError(f"{path}: no experts registry here (train or merge an expert, or write one)")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:

@@ -29,16 +29,28 @@ from app.api.openai_schemas import (
 )
 from app.api.schemas import error_responses
 from app.chat import ChatMessage, standalone_question
-from app.experts.serving import AUTO, ExpertStream
+from app.engine import Engine
+from app.experts.registry import NoRegistryError
+from app.experts.serving import AUTO, ExpertService, ExpertStream
 from app.results import Route, Source
 
 router = APIRouter(tags=["openai"])
 
 
-@router.get("/models", response_model=ModelList)
+def _experts(engine: Engine) -> ExpertService:
+    """The workspace's experts; a workspace without an experts.yaml has none to serve (404)."""
+    try:
+        return engine.experts
+    except NoRegistryError as exc:
+        raise HTTPException(
+            404, "this workspace has no experts (amalgam experts train, or write experts.yaml)"
+        ) from exc
+
+
+@router.get("/models", response_model=ModelList, responses=error_responses(404))
 def list_models(engine: EngineDep) -> ModelList:
     """The experts of the workspace as OpenAI models, and ``auto`` (the router chooses)."""
-    registry = engine.experts.registry
+    registry = _experts(engine).registry
     cards = [ModelCard(id=AUTO, description="Route each question to the best expert.")]
     cards += [ModelCard(id=e.name, description=e.description) for e in registry.experts]
     return ModelList(data=cards)
@@ -47,17 +59,18 @@ def list_models(engine: EngineDep) -> ModelList:
 @router.post(
     "/chat/completions",
     response_model=ChatCompletion,
-    responses={200: {"content": {"text/event-stream": {}}}, **error_responses(400)},
+    responses={200: {"content": {"text/event-stream": {}}}, **error_responses(400, 404)},
 )
 def chat_completions(request: ChatCompletionRequest, engine: EngineDep, response: Response) -> Any:
     """Answer the last user message from the workspace's documents with the named or routed expert. The
     route and the sources come in the ``amalgam`` field (each stream chunk's last one) and in headers."""
-    known = engine.experts.model_names
+    experts = _experts(engine)
+    known = experts.model_names
     if request.model not in known:
         raise HTTPException(400, f"unknown model {request.model!r}; known: {', '.join(known)}")
     question = _standalone(request)
     result = engine.retrieve(question, top_k=request.top_k, mode=request.mode)
-    answer = engine.experts.stream(result, request.model)
+    answer = experts.stream(result, request.model)
     sources = to_sources(answer.evidence)
     headers = _headers(answer.route, sources)
     if request.stream:
