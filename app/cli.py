@@ -37,6 +37,7 @@ _SUBAPPS = (
     ("app.cli_treehop", "treehop_app", "treehop"),
     ("app.cli_jobs", "jobs_app", "jobs"),
     ("app.cli_keys", "keys_app", "keys"),
+    ("app.cli_experts", "experts_app", "experts"),
 )
 for _module, _attr, _name in _SUBAPPS:
     try:

@@ -114,6 +114,16 @@ class Settings(BaseSettings):
     # REST jobs read server-side paths only inside this folder (default: data_dir / "inbox").
     jobs_root: Path = Path("inbox")
 
+    # Routed expert LLMs (app/experts/). Off: answers as before. On: a router picks an expert from the registry
+    # (experts_file, else experts.yaml in the workspace folder); below experts_threshold the general expert
+    # answers. Loaded local experts stay in memory up to experts_memory_mb (least recently used unloaded first).
+    experts: bool = False
+    experts_file: Path | None = None
+    experts_router: Literal["centroid", "graph", "combined"] = "combined"
+    experts_threshold: float = Field(default=0.55, ge=0.0, le=1.0)
+    experts_memory_mb: int = Field(default=4096, ge=64)
+    experts_cache: Path = Field(default_factory=lambda: Path.home() / ".cache" / "amalgam" / "experts")
+
     @classmethod
     def settings_customise_sources(
         cls,

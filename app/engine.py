@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from app import services
 from app.answer import Answerer
@@ -31,6 +31,9 @@ from ingest.models import Document
 from retrieval.retriever import HybridRetriever
 from retrieval.types import RetrievalResult
 
+if TYPE_CHECKING:
+    from app.experts.serving import ExpertService
+
 T = TypeVar("T")
 
 
@@ -44,6 +47,7 @@ class Engine:
         self._embedder = embedder
         self._pipeline: Pipeline | None = None
         self._answerer: Answerer | None = None
+        self._experts: ExpertService | None = None
         self._retriever: HybridRetriever | None = None
         self._build_lock = threading.RLock()  # builds each lazy part once, however many threads ask
         self._write_lock = threading.Lock()  # one writer per workspace at a time
@@ -76,9 +80,21 @@ class Engine:
 
     @property
     def answerer(self) -> Answerer:
-        return self._once(
-            "_answerer", lambda: Answerer(self.embedder, services.get_chat_model(self.settings, self.usage))
-        )
+        return self._once("_answerer", self._build_answerer)
+
+    def _build_answerer(self) -> Answerer:
+        if self.settings.experts:  # AMALGAM_EXPERTS: a routed expert answers (app/experts/serving.py)
+            from app.experts.serving import ExpertAnswerer
+
+            return ExpertAnswerer(self.embedder, self.experts)
+        return Answerer(self.embedder, services.get_chat_model(self.settings, self.usage))
+
+    @property
+    def experts(self) -> ExpertService:
+        """The workspace's expert LLMs and router (its experts.yaml), opened on first use."""
+        from app.experts.serving import ExpertService
+
+        return self._once("_experts", lambda: ExpertService.open(self.settings, self.store, self.embedder))
 
     def _build_pipeline(self) -> Pipeline:
         return Pipeline(

@@ -30,6 +30,17 @@ class CommunityCited(BaseModel):
     sources: list[int] = Field(default_factory=list, description="Numbers of the cited sources it gave.")
 
 
+class Route(BaseModel):
+    """Which expert LLM answered and why (``app/experts``): the router's scores and its reason."""
+
+    expert: str
+    router: str
+    scores: dict[str, float] = Field(default_factory=dict, description="Each candidate expert's score (0-1).")
+    confidence: float = 0.0
+    reason: str = ""
+    notes: list[str] = Field(default_factory=list, description="Fallbacks and trims on the way to the answer.")
+
+
 class Answer(BaseModel):
     """A cited answer to one question: what the engine returns to the CLI, the API and jobs."""
 
@@ -43,6 +54,7 @@ class Answer(BaseModel):
     communities: list[CommunityCited] = Field(
         default_factory=list, description="Global search: the communities the answer sums up."
     )
+    route: Route | None = Field(default=None, description="With AMALGAM_EXPERTS on: the expert and why.")
 
 
 class DocumentSummary(BaseModel):

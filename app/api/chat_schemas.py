@@ -40,7 +40,10 @@ class ChatResponse(AskResponse):
 
     standalone_question: str = Field(description="The last question rewritten to stand alone (or as asked).")
     rewritten_by: RewrittenBy = Field(description="'none' (asked as is), 'rules' (offline rewrite) or 'llm'.")
-    route: dict[str, Any] | None = Field(default=None, description="The expert the router chose, when experts exist.")
+    # A plain dict here (the core's ``Route`` has the same fields), so chat stays decoupled from app/experts.
+    route: dict[str, Any] | None = Field(  # type: ignore[assignment]
+        default=None, description="The expert the router chose, when experts exist."
+    )
 
 
 STREAM_DESCRIPTION = (

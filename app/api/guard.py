@@ -60,7 +60,7 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
-        refusal = self._refusal(scope, headers.get("x-api-key"))
+        refusal = self._refusal(scope, headers.get("x-api-key") or _bearer(headers.get("authorization", "")))
         if refusal:
             await _reply(send, *refusal)
             return
@@ -106,6 +106,12 @@ class RequestGuard:
         if not key.admin and self.writes(scope["method"], scope["path"]):
             return 403, "this API key is read-only: uploads, deletes and jobs need an admin key"
         return None
+
+
+def _bearer(authorization: str) -> str | None:
+    """The key of an ``Authorization: Bearer <key>`` header (what the openai client sends), else None."""
+    scheme, _, key = authorization.partition(" ")
+    return key.strip() or None if scheme.lower() == "bearer" else None
 
 
 async def _reply(send: Send, status: int, message: str) -> None:

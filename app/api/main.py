@@ -15,7 +15,18 @@ from fastapi.middleware.cors import CORSMiddleware
 from app.api.deps import require_api_key, workspace_path
 from app.api.errors import install_error_handlers
 from app.api.guard import RequestGuard
-from app.api.routes import ask, chat, communities, documents, graph, health, job_uploads, jobs, workspaces
+from app.api.routes import (
+    ask,
+    chat,
+    communities,
+    documents,
+    graph,
+    health,
+    job_uploads,
+    jobs,
+    openai_compat,
+    workspaces,
+)
 from app.api.routing import write_routes
 from app.api.schemas import error_responses
 from app.config import Settings, load_settings
@@ -32,6 +43,7 @@ WORKSPACE_ROUTERS: tuple[APIRouter, ...] = (
     documents.router,
     job_uploads.router,
     jobs.router,
+    openai_compat.router,  # /v1/models, /v1/chat/completions over the workspace's experts
 )
 
 

@@ -1,0 +1,1 @@
+"""Router implementations, one file each; ``registry.py`` builds one by name."""

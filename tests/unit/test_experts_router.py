@@ -1,0 +1,112 @@
+"""Routers: nearest centroid (the real MiniLM embedder), graph communities, combined with a threshold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from unittest.mock import MagicMock
+
+import pytest
+
+from app.errors import UnknownComponentError
+from app.experts.registry import CheckpointBackend, Expert, ExpertRegistry
+from app.experts.routers.centroid import CentroidRouter
+from app.experts.routers.combined import CombinedRouter
+from app.experts.routers.graph import GraphRouter
+from app.experts.routers.registry import RouterContext, build_router
+from graph.models import Community
+from graph.store.base import GraphStore
+from ingest.models import Chunk
+from retrieval.types import Evidence, RetrievalResult
+
+
+@pytest.fixture(scope="module")
+def registry() -> ExpertRegistry:
+    def expert(name: str, description: str, examples: list[str], communities: list[str]) -> Expert:
+        return Expert(name=name, description=description, examples=examples,
+                      backend=CheckpointBackend(path=Path("/m")), communities=communities)  # fmt: skip
+
+    return ExpertRegistry(
+        experts=[
+            expert(
+                "film",
+                "Films, directors, actors and cinema.",
+                ["Who directed Jaws?", "Which actress starred in Alien?"],
+                ["top-film"],
+            ),
+            expert(
+                "sport",
+                "Football clubs, athletes and leagues.",
+                ["Which club did Pele play for?", "Who won the 1998 World Cup?"],
+                ["top-sport"],
+            ),
+            expert("general", "Anything else.", [], []),
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Which director made the movie Vertigo?", "film"),
+        ("Who starred as the lead actor in Casablanca?", "film"),
+        ("Which football team won the Champions League final?", "sport"),
+        ("How many goals did the striker score for his club?", "sport"),
+    ],
+)
+def test_centroid_routes_by_domain(registry: ExpertRegistry, embedder, question: str, expected: str) -> None:  # type: ignore[no-untyped-def]
+    route = CentroidRouter(registry, embedder).route(question)
+    assert route.expert == expected and route.router == "centroid"
+    assert set(route.scores) == {"film", "sport"} and sum(route.scores.values()) == pytest.approx(1.0, abs=1e-3)
+    assert route.confidence == max(route.scores.values()) > 0.5
+    assert expected in route.reason
+
+
+def _store() -> MagicMock:
+    store = MagicMock(spec=GraphStore)
+    store.get_communities.return_value = [
+        Community(id="top-film", level=1, members=["c-f"]),
+        Community(id="top-sport", level=1, members=["c-s"]),
+        Community(id="c-f", level=0, members=["e-hitchcock", "e-vertigo"], parent_id="top-film"),
+        Community(id="c-s", level=0, members=["e-pele"], parent_id="top-sport"),
+    ]
+    store.entities_of_chunks.return_value = {"k1": ["e-pele"], "k2": ["e-hitchcock", "e-vertigo"], "k3": ["e-other"]}
+    return store
+
+
+def _result(*chunk_ids: str) -> RetrievalResult:
+    evidence = [Evidence(chunk=Chunk(id=c, doc_id="d", index=0, text="t", start=0, end=1)) for c in chunk_ids]
+    return RetrievalResult(question="q", mode="hybrid", evidence=evidence)
+
+
+def test_graph_routes_by_the_communities_of_the_evidence(registry: ExpertRegistry) -> None:
+    router = GraphRouter(registry, _store())
+    route = router.route("q", _result("k1", "k2"))
+    # k1 (rank 1, weight 1) votes sport; k2 (rank 2, weight 1/2) votes film
+    assert route.expert == "sport" and route.scores == {
+        "sport": pytest.approx(2 / 3, abs=1e-3),
+        "film": pytest.approx(1 / 3, abs=1e-3),
+    }
+    assert "communities sport was trained on" in route.reason
+
+
+def test_graph_abstains_without_evidence_in_expert_communities(registry: ExpertRegistry) -> None:
+    router = GraphRouter(registry, _store())
+    assert router.route("q", _result("k3")).scores == {}
+    assert router.route("q", None).expert == "general"
+
+
+def test_combined_falls_back_to_general_below_the_threshold(registry: ExpertRegistry, embedder) -> None:  # type: ignore[no-untyped-def]
+    store = _store()
+    question = "Which director made the movie Vertigo?"
+    agreeing = CombinedRouter([CentroidRouter(registry, embedder), GraphRouter(registry, store)], threshold=0.6)
+    assert agreeing.route(question, _result("k2")).expert == "film"
+    # the graph says sport, the centroid film: neither is confident enough together
+    torn = CombinedRouter([CentroidRouter(registry, embedder), GraphRouter(registry, store)], threshold=0.9)
+    route = torn.route(question, _result("k1"))
+    assert route.expert == "general" and "below the threshold 0.90" in route.reason and route.scores
+
+
+def test_routers_by_name(registry: ExpertRegistry, embedder) -> None:  # type: ignore[no-untyped-def]
+    assert build_router("combined", RouterContext(registry, embedder, _store())).name == "combined"
+    with pytest.raises(UnknownComponentError, match="unknown experts router 'knn'; known: centroid, combined, graph"):
+        build_router("knn", RouterContext(registry, embedder))
