@@ -126,3 +126,15 @@ def embedder() -> object:
 def pytest_configure(config: pytest.Config) -> None:
     # Declared here rather than in pyproject so the marker travels with the tests that use it.
     config.addinivalue_line("markers", "ray: runs on a real local Ray (ray.init(num_cpus=2)); needs the ray extra")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The real-Ray tests run in their own pytest process (`AMALGAM_TEST_RAY=1 pytest -m ray`): in the full
+    # suite's process, the in-process Ray driver was followed by a segfault in a later test (CI, 2026-12-02),
+    # not yet diagnosed. Until it is, they are not part of the default run.
+    if os.environ.get("AMALGAM_TEST_RAY") == "1":
+        return
+    skip = pytest.mark.skip(reason="real-Ray tests run alone: AMALGAM_TEST_RAY=1 pytest -m ray")
+    for item in items:
+        if "ray" in item.keywords:
+            item.add_marker(skip)
