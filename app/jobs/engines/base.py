@@ -8,15 +8,21 @@ transaction once it is written. The cancel flag and the stop event are read befo
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from app.engine import Engine
+from app.errors import StoreUnavailableError
 from app.jobs.models import JobFile
 from app.jobs.store import BatchFigures, FileOutcome, JobStore
 from app.pipeline import FileError, IngestReport
+
+log = logging.getLogger(__name__)
+
+Item = TypeVar("Item", bound="HasPath")
 
 EventCallback = Callable[[str, int], None]  # ("file_done" | "file_failed" | "chunk" | "document", amount)
 ERRORS_PER_FILE = 3  # a JSONL file may report thousands of bad lines; the record keeps the first few
@@ -107,3 +113,23 @@ def outcome_of(file: JobFile, reported: list[FileError]) -> FileOutcome:
         return FileOutcome(file.seq, "done")
     more = f" (and {len(errors) - ERRORS_PER_FILE} more problems)" if len(errors) > ERRORS_PER_FILE else ""
     return FileOutcome(file.seq, "failed", "; ".join(dict.fromkeys(errors[:ERRORS_PER_FILE])) + more)
+
+
+class HasPath(Protocol):
+    @property
+    def path(self) -> str: ...
+
+
+def file_by_file(items: Sequence[Item], write: Callable[[list[Item]], IngestReport]) -> list[IngestReport]:
+    """The batch's report(s). A batch whose write raises is written file by file, so only the file at fault
+    fails (with the exception as its reason); a store outage stops the job instead. Both engines use it:
+    the local one over job files, the Ray one over files prepared by its workers."""
+    try:
+        return [write(list(items))]
+    except StoreUnavailableError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure of one file must not end the job
+        if len(items) == 1:
+            log.warning("%s: %s", items[0].path, exc)
+            return [failed_report(items[0].path, exc)]
+    return [report for item in items for report in file_by_file([item], write)]

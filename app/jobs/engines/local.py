@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.errors import StoreUnavailableError
-from app.jobs.engines.base import JobRun, RunOutcome, failed_report
+from app.jobs.engines.base import JobRun, RunOutcome, file_by_file
 from app.jobs.models import JobFile
-from app.pipeline import IngestReport
 
 log = logging.getLogger(__name__)
 
@@ -72,20 +71,6 @@ class LocalEngine:
         job.start_batch(files)
         usage = job.engine.usage
         prompt, completion = usage.prompt_tokens, usage.completion_tokens
-        reports = self._ingest_files(job, files)
+        reports = file_by_file(files, lambda some: job.engine.ingest([Path(f.path) for f in some], job.progress))
         # The engine's tokens since the batch began (with other workers, shared among their batches).
         job.finish_batch(batch, files, reports, (usage.prompt_tokens - prompt, usage.completion_tokens - completion))
-
-    def _ingest_files(self, job: JobRun, files: list[JobFile]) -> list[IngestReport]:
-        """The ingest's report(s). A batch that raises is retried file by file, so only the file at fault
-        fails (with the exception as its reason); a store outage stops the job instead."""
-        paths = [Path(f.path) for f in files]
-        try:
-            return [job.engine.ingest(paths, job.progress)]
-        except StoreUnavailableError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any failure of one file must not end the job
-            if len(files) == 1:
-                log.warning("%s: %s", files[0].path, exc)
-                return [failed_report(files[0].path, exc)]
-        return [report for file in files for report in self._ingest_files(job, [file])]

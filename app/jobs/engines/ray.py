@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.errors import MissingExtraError, StoreUnavailableError
-from app.jobs.engines.base import JobRun, RunOutcome, failed_report
+from app.jobs.engines.base import JobRun, RunOutcome, file_by_file
 from app.jobs.models import JobFile
-from app.pipeline import IngestReport
 from app.prepare import PreparedFile
 
 log = logging.getLogger(__name__)
@@ -121,25 +120,12 @@ class RayEngine:
         job.start_batch(files)
         usage = job.engine.usage
         prompt, completion = usage.prompt_tokens, usage.completion_tokens
-        reports = self._write_files(job, arrived)
+        reports = file_by_file(arrived, lambda some: job.engine.write_prepared(some, job.progress))
         tokens = (
             usage.prompt_tokens - prompt + sum(f.prompt_tokens for f in arrived),
             usage.completion_tokens - completion + sum(f.completion_tokens for f in arrived),
         )
         job.finish_batch(batch, files, reports, tokens)
-
-    def _write_files(self, job: JobRun, arrived: list[PreparedFile]) -> list[IngestReport]:
-        """As the local engine: a batch whose write raises is written file by file, so only the file at fault
-        fails; a store outage stops the job."""
-        try:
-            return [job.engine.write_prepared(arrived, job.progress)]
-        except StoreUnavailableError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any failure of one file must not end the job
-            if len(arrived) == 1:
-                log.warning("%s: %s", arrived[0].path, exc)
-                return [failed_report(arrived[0].path, exc)]
-        return [report for file in arrived for report in self._write_files(job, [file])]
 
 
 def _quiet(ray: Any) -> None:
