@@ -21,7 +21,7 @@ from tests.graph_snapshot import graph_snapshot
 
 ray = pytest.importorskip("ray", reason="the Ray engine needs the ray extra: pip install 'amalgam[ray]'")
 
-pytestmark = [pytest.mark.ray, pytest.mark.slow]
+pytestmark = [pytest.mark.ray, pytest.mark.isolated, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO.parent / "shared" / "datasets" / "multihop" / "corpus.jsonl"

@@ -27,7 +27,7 @@ from graph.extraction.llm import STATUSES, ExtractionReport, LLMExtractor
 from graph.models import SAFE_TYPE, Extraction
 from ingest.models import Chunk, Document
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.isolated]
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "multihop" / "corpus.jsonl"
 FALLBACK_TEXTS = [
