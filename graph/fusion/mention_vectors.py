@@ -54,7 +54,8 @@ def _mention_spans(chunk: Chunk, extraction: Extraction) -> list[tuple[MentionKe
     for mention in extraction.entities:
         if not mention.description:
             continue
-        sentence = locate(chunk.text, mention.description)
+        # A title line is read as a sentence with a full stop added (``paragraphs_as_sentences``).
+        sentence = locate(chunk.text, mention.description) or locate(chunk.text, mention.description.removesuffix("."))
         if sentence is None:
             continue
         name = " ".join(mention.name.split())

@@ -37,15 +37,17 @@ def local_ray() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def inbox(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Twelve short passages in four JSONL files, two sample documents, and one corrupt file."""
+    """Twelve short passages in four JSONL files (without the shared corpus: the sample's two in two files),
+    two sample documents, and one corrupt file."""
     folder = tmp_path_factory.mktemp("inbox")
     if CORPUS.exists():
         with CORPUS.open() as source:
             rows = [json.loads(line) for line in itertools.islice(source, 12)]
     else:  # a fresh clone without the shared data sets: the sample's passages
         rows = [json.loads(line) for line in (REPO / "docs" / "sample" / "mercury.jsonl").read_text().splitlines()]
-    for part in range(4):
-        lines = [json.dumps({"id": r["id"], "title": r["title"], "text": r["text"][:600]}) for r in rows[part::4]]
+    parts = min(4, len(rows))  # the sample has fewer rows than four files would need
+    for part in range(parts):
+        lines = [json.dumps({"id": r["id"], "title": r["title"], "text": r["text"][:600]}) for r in rows[part::parts]]
         (folder / f"part_{part}.jsonl").write_text("\n".join(lines) + "\n")
     for name in ("ingrid_solberg.txt", "kestrel_river.html"):
         shutil.copy(REPO / "docs" / "sample" / name, folder / name)

@@ -126,3 +126,13 @@ def test_resolver_encodes_no_mention_text_that_the_chunk_pass_covered(embedder: 
     assert len(results[True][1].entities) == 3
     stored = results[True][2]
     assert len(stored) == 3 and all(len(v) == 384 for v in stored.values())
+
+
+@pytest.mark.slow
+def test_a_title_line_read_with_an_added_full_stop_is_still_pooled(embedder: object) -> None:
+    # The spaCy extractor reads "Title\n\nText" as "Title.\n\nText", so a title's sentence carries a full stop
+    # that the chunk text lacks; the mention must still get its vector from the chunk pass.
+    text = "The 3rd Alternative\n\nThe 3rd Alternative is a self-help book by Stephen Covey."
+    extraction = Extraction(chunk_id="c1", entities=[mention("c1", "3rd Alternative", "The 3rd Alternative.")])
+    _, vectors = encode_chunks([chunk("c1", text)], [extraction], embedder)  # type: ignore[arg-type]
+    assert vectors.get("c1", "3rd Alternative", "The 3rd Alternative.") is not None
