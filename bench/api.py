@@ -7,6 +7,7 @@ count and talks to 127.0.0.1 only. With ``--during-ingest`` each level is repeat
 passages is uploaded through ``POST /v1/documents`` (a write holding the workspace's write lock).
 
     python bench/api.py [--passages 10000] [--clients 1 20 50] [--seconds 60] [--during-ingest]
+    python bench/api.py ... --variant AMALGAM_TORCH_THREADS=1   # the same code with other settings, beside it
 
 The 1-client row is the same run's baseline: the other rows' latencies are compared with it.
 """
@@ -128,6 +129,9 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=Path("data"))
     parser.add_argument("--before-code", type=Path, default=None, help="an older checkout to serve beside it")
     parser.add_argument("--endpoint", default="/v1/search", help="/v1/ask also answers (extractive offline)")
+    parser.add_argument(
+        "--variant", nargs="+", default=[], metavar="KEY=VALUE", help="serve the current code again with these settings"
+    )
     args = parser.parse_args()
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "AMALGAM_RETRIEVAL_MODE": "hybrid"}
     if args.workspace:  # an existing workspace (e.g. one `amalgam eval` built), served as it is
@@ -143,6 +147,9 @@ def main() -> None:
         old_env = {**env, "PYTHONPATH": str(args.before_code.resolve())}
         servers.insert(0, ("before", *start_server(data_dir, old_env)))
     base = servers[-1][2]  # the code under test: the during-ingest levels load it alone
+    if args.variant:  # the same code with other settings (e.g. torch threads), measured level by level beside it
+        overrides = dict(item.split("=", 1) for item in args.variant)
+        servers.append((" ".join(args.variant), *start_server(data_dir, {**env, **overrides})))
     rows = []
     try:
         # Warm-up: one pass over the questions the clients will send, so that every level meets the

@@ -2,6 +2,7 @@
 
     python bench/ingest.py [--passages 300] [--neo4j-uri bolt://127.0.0.1:7697] [--no-neo4j]
     python bench/ingest.py --curve [--curve-at 1000 5000 17288] [--passages 300]
+    python bench/ingest.py --stages --no-neo4j   # where the embedded ingest's time goes, stage by stage
 
 Passages come from ../shared/datasets/multihop/corpus.jsonl and go through ``Engine.ingest`` on a
 JSONL file, as ``amalgam ingest`` does. The models (embedder, the chunker's LM, spaCy) are loaded and
@@ -10,6 +11,10 @@ warmed before any timing, as the floor's embedder is; their load time is printed
 
 The "communities s" column is the part of the ingest spent refreshing the community hierarchy at its end
 (AMALGAM_COMMUNITIES=auto, the default; it is included in the rate), so the rate without it is visible too.
+
+--stages runs the embedded ingest under cProfile and prints the seconds spent in each stage of
+``app/prepare.py`` and ``app/pipeline.py`` (the profiler itself adds some overhead, so take the ratio from a
+run without it).
 
 --curve (embedded store) grows one workspace through the corpus: before each --curve-at size and at
 the end it times the next --passages passages (the marginal rate at that size), and it reports the
@@ -69,6 +74,36 @@ def time_ingest(engine: Engine, corpus: Path) -> tuple[float, int, float]:
     return time.perf_counter() - started, report.chunks, communities
 
 
+# Stage name -> (file suffix, function name) of the functions whose cumulative time is that stage's.
+STAGES = {
+    "chunk (perplexity LM)": ("app/prepare.py", "chunk"),
+    "extract (spaCy)": ("app/prepare.py", "extract"),
+    "embed (chunks + pooled mentions)": ("app/prepare.py", "embed"),
+    "resolve entities": ("graph/fusion/resolver.py", "resolve"),
+    "write graph": ("graph/fusion/resolver.py", "write"),
+    "index checkpoint (BM25, FAISS)": ("app/pipeline.py", "_checkpoint"),
+    "community refresh": ("app/pipeline.py", "_refresh_communities"),
+}
+
+
+def profiled_ingest(engine: Engine, corpus: Path) -> tuple[float, int, dict[str, float]]:
+    """``time_ingest`` under cProfile: seconds, chunks, and the cumulative seconds of each stage."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    seconds, chunks, _ = time_ingest(engine, corpus)
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    stages = dict.fromkeys(STAGES, 0.0)
+    for (path, _, function), (_, _, _, cumulative, _) in stats.items():
+        for stage, (suffix, name) in STAGES.items():
+            if function == name and path.endswith(suffix):
+                stages[stage] += cumulative
+    return seconds, chunks, stages
+
+
 def floor_rate(engine: Engine, texts: list[str]) -> float:
     started = time.perf_counter()
     engine.embedder.embed(texts)
@@ -84,6 +119,17 @@ def compare(args: argparse.Namespace, work: Path) -> None:
     loading = warm(embedded, texts)
     embed_rate = floor_rate(embedded, texts)
     rows_out = [("embedding only (floor)", embed_rate, 0.0, 0.0)]
+    if args.stages:
+        floor_seconds = len(texts) / embed_rate
+        seconds, chunks, stages = profiled_ingest(embedded, corpus)
+        print(f"embedded ingest under cProfile: {seconds:.1f} s for {chunks} chunks; floor {floor_seconds:.1f} s")
+        print(f"{'stage':<36}{'seconds':>9}{'share':>8}{'x floor':>9}")
+        for stage, spent in stages.items():
+            print(f"{stage:<36}{spent:>9.1f}{100 * spent / seconds:>7.1f}%{spent / floor_seconds:>9.2f}")
+        rest = seconds - sum(stages.values())
+        print(f"{'everything else':<36}{rest:>9.1f}{100 * rest / seconds:>7.1f}%{rest / floor_seconds:>9.2f}")
+        embedded.close()
+        return
     seconds, chunks, refresh = time_ingest(embedded, corpus)
     rows_out.append(("ingest, embedded store", chunks / seconds, refresh, seconds))
     embedded.close()
@@ -151,6 +197,7 @@ def main() -> None:
     parser.add_argument("--neo4j-uri", default="")
     parser.add_argument("--neo4j-port", type=int, default=7698, help="port of the throw-away Neo4j")
     parser.add_argument("--no-neo4j", action="store_true", help="time the embedded store only")
+    parser.add_argument("--stages", action="store_true", help="profile the embedded ingest stage by stage")
     parser.add_argument("--curve", action="store_true", help="marginal rate as the workspace grows (embedded)")
     parser.add_argument("--curve-at", type=int, nargs="+", default=[1000, 5000, 10000])
     args = parser.parse_args()
