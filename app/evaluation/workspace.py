@@ -3,19 +3,23 @@
 with the chunker, extractor and resolver the user's ``Settings`` choose.
 
 A built workspace is reused only when its marker file names the same corpus hash, the same value of every
-setting that changes what ingest writes, and the same ``WORKSPACE_FORMAT``; the workspace's name is a hash
-of all of them, so another corpus or setting gets its own workspace and never a stale one. An interrupted
+setting that changes what ingest writes, the same ``WORKSPACE_FORMAT`` and the same ingest code (a digest of
+the code of the packages that ingest runs, comments and formatting left out); the workspace's name is a hash of
+all but the code, so another corpus or setting gets its own workspace, and a workspace built by older code is
+rebuilt in place rather than left beside the new one. An interrupted
 build resumes: ingest skips the documents it already finished.
 """
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import logging
 import shutil
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -84,12 +88,48 @@ def corpus_jsonl(passages: list[Passage]) -> bytes:
 def ingest_key(settings: Settings, corpus: bytes) -> dict[str, Any]:
     """Everything a built workspace depends on; equal keys mean the same workspace would be built."""
     values = {name: _plain(getattr(settings, name)) for name in INGEST_SETTINGS}
-    return {"format": WORKSPACE_FORMAT, "corpus_sha256": hashlib.sha256(corpus).hexdigest(), "settings": values}
+    return {
+        "format": WORKSPACE_FORMAT,
+        "corpus_sha256": hashlib.sha256(corpus).hexdigest(),
+        "settings": values,
+        "code": ingest_code_digest(),
+    }
 
 
 def workspace_name(key: dict[str, Any]) -> str:
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+    """The folder name: from everything but the code, so newer code rebuilds the same folder."""
+    named = {field: value for field, value in key.items() if field != "code"}
+    digest = hashlib.sha256(json.dumps(named, sort_keys=True).encode()).hexdigest()
     return f"eval-{digest[:16]}"
+
+
+REPO = Path(__file__).resolve().parents[2]
+# The code that decides what ingest writes: loaders, chunkers, extractors, fusion, stores, the index writers,
+# the pipeline and the community build. A change to any of it rebuilds cached workspaces.
+INGEST_CODE = (
+    "ingest",
+    "graph",
+    "retrieval/index",
+    "retrieval/embeddings.py",
+    "app/pipeline.py",
+    "app/prepare.py",
+    "app/communities.py",
+    "app/services.py",
+)
+
+
+@lru_cache(maxsize=4)
+def ingest_code_digest(base: Path = REPO, roots: tuple[str, ...] = INGEST_CODE) -> str:
+    """A hash of the ingest code's syntax trees: a changed line of code changes it, a comment or a
+    reformatting does not (a docstring does: it is part of the tree)."""
+    digest = hashlib.sha256()
+    for root in roots:
+        path = base / root
+        files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+        for file in files:
+            digest.update(file.relative_to(base).as_posix().encode())
+            digest.update(ast.dump(ast.parse(file.read_text(encoding="utf-8"))).encode())
+    return digest.hexdigest()[:16]
 
 
 def open_workspace(settings: Settings, passages: list[Passage], *, console: Console | None = None) -> EvalWorkspace:

@@ -2,7 +2,7 @@
 
 With a ``summarize(name, descriptions)`` callable (an LLM, wired by the app) and enough text to be
 worth it, the summary is used. Otherwise the most informative description is kept as it is:
-the one with the most distinct content words, weighted by how much it agrees with the others,
+the one with the most distinct content words, weighted by how many of the others share them,
 so a rich and typical description beats a long outlier.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 
 from ingest.stopwords import STOPWORDS
@@ -38,19 +39,21 @@ def distinct_descriptions(descriptions: Sequence[str]) -> list[str]:
 
 
 def most_informative(descriptions: Sequence[str]) -> str:
-    """The extractive choice: distinct content words times (1 + mean overlap with the others)."""
+    """The extractive choice: distinct content words times (1 + how much the others share them)."""
     candidates = distinct_descriptions(descriptions)
     if len(candidates) <= 1:
         return candidates[0] if candidates else ""
     words = [_content_words(text) for text in candidates]
+    # Agreement is counted through how many descriptions use each word, once for all: linear in the
+    # descriptions. The pairwise overlaps it replaces were quadratic, and an entity named in thousands of
+    # chunks ("United States") made them a third of ingest time at 10k passages (py-spy of the eval build).
+    used_by = Counter(word for text_words in words for word in text_words)
+    others = len(candidates) - 1
 
     def score(index: int) -> tuple[float, str]:
         mine = words[index]
-        overlaps = [
-            len(mine & other) / len(mine | other) for j, other in enumerate(words) if j != index and mine | other
-        ]
-        centrality = sum(overlaps) / len(overlaps) if overlaps else 0.0
-        return (len(mine) * (1.0 + centrality), candidates[index])
+        shared = sum(used_by[word] - 1 for word in mine) / (len(mine) * others) if mine else 0.0
+        return (len(mine) * (1.0 + shared), candidates[index])
 
     return candidates[max(range(len(candidates)), key=score)]
 

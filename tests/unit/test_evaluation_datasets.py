@@ -18,7 +18,7 @@ from app.evaluation.datasets import (
     context_passages,
     load_questions,
 )
-from app.evaluation.workspace import corpus_jsonl, ingest_key, workspace_name
+from app.evaluation.workspace import corpus_jsonl, ingest_code_digest, ingest_key, workspace_name
 
 
 def _write(folder: Path, name: str, rows: list[dict[str, object]]) -> None:
@@ -109,3 +109,22 @@ def test_a_question_limit_takes_the_first_questions_of_every_dataset() -> None:
     questions = [question(1, "a"), question(2, "a"), question(3, "a"), question(4, "b"), question(5, "b")]
     assert [q.id for q in first_per_dataset(questions, 2)] == ["q1", "q2", "q4", "q5"]
     assert first_per_dataset(questions, None) == questions
+
+
+def test_the_ingest_code_digest_changes_with_code_not_with_comments(tmp_path: Path) -> None:
+    package = tmp_path / "ingest"
+    package.mkdir()
+    module = package / "chunker.py"
+    module.write_text("def size():\n    return 200\n")
+    before = ingest_code_digest.__wrapped__(tmp_path, ("ingest",))
+    module.write_text("# the target size\ndef size():\n    return  200  # tokens\n")
+    assert ingest_code_digest.__wrapped__(tmp_path, ("ingest",)) == before
+    module.write_text("def size():\n    return 100\n")
+    assert ingest_code_digest.__wrapped__(tmp_path, ("ingest",)) != before
+
+
+def test_newer_ingest_code_keeps_the_workspace_name_but_not_the_key() -> None:
+    corpus = corpus_jsonl([Passage("p1", "T", "text")])
+    key = ingest_key(load_settings(chunker="fixed", extractor="spacy"), corpus)
+    older = {**key, "code": "0" * 16}
+    assert older != key and workspace_name(older) == workspace_name(key)

@@ -129,6 +129,11 @@ def test_fused_description_is_the_most_informative_or_the_summary() -> None:
     ]
     assert most_informative(texts) == texts[1]
     assert fuse_descriptions("Paris", texts) == texts[1]
+    # As rich as the typical description but shared by none of the others: the typical one wins.
+    typical = "Paris is the capital of France on the Seine river."
+    outlier = "Paris hosted an exhibition of iron towers."
+    agreeing = ["Paris is the capital of France.", "Paris lies on the Seine river in France."]
+    assert most_informative([outlier, typical, *agreeing]) == typical
     long_texts = [t * 20 for t in texts]
     assert fuse_descriptions("Paris", long_texts, lambda name, ds: f"{name}: {len(ds)} sources") == "Paris: 3 sources"
 
