@@ -3,6 +3,7 @@
     python bench/ingest.py [--passages 300] [--neo4j-uri bolt://127.0.0.1:7697] [--no-neo4j]
     python bench/ingest.py --curve [--curve-at 1000 5000 17288] [--passages 300]
     python bench/ingest.py --stages --no-neo4j   # where the embedded ingest's time goes, stage by stage
+    python bench/ingest.py --into DATA_DIR --workspace W [--passages 300]   # marginal rate on a big workspace
 
 Passages come from ../shared/datasets/multihop/corpus.jsonl and go through ``Engine.ingest`` on a
 JSONL file, as ``amalgam ingest`` does. The models (embedder, the chunker's LM, spaCy) are loaded and
@@ -15,6 +16,11 @@ The "communities s" column is the part of the ingest spent refreshing the commun
 --stages runs the embedded ingest under cProfile and prints the seconds spent in each stage of
 ``app/prepare.py`` and ``app/pipeline.py`` (the profiler itself adds some overhead, so take the ratio from a
 run without it).
+
+--into times the next --passages passages into a copy of an existing embedded workspace (e.g. the full
+corpus that ``amalgam eval multihop`` built) and, in the same run, the same passages into an empty workspace:
+the ratio of the two rates is the growth. The passages come from --source (default: the hold-out corpus,
+whose passages are not in the dev/train workspace; only ingest time is measured, nothing is scored).
 
 --curve (embedded store) grows one workspace through the corpus: before each --curve-at size and at
 the end it times the next --passages passages (the marginal rate at that size), and it reports the
@@ -40,6 +46,7 @@ from app.engine import Engine  # noqa: E402
 from ingest.models import Chunk, Document  # noqa: E402
 
 CORPUS = REPO.parent / "shared" / "datasets" / "multihop" / "corpus.jsonl"
+NEW_PASSAGES = REPO.parent / "shared" / "datasets" / "multihop-holdout" / "corpus.jsonl"
 
 
 def read_rows(start: int, stop: int | None) -> list[dict[str, str]]:
@@ -191,6 +198,33 @@ def curve(args: argparse.Namespace, work: Path) -> None:
             step.close()
 
 
+def marginal(args: argparse.Namespace, work: Path) -> None:
+    import shutil
+
+    source = args.into / args.workspace
+    if not (source / "graph.sqlite").is_file():
+        raise SystemExit(f"{source} is not an embedded workspace")
+    with args.source.open() as lines:
+        rows = [json.loads(line) for line in itertools.islice(lines, args.passages)]
+    corpus = write_rows(work / "new.jsonl", rows)
+    shutil.copytree(source, work / "grown" / args.workspace)
+    results = []
+    for label, data_dir in (("empty workspace", work / "empty"), ("grown workspace", work / "grown")):
+        engine = Engine(load_settings(data_dir=data_dir, workspace=args.workspace))
+        before = engine.store.stats()
+        warm(engine, [f"{r['title']}\n\n{r['text']}" for r in rows])
+        seconds, chunks, refresh = time_ingest(engine, corpus)
+        results.append((label, before, seconds, chunks, refresh))
+        engine.close()
+    empty_rate = results[0][3] / results[0][2]
+    print(f"{args.passages} new passages from {args.source}")
+    print(f"{'into':<18}{'documents before':>18}{'seconds':>9}{'chunks/s':>10}{'vs empty':>10}{'communities s':>15}")
+    for label, before, seconds, chunks, refresh in results:
+        rate = chunks / seconds
+        ratio = rate / empty_rate
+        print(f"{label:<18}{before.documents:>18}{seconds:>9.1f}{rate:>10.2f}{ratio:>10.2f}{refresh:>15.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--passages", type=int, default=300)
@@ -198,11 +232,17 @@ def main() -> None:
     parser.add_argument("--neo4j-port", type=int, default=7698, help="port of the throw-away Neo4j")
     parser.add_argument("--no-neo4j", action="store_true", help="time the embedded store only")
     parser.add_argument("--stages", action="store_true", help="profile the embedded ingest stage by stage")
+    parser.add_argument("--into", type=Path, help="data dir of a grown embedded workspace (see --workspace)")
+    parser.add_argument("--workspace", default="default", help="the workspace under --into")
+    parser.add_argument("--source", type=Path, default=NEW_PASSAGES, help="JSONL of passages new to it")
     parser.add_argument("--curve", action="store_true", help="marginal rate as the workspace grows (embedded)")
     parser.add_argument("--curve-at", type=int, nargs="+", default=[1000, 5000, 10000])
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="amalgam-bench-"))
-    curve(args, work) if args.curve else compare(args, work)
+    if args.into:
+        marginal(args, work)
+    else:
+        curve(args, work) if args.curve else compare(args, work)
 
 
 if __name__ == "__main__":
