@@ -4,7 +4,7 @@ paired-bootstrap differences, and the tables ``amalgam eval multihop`` prints.""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,9 +54,11 @@ def evaluate(
     chunk_to_passage: dict[str, str],
     passage_text: dict[str, str],
     methods: dict[str, tuple[str, ...]] = METHODS,
+    on_question: Callable[[], None] | None = None,
 ) -> dict[str, dict[str, MethodScores]]:
     """scores[method][dataset or "overall"]: recall@2/5/10 of supporting passages, whether the gold answer
-    string occurs in the top-5 passages, and retrieval latency (question embedding included)."""
+    string occurs in the top-5 passages, and retrieval latency (question embedding included).
+    ``on_question`` is called after each question (a progress bar)."""
     scores: dict[str, dict[str, MethodScores]] = {m: {} for m in methods}
     for q in questions:
         for method, signals in methods.items():
@@ -82,6 +84,8 @@ def evaluate(
                     )
                 )
                 s.latencies_ms.append(elapsed)
+        if on_question is not None:
+            on_question()
     return scores
 
 

@@ -4,9 +4,13 @@ workspace the product's own ingest built (see ``workspace.py``)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from app.config import Settings, load_settings
 from app.errors import ConfigError
@@ -91,7 +95,10 @@ def run_multihop(
     run = open_eval(dataset_dir, split, limit_questions=limit_questions, echo=echo)
     try:
         texts = {p.id: p.full_text for p in run.passages}
-        scores = evaluate(run.workspace.retriever, run.questions, run.workspace.chunk_to_passage, texts, chosen)
+        with question_progress(len(run.questions)) as advance:
+            scores = evaluate(
+                run.workspace.retriever, run.questions, run.workspace.chunk_to_passage, texts, chosen, advance
+            )
     finally:
         run.workspace.close()
     echo(f"{len(run.questions)} {split} questions, {len(run.passages)} passages\n")
@@ -101,6 +108,15 @@ def run_multihop(
     if output is not None:
         output.write_text(json.dumps(rows, indent=2))
     return rows
+
+
+@contextmanager
+def question_progress(total: int) -> Iterator[Callable[[], None]]:
+    """A progress bar over the questions (on stderr, so the tables on stdout stay clean)."""
+    columns = (TextColumn("[bold]questions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True)) as bar:
+        task = bar.add_task("questions", total=total)
+        yield lambda: bar.advance(task)
 
 
 def method_names(methods: str) -> list[str]:
