@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -199,8 +200,6 @@ def curve(args: argparse.Namespace, work: Path) -> None:
 
 
 def marginal(args: argparse.Namespace, work: Path) -> None:
-    import shutil
-
     source = args.into / args.workspace
     if not (source / "graph.sqlite").is_file():
         raise SystemExit(f"{source} is not an embedded workspace")

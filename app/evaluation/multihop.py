@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from app.config import Settings, load_settings
 from app.errors import ConfigError
@@ -25,7 +24,7 @@ from app.evaluation.datasets import (
     load_questions,
 )
 from app.evaluation.metrics import METHODS, evaluate, format_comparisons, format_table
-from app.evaluation.workspace import EvalWorkspace, build_record, open_workspace, warm_entity_names
+from app.evaluation.workspace import EvalWorkspace, build_record, open_workspace, progress_bar, warm_entity_names
 
 Echo = Callable[[str], None]
 
@@ -113,8 +112,7 @@ def run_multihop(
 @contextmanager
 def question_progress(total: int) -> Iterator[Callable[[], None]]:
     """A progress bar over the questions (on stderr, so the tables on stdout stay clean)."""
-    columns = (TextColumn("[bold]questions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True)) as bar:
+    with progress_bar(Console(stderr=True)) as bar:
         task = bar.add_task("questions", total=total)
         yield lambda: bar.advance(task)
 

@@ -60,6 +60,19 @@ INGEST_SETTINGS = (
     "neo4j_uri",
     "neo4j_database",
 )
+REPO = Path(__file__).resolve().parents[2]
+# The code that decides what ingest writes: loaders, chunkers, extractors, fusion, stores, the index writers,
+# the pipeline and the community build. A change to any of it rebuilds cached workspaces.
+INGEST_CODE = (
+    "ingest",
+    "graph",
+    "retrieval/index",
+    "retrieval/embeddings.py",
+    "app/pipeline.py",
+    "app/prepare.py",
+    "app/communities.py",
+    "app/services.py",
+)
 
 
 @dataclass
@@ -101,21 +114,6 @@ def workspace_name(key: dict[str, Any]) -> str:
     named = {field: value for field, value in key.items() if field != "code"}
     digest = hashlib.sha256(json.dumps(named, sort_keys=True).encode()).hexdigest()
     return f"eval-{digest[:16]}"
-
-
-REPO = Path(__file__).resolve().parents[2]
-# The code that decides what ingest writes: loaders, chunkers, extractors, fusion, stores, the index writers,
-# the pipeline and the community build. A change to any of it rebuilds cached workspaces.
-INGEST_CODE = (
-    "ingest",
-    "graph",
-    "retrieval/index",
-    "retrieval/embeddings.py",
-    "app/pipeline.py",
-    "app/prepare.py",
-    "app/communities.py",
-    "app/services.py",
-)
 
 
 @lru_cache(maxsize=4)
@@ -179,10 +177,8 @@ def warm_entity_names(workspace: EvalWorkspace) -> None:
         mentions.warm(workspace.engine.settings.workspace_dir / NAME_CACHE)
 
 
-def _ingest(engine: Engine, corpus: bytes, total: int, console: Console) -> None:
-    path = (engine.settings.workspace_dir / CORPUS_FILE).resolve()
-    _write_atomic(path, corpus)
-    done = sum(1 for doc in engine.store.list_documents() if doc.hash)  # finished by an interrupted build
+def progress_bar(console: Console) -> Progress:
+    """The evaluation's progress bars (the build's, the scoring's): done of total, elapsed, remaining."""
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -190,8 +186,15 @@ def _ingest(engine: Engine, corpus: bytes, total: int, console: Console) -> None
         TimeElapsedColumn(),
         TimeRemainingColumn(),
     )
+    return Progress(*columns, console=console)
+
+
+def _ingest(engine: Engine, corpus: bytes, total: int, console: Console) -> None:
+    path = (engine.settings.workspace_dir / CORPUS_FILE).resolve()
+    _write_atomic(path, corpus)
+    done = sum(1 for doc in engine.store.list_documents() if doc.hash)  # finished by an interrupted build
     console.print(f"building the benchmark workspace {engine.settings.workspace_dir} ({total} passages)")
-    with Progress(*columns, console=console) as bar:
+    with progress_bar(console) as bar:
         passages = bar.add_task("passages", total=total, completed=done)
         chunks = bar.add_task("chunks", total=None)
         tasks = {"document": passages, "chunk": chunks}
