@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     ingest_max_file_mb: int = Field(default=50, ge=1)
     # REST jobs read server-side paths only inside this folder (default: data_dir / "inbox").
     jobs_root: Path = Path("inbox")
+    # The Ray cluster that REST jobs with engine "ray" use ("ray://head:10001", "auto"); empty: a local Ray
+    # started for the job (the CLI takes --ray-address instead).
+    ray_address: str = ""
 
     # Routed expert LLMs (app/experts/). Off: answers as before. On: a router picks an expert from the registry
     # (experts_file, else experts.yaml in the workspace folder); below experts_threshold the general expert

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -14,6 +14,11 @@ MAX_INPUTS = 1000
 # schema but checked by the route, so a path that breaks it gets 400 (outside the root) like any other.
 RELATIVE_PATH = r"^[^/\x00]*[^/.\x00][^/\x00]*(/[^/\x00]*[^/.\x00][^/\x00]*)*/?$"
 InputPath = Annotated[str, Field(max_length=4096, json_schema_extra={"pattern": RELATIVE_PATH})]
+JobEngineName = Literal["local", "ray"]  # the names in app/jobs/engines/registry.py (a unit test checks)
+ENGINE_HELP = (
+    "Where the job's files are prepared: 'local' (threads of the server) or 'ray' (Ray Data actor pools on "
+    "the cluster at AMALGAM_RAY_ADDRESS, else a local Ray; needs the ray extra, 400 without it)."
+)
 
 
 class JobCreateRequest(BaseModel):
@@ -25,7 +30,8 @@ class JobCreateRequest(BaseModel):
     )
     name: str = Field(default="", max_length=200, description="A name to find the job by.")
     batch_size: int = Field(default=4, ge=1, le=1000, description="Files per ingest batch.")
-    workers: int = Field(default=1, ge=1, le=8, description="Threads of the job (see docs/jobs.md).")
+    workers: int = Field(default=1, ge=1, le=8, description="local: threads; ray: actors per stage (docs/jobs.md).")
+    engine: JobEngineName = Field(default="local", description=ENGINE_HELP)
 
     @field_validator("paths", "name")
     @classmethod
@@ -53,7 +59,8 @@ class JobDetailInfo(JobInfo):
 def job_error_responses(*codes: int) -> dict[int | str, dict[str, object]]:
     """``error_responses`` with the meanings jobs give to 400, 404 and 409."""
     meaning = {
-        400: "A path outside the jobs root (absolute, with '..', or through a link that leads out).",
+        400: "A path outside the jobs root (absolute, with '..', or through a link that leads out), or an "
+        "engine this server cannot run (the ray extra is not installed).",
         404: "No such job, or no such workspace.",
         409: "The job is running; wait for it to end or cancel it.",
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -123,3 +124,18 @@ def test_bad_job_requests(server: tuple[str, Path]) -> None:
             assert client.get(path).status_code == 404
         for path in ["/v1/jobs/job-unknown/cancel", "/v1/jobs/job-unknown/retry-failed"]:
             assert client.post(path).status_code == 404
+
+
+def test_an_engine_the_server_cannot_run_is_refused_before_a_job_is_made(
+    server: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base, _ = server
+    monkeypatch.setitem(sys.modules, "ray", None)  # this server without the ray extra
+    with httpx.Client(base_url=base, timeout=30) as client:
+        before = len(client.get("/v1/jobs").json())
+        refused = client.post("/v1/jobs", json={"paths": ["batch"], "engine": "ray"})
+        assert refused.status_code == 400
+        assert "amalgam[ray]" in refused.json()["error"]["message"]
+        unknown = client.post("/v1/jobs", json={"paths": ["batch"], "engine": "spark"})
+        assert unknown.status_code == 422
+        assert len(client.get("/v1/jobs").json()) == before

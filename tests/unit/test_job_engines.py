@@ -6,9 +6,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
+from app.api.job_schemas import JobEngineName
 from app.errors import MissingExtraError, UnknownComponentError
 from app.jobs.engines import ENGINE_NAMES, JobRun, build_job_engine
 from app.jobs.engines.local import LocalEngine
@@ -27,6 +29,17 @@ def test_engines_are_built_by_name_with_their_options() -> None:
 def test_an_unknown_engine_is_refused_with_the_known_names() -> None:
     with pytest.raises(UnknownComponentError, match=r"unknown job engine 'spark'; known: local, ray"):
         build_job_engine("spark")
+
+
+def test_the_rest_schema_offers_exactly_the_registered_engines() -> None:
+    assert get_args(JobEngineName) == ENGINE_NAMES
+
+
+def test_the_ray_engine_is_refused_when_built_without_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(MissingExtraError, match=r"amalgam\[ray\]"):
+        build_job_engine("ray")  # before any job is made, not at its first batch
+    assert isinstance(build_job_engine("local"), LocalEngine)
 
 
 def test_the_ray_engine_without_ray_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,9 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, UploadFile, status
 
 from app.api.deps import SettingsDep, WorkspaceDep, admin_only
-from app.api.job_schemas import JobInfo, job_error_responses
+from app.api.job_schemas import ENGINE_HELP, JobEngineName, JobInfo, job_error_responses
 from app.api.routes.documents import safe_upload_path
-from app.api.routes.jobs import _call, _info
+from app.api.routes.jobs import _call, _info, job_engine
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 MAX_FILES = 200
@@ -33,11 +33,13 @@ def create_upload_job(
     name: Annotated[str, Form(max_length=200)] = "",
     batch_size: Annotated[int, Form(ge=1, le=1000)] = 4,
     workers: Annotated[int, Form(ge=1, le=8)] = 1,
+    engine: Annotated[JobEngineName, Form(description=ENGINE_HELP)] = "local",
 ) -> JobInfo:
     """Upload files (txt, md, html, pdf, jsonl; each ≤ AMALGAM_UPLOAD_MAX_MB, all together too) and ingest
     them as a background job (202), like ``POST /jobs`` does for server-side paths."""
     if not files or len(files) > MAX_FILES:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"send 1 to {MAX_FILES} files")
+    runner = job_engine(settings, engine, workers)  # 400 before anything is stored
     limit = settings.upload_max_mb * 1024 * 1024
     folder = workspace.upload_dir / "jobs" / secrets.token_hex(8)
     targets: list[Path] = []
@@ -59,5 +61,5 @@ def create_upload_job(
         raise
     background = workspace.jobs
     job = _call(background.jobs.create, targets, name=name or f"upload of {len(targets)} files", batch_size=batch_size)
-    background.submit(job.id, workers=workers)
+    background.submit(job.id, engine=runner)
     return _info(background.jobs.summary(job.id), settings.jobs_root)

@@ -25,8 +25,11 @@ from app.api.job_schemas import (
     create_job_responses,
     job_error_responses,
 )
+from app.config import Settings
+from app.errors import MissingExtraError
 from app.jobs import Job, JobDetail, JobError, JobNotFoundError, JobStateError
 from app.jobs.background import BackgroundJobs
+from app.jobs.engines import JobEngine, build_job_engine
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 RELATIVE_PATH_RE = re.compile(RELATIVE_PATH)
@@ -76,8 +79,9 @@ def resolve_inputs(root: Path, paths: list[str]) -> list[Path]:
 def create_job(request: JobCreateRequest, background: BackgroundDep, settings: SettingsDep) -> JobInfo:
     """Create a job over files and folders inside the jobs root and start it in the background."""
     inputs = resolve_inputs(settings.jobs_root, request.paths)
+    engine = job_engine(settings, request.engine, request.workers)  # 400 before a job is made
     job = background.jobs.create(inputs, name=request.name, batch_size=request.batch_size)
-    background.submit(job.id, workers=request.workers)
+    background.submit(job.id, engine=engine)
     return _info(background.jobs.summary(job.id), settings.jobs_root)
 
 
@@ -148,15 +152,21 @@ def _ended(job: Job, queued_here: bool) -> bool:
     return job.finished or job.interrupted or (job.status == "queued" and not queued_here)
 
 
+def job_engine(settings: Settings, name: str, workers: int) -> JobEngine:
+    """The engine a REST job runs on; 400 when it cannot run here (the ray extra is not installed)."""
+    return _call(build_job_engine, name, workers=workers, ray_address=settings.ray_address or None)
+
+
 def _call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Job errors as HTTP errors: unknown id 404, wrong state 409, anything else about the request 400."""
+    """Job errors as HTTP errors: unknown id 404, wrong state 409, anything else about the request (or an
+    engine this server lacks) 400."""
     try:
         return function(*args, **kwargs)
     except JobNotFoundError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     except JobStateError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    except JobError as exc:
+    except (JobError, MissingExtraError) as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, without_server_paths(str(exc))) from exc
 
 

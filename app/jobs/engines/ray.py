@@ -39,6 +39,15 @@ def _ray() -> Any:
     return ray
 
 
+def require_ray() -> None:
+    """``MissingExtraError`` unless the ray extra is installed; finds the packages without importing them
+    (importing Ray takes seconds, which a REST request that only creates a job should not pay)."""
+    from importlib.util import find_spec
+
+    if find_spec("ray") is None or find_spec("pandas") is None:  # ray.data's own import needs pandas
+        raise MissingExtraError("ray[data]", "ray")
+
+
 @dataclass
 class RayEngine:
     workers: int = 1  # actors per stage

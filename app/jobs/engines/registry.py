@@ -16,8 +16,9 @@ def _local(workers: int, ray_address: str | None) -> JobEngine:
 
 
 def _ray(workers: int, ray_address: str | None) -> JobEngine:
-    from app.jobs.engines.ray import RayEngine
+    from app.jobs.engines.ray import RayEngine, require_ray
 
+    require_ray()  # refused before a job is made, not when its first batch would run
     return RayEngine(workers=workers, address=ray_address)
 
 
