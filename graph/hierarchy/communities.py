@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
@@ -73,16 +74,24 @@ def load_entity_graph(store: GraphStore, batch_size: int = 1000) -> EntityGraph:
     for start in range(0, len(ids), batch_size):
         for relation in store.relations_of(ids[start : start + batch_size]):
             relations[relation.id] = relation
-    co_mentions: dict[tuple[str, str], float] = defaultdict(float)
     chunk_docs = {chunk.id: chunk.doc_id for chunk in store.iter_chunks(batch_size)}
     chunk_ids = list(chunk_docs)
     chunk_entities: dict[str, list[str]] = {}
     for start in range(0, len(chunk_ids), batch_size):
         for chunk_id, members in store.entities_of_chunks(chunk_ids[start : start + batch_size]).items():
             chunk_entities[chunk_id] = sorted(set(members))
-            for left, right in combinations(chunk_entities[chunk_id][:MAX_CO_MENTIONS_PER_CHUNK], 2):
-                co_mentions[(left, right)] += 1.0
-    return EntityGraph(entities, [relations[k] for k in sorted(relations)], co_mentions, chunk_entities, chunk_docs)
+    return EntityGraph(
+        entities, [relations[k] for k in sorted(relations)], co_mentions(chunk_entities), chunk_entities, chunk_docs
+    )
+
+
+def co_mentions(chunk_entities: dict[str, list[str]]) -> dict[tuple[str, str], float]:
+    """Pairs of entities named by the same chunk (weight 1 per chunk); ``chunk_entities`` lists are sorted."""
+    pairs: dict[tuple[str, str], float] = defaultdict(float)
+    for members in chunk_entities.values():
+        for left, right in combinations(members[:MAX_CO_MENTIONS_PER_CHUNK], 2):
+            pairs[(left, right)] += 1.0
+    return pairs
 
 
 def leiden_levels(graph: EntityGraph, seed: int = 42, resolution: float = 1.0, max_levels: int = 4) -> list[list[int]]:
@@ -121,10 +130,7 @@ def _build(
     tally: SummaryTally,
 ) -> list[Community]:
     connected = {graph.entities[a].id for a, _ in graph.edges} | {graph.entities[b].id for _, b in graph.edges}
-    chunks_of = _chunks_of_entities(graph)
-    relations_from: dict[str, list[Relation]] = defaultdict(list)  # so a community reads only its own
-    for relation in graph.relations:
-        relations_from[relation.source_id].append(relation)
+    context = RecordContext.of(graph, summarize, reuse, tally)
     communities: list[Community] = []
     previous: dict[int, Community] = {}
     previous_membership: list[int] = []
@@ -135,34 +141,12 @@ def _build(
                 leaves[label].append(graph.entities[node])
         current: dict[int, Community] = {}
         for label, members in sorted(leaves.items()):
-            leaf_ids = sorted(e.id for e in members)
             if level == 0:
-                member_ids = leaf_ids
+                member_ids = sorted(e.id for e in members)
             else:
-                children = {previous_membership[graph.index[i]] for i in leaf_ids}
+                children = {previous_membership[graph.index[e.id]] for e in members}
                 member_ids = sorted(previous[c].id for c in children if c in previous)
-            community_id = stable_id("com", str(level), *leaf_ids)
-            title = community_title(members, graph.degree)
-            if community_id in reuse:
-                summary = reuse[community_id]
-            else:
-                own = [r for e in members for r in relations_from.get(e.id, ())]
-                facts = community_facts(members, own, graph.degree)
-                summary = summarize_community(title, facts, summarize, tally)
-            mentioning = {c for e in leaf_ids for c in chunks_of.get(e, ())}
-            current[label] = Community(
-                id=community_id,
-                level=level,
-                title=title,
-                summary=summary,
-                members=member_ids,
-                size=len(leaf_ids),
-                chunk_count=len(mentioning),
-                chunk_ids=central_chunks(
-                    set(leaf_ids), mentioning, graph.chunk_entities, graph.chunk_docs, graph.degree
-                ),
-                entity_names=[e.name for e in _ranked(members, graph.degree)[:MAX_ENTITY_NAMES]],
-            )
+            current[label] = context.record(level, members, member_ids)
         if level > 0:
             for node, label in enumerate(membership):
                 child = previous.get(previous_membership[node])
@@ -171,6 +155,53 @@ def _build(
         communities.extend(current.values())
         previous, previous_membership = current, membership
     return communities
+
+
+@dataclass
+class RecordContext:
+    """What building one community's record reads: the graph, each entity's chunks and outgoing relations,
+    and how summaries are written (``reuse``: summaries already written, by community id)."""
+
+    graph: EntityGraph
+    chunks_of: dict[str, list[str]]
+    relations_from: dict[str, list[Relation]]
+    summarize: Summarize | None
+    reuse: dict[str, str]
+    tally: SummaryTally
+
+    @classmethod
+    def of(
+        cls, graph: EntityGraph, summarize: Summarize | None, reuse: dict[str, str], tally: SummaryTally
+    ) -> RecordContext:
+        relations_from: dict[str, list[Relation]] = defaultdict(list)  # so a community reads only its own
+        for relation in graph.relations:
+            relations_from[relation.source_id].append(relation)
+        return cls(graph, _chunks_of_entities(graph), relations_from, summarize, reuse, tally)
+
+    def record(self, level: int, members: Sequence[Entity], member_ids: list[str]) -> Community:
+        """The community of ``members`` (its entities) at ``level``; ``member_ids``: entities or children."""
+        graph = self.graph
+        leaf_ids = sorted(e.id for e in members)
+        community_id = stable_id("com", str(level), *leaf_ids)
+        title = community_title(members, graph.degree)
+        if community_id in self.reuse:
+            summary = self.reuse[community_id]
+        else:
+            own = [r for e in members for r in self.relations_from.get(e.id, ())]
+            facts = community_facts(members, own, graph.degree)
+            summary = summarize_community(title, facts, self.summarize, self.tally)
+        mentioning = {c for e in leaf_ids for c in self.chunks_of.get(e, ())}
+        return Community(
+            id=community_id,
+            level=level,
+            title=title,
+            summary=summary,
+            members=member_ids,
+            size=len(leaf_ids),
+            chunk_count=len(mentioning),
+            chunk_ids=central_chunks(set(leaf_ids), mentioning, graph.chunk_entities, graph.chunk_docs, graph.degree),
+            entity_names=[e.name for e in _ranked(members, graph.degree)[:MAX_ENTITY_NAMES]],
+        )
 
 
 MAX_ENTITY_NAMES = 10
