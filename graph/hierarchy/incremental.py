@@ -1,0 +1,245 @@
+"""The community hierarchy extended after an ingest, without re-running Leiden over the whole graph.
+
+An ingest only adds: new chunks, their mentions, relation evidence between entities they name. So:
+
+1. The entities the new chunks link (a co-mention or a relation) that are in no level-0 community are
+   placed: each joins the level-0 community holding most of its edge weight, pass after pass, so a chain
+   of new entities follows the one next to a placed entity. Those linked only to each other form
+   communities of their own (Leiden over them alone), each with a chain of parents up to the top level, as a
+   full rebuild gives a group that merges with nothing.
+2. The level-0 communities that gained entities, and the new ones, are recomputed from their entities'
+   neighbourhood, read from the store (their degrees count every edge, their central chunks every chunk).
+3. Their ancestors' entity sets grew, so their ids change too (an id is a hash of level and entities); they
+   keep their title, summary, central chunks and names, which describe their hubs, until the next full
+   rebuild; their members, size and chunk count are kept exact.
+
+Every other community keeps its id and record (its chunk count follows the new chunks that name its
+entities). What this does not see, the next full rebuild does (``app/communities.py`` decides when): edges
+the new chunks add between communities already placed, and a community that should now split or merge.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from graph.hierarchy.communities import (
+    MAX_CO_MENTIONS_PER_CHUNK,
+    EntityGraph,
+    RecordContext,
+    co_mentions,
+    leiden_levels,
+)
+from graph.hierarchy.summaries import Summarize, SummaryTally
+from graph.models import Community, Entity, stable_id
+from graph.store.base import GraphStore
+
+
+def extend_communities(
+    store: GraphStore,
+    stored: Sequence[Community],
+    new_chunk_ids: Iterable[str],
+    *,
+    summarize: Summarize | None = None,
+    seed: int = 42,
+    tally: SummaryTally | None = None,
+) -> list[Community]:
+    """The whole hierarchy after an ingest that wrote ``new_chunk_ids`` (nothing else changed since
+    ``stored`` was built); the caller writes it."""
+    tally = tally if tally is not None else SummaryTally()
+    new_chunks = {c: sorted(set(m)) for c, m in store.entities_of_chunks(sorted(set(new_chunk_ids))).items()}
+    home = {e: c.id for c in stored if c.level == 0 for e in c.members}  # entity -> its level-0 community
+    links = _new_links(store, new_chunks, home)
+    placed = place_entities(links, home)
+    groups = _groups_of_the_rest(store, links, placed, seed)
+    joined: dict[str, list[str]] = defaultdict(list)  # level-0 community id -> entities it gains
+    for entity, community_id in placed.items():
+        joined[community_id].append(entity)
+    hierarchy = Hierarchy(stored)
+    grown = sorted(joined)
+    leaf_sets = [sorted(hierarchy.leaves(c) | set(joined[c])) for c in grown] + groups
+    records = _level0_records(store, leaf_sets, summarize, tally)
+    updated, carried = hierarchy.replace_level0(dict(zip(grown, records, strict=False)), records[len(grown) :])
+    return _count_new_chunks(updated, new_chunks, carried | hierarchy.by_id.keys())
+
+
+def _new_links(
+    store: GraphStore, new_chunks: dict[str, list[str]], home: dict[str, str]
+) -> dict[str, dict[str, float]]:
+    """Edge weights (as the full graph counts them) from each entity in no community to its neighbours."""
+    unplaced = sorted({e for members in new_chunks.values() for e in members if e not in home})
+    links: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for (left, right), weight in co_mentions(new_chunks).items():
+        for a, b in ((left, right), (right, left)):
+            if a not in home:
+                links[a][b] += weight
+    for relation in store.relations_of(unplaced) if unplaced else []:
+        a, b = relation.source_id, relation.target_id
+        if a == b:
+            continue
+        for x, y in ((a, b), (b, a)):
+            if x not in home:
+                links[x][y] += max(relation.weight, 1.0)
+    return {entity: dict(weights) for entity, weights in links.items()}
+
+
+def place_entities(links: dict[str, dict[str, float]], home: dict[str, str]) -> dict[str, str]:
+    """Entity -> the level-0 community holding most of its edge weight (ties: the smaller id), for each
+    entity of ``links`` with a placed neighbour; pass after pass, so placed new entities pull others in."""
+    placed: dict[str, str] = {}
+    pending = sorted(links)
+    while pending:
+        left = []
+        for entity in pending:
+            votes: dict[str, float] = defaultdict(float)
+            for neighbour, weight in links[entity].items():
+                community_id = home.get(neighbour) or placed.get(neighbour)
+                if community_id is not None:
+                    votes[community_id] += weight
+            if votes:
+                placed[entity] = min(votes, key=lambda c: (-votes[c], c))
+            else:
+                left.append(entity)
+        if len(left) == len(pending):
+            break
+        pending = left
+    return placed
+
+
+def _groups_of_the_rest(
+    store: GraphStore, links: dict[str, dict[str, float]], placed: dict[str, str], seed: int
+) -> list[list[str]]:
+    """Leiden's level-0 communities over the new entities linked only to each other (sorted entity ids)."""
+    rest = sorted(e for e in links if e not in placed)
+    if not rest:
+        return []
+    pairs = {(a, b): w for a in rest for b, w in links[a].items() if a < b}
+    graph = EntityGraph(store.get_entities(rest), [], pairs)
+    membership = leiden_levels(graph, seed, max_levels=1)[0]
+    groups: dict[int, list[str]] = defaultdict(list)
+    for node, label in enumerate(membership):
+        groups[label].append(graph.entities[node].id)
+    return sorted(sorted(group) for group in groups.values())
+
+
+def _level0_records(
+    store: GraphStore, leaf_sets: list[list[str]], summarize: Summarize | None, tally: SummaryTally
+) -> list[Community]:
+    """Level-0 records of these entity sets, from the graph around them (every edge and chunk they have).
+    Their ids are new (their entity sets are), so there is no summary to reuse."""
+    leaves = sorted({e for leaf_set in leaf_sets for e in leaf_set})
+    if not leaves:
+        return []
+    graph = _neighbourhood(store, leaves)
+    context = RecordContext.of(graph, summarize, {}, tally)
+    return [context.record(0, [graph.entities[graph.index[e]] for e in ids], ids) for ids in leaf_sets]
+
+
+def _neighbourhood(store: GraphStore, entity_ids: list[str]) -> EntityGraph:
+    """The graph around ``entity_ids``: their chunks (with every entity each names), their relations, and
+    every neighbour as a bare entity, so their degrees are those of the whole graph."""
+    chunk_ids = sorted({chunk for chunk, _ in store.subgraph(entity_ids, hops=0, limit=len(entity_ids)).mentions})
+    chunk_entities = {c: sorted(set(m)) for c, m in store.entities_of_chunks(chunk_ids).items()}
+    chunk_docs = {chunk.id: chunk.doc_id for chunk in store.get_chunks(chunk_ids)}
+    relations = sorted({r.id: r for r in store.relations_of(entity_ids)}.values(), key=lambda r: r.id)
+    entities = {e.id: e for e in store.get_entities(entity_ids)}
+    around = {e for members in chunk_entities.values() for e in members[:MAX_CO_MENTIONS_PER_CHUNK]}
+    around |= {e for r in relations for e in (r.source_id, r.target_id)}
+    for entity_id in around - entities.keys():
+        entities[entity_id] = Entity(id=entity_id, name="", type="")
+    nodes = sorted(entities.values(), key=lambda e: e.id)
+    return EntityGraph(nodes, relations, co_mentions(chunk_entities), chunk_entities, chunk_docs)
+
+
+class Hierarchy:
+    """The stored communities, by id, with each one's entities (at every level below it)."""
+
+    def __init__(self, communities: Sequence[Community]) -> None:
+        self.by_id = {c.id: c for c in communities}
+        self.top = max((c.level for c in communities), default=0)
+        self._leaves: dict[str, set[str]] = {}
+
+    def leaves(self, community_id: str) -> set[str]:
+        if community_id not in self._leaves:
+            community = self.by_id[community_id]
+            children = [m for m in community.members if m in self.by_id]
+            self._leaves[community_id] = (
+                set(community.members) if community.level == 0 else set().union(*map(self.leaves, children))
+            )
+        return self._leaves[community_id]
+
+    def ancestors(self, community_id: str) -> list[str]:
+        chain: list[str] = []
+        parent = self.by_id[community_id].parent_id
+        while parent is not None and parent in self.by_id and parent not in chain:
+            chain.append(parent)
+            parent = self.by_id[parent].parent_id
+        return chain
+
+    def replace_level0(self, changed: dict[str, Community], new: list[Community]) -> tuple[list[Community], set[str]]:
+        """Every community once level-0 ones were recomputed (``changed``: old id -> record) and ``new``
+        ones added, and the ids of the ancestors whose record was carried over (their entity sets grew,
+        so their ids changed); a new community gets a chain of parents up to the top level."""
+        result = {c.id: c.model_copy(deep=True) for c in self.by_id.values()}
+        renamed: dict[str, str] = {}  # old id -> new id, at every level
+        gained: dict[str, set[str]] = defaultdict(set)  # ancestor id -> the entities it gains
+        for old_id, record in changed.items():
+            record.parent_id = self.by_id[old_id].parent_id
+            del result[old_id]
+            result[record.id] = record
+            renamed[old_id] = record.id
+            for ancestor in self.ancestors(old_id):
+                gained[ancestor] |= set(record.members) - self.leaves(old_id)
+        carried: set[str] = set()
+        for old_id, entities in gained.items():
+            old = result.pop(old_id)
+            leaves = sorted(self.leaves(old_id) | entities)
+            grown = old.model_copy(update={"id": stable_id("com", str(old.level), *leaves), "size": len(leaves)})
+            result[grown.id] = grown
+            renamed[old_id] = grown.id
+            carried.add(grown.id)
+        for record in new:
+            result.update((c.id, c) for c in _chain(record, self.top))
+        for community in result.values():
+            community.members = [renamed.get(m, m) for m in community.members]
+            if community.parent_id is not None:
+                community.parent_id = renamed.get(community.parent_id, community.parent_id)
+        return sorted(result.values(), key=lambda c: (c.level, c.id)), carried
+
+
+def _chain(record: Community, top: int) -> list[Community]:
+    """A new level-0 community and its parents up to ``top``: the same entities at every level."""
+    chain = [record]
+    leaves = sorted(record.members)
+    for level in range(1, top + 1):
+        parent = record.model_copy(
+            update={"id": stable_id("com", str(level), *leaves), "level": level, "members": [chain[-1].id]}
+        )
+        chain[-1].parent_id = parent.id
+        chain.append(parent)
+    chain[-1].parent_id = None
+    return chain
+
+
+def _count_new_chunks(
+    communities: list[Community], new_chunks: dict[str, list[str]], carried: Iterable[str]
+) -> list[Community]:
+    """The ``carried`` communities' chunk counts (records carried over) plus the new chunks naming their
+    entities; the others were just counted in full."""
+    kept = set(carried)
+    by_id = {c.id: c for c in communities}
+    home = {e: c.id for c in communities if c.level == 0 for e in c.members}
+    counts: dict[str, int] = defaultdict(int)
+    for members in new_chunks.values():
+        reached: set[str] = set()
+        for start in {home[e] for e in members if e in home}:
+            current: str | None = start
+            while current is not None and current in by_id and current not in reached:
+                reached.add(current)
+                current = by_id[current].parent_id
+        for community_id in reached:
+            counts[community_id] += 1
+    for community in communities:
+        if community.id in kept:
+            community.chunk_count += counts.get(community.id, 0)
+    return communities
