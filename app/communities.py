@@ -4,12 +4,13 @@ is brought up to date and the summaries' vectors (global search's index) with it
 Two ways. A full rebuild reads the whole graph and runs Leiden over it; on the 17.6k-passage workspace that
 took 22 s per ingest call, whatever the ingest's size (docs/benchmarks.md, "Growth"). So after an ingest,
 which only adds, the hierarchy is extended instead (``graph/hierarchy/incremental.py``): the new entities
-join their neighbours' communities and only the communities they changed are recomputed, reading the graph
-around them. What that misses (edges between communities already placed, a community that should split or
-merge) the full rebuild catches up on. It runs when the chunks written since the last one exceed
-``communities_rebuild_share`` of the chunks it saw, after any delete (a delete marks communities stale and can
-leave them without entities), on the first refresh of a workspace, and whenever the store holds other chunks
-than the last refresh left plus this ingest's (an interrupted ingest, ``communities=off`` in between).
+join their neighbours' communities and only the level-0 communities the new chunks touch are recomputed,
+reading the graph around them; their ancestors follow. What that misses (edges between communities
+already placed, a community that should split or merge) the full rebuild catches up on. It runs when the
+chunks written since the last one exceed ``communities_rebuild_share`` of the chunks it saw, after any
+delete (a delete marks communities stale and can leave them without entities), on the first refresh of a
+workspace, and whenever the store holds other chunks than the last refresh left plus this ingest's (an
+interrupted ingest, ``communities=off`` in between).
 
 Either way a community whose entities did not change keeps its id, so its LLM summary is reused and its
 summary vector comes from the cache.

@@ -159,10 +159,13 @@ def _build(
 
 @dataclass
 class RecordContext:
-    """What building one community's record reads: the graph, each entity's chunks and outgoing relations,
-    and how summaries are written (``reuse``: summaries already written, by community id)."""
+    """What building one community's record reads: every entity's degree, chunks and outgoing relations,
+    each chunk's entities and document, and how summaries are written (``reuse``: summaries already
+    written, by community id)."""
 
-    graph: EntityGraph
+    degree: dict[str, float]
+    chunk_entities: dict[str, list[str]]
+    chunk_docs: dict[str, str]
     chunks_of: dict[str, list[str]]
     relations_from: dict[str, list[Relation]]
     summarize: Summarize | None
@@ -173,22 +176,41 @@ class RecordContext:
     def of(
         cls, graph: EntityGraph, summarize: Summarize | None, reuse: dict[str, str], tally: SummaryTally
     ) -> RecordContext:
+        return cls.around(
+            graph.degree, graph.chunk_entities, graph.chunk_docs, graph.relations, summarize, reuse, tally
+        )
+
+    @classmethod
+    def around(
+        cls,
+        degree: dict[str, float],
+        chunk_entities: dict[str, list[str]],
+        chunk_docs: dict[str, str],
+        relations: Sequence[Relation],
+        summarize: Summarize | None,
+        reuse: dict[str, str],
+        tally: SummaryTally,
+    ) -> RecordContext:
+        """From parts of the graph: enough for the communities whose entities' chunks and relations they hold."""
         relations_from: dict[str, list[Relation]] = defaultdict(list)  # so a community reads only its own
-        for relation in graph.relations:
+        for relation in relations:
             relations_from[relation.source_id].append(relation)
-        return cls(graph, _chunks_of_entities(graph), relations_from, summarize, reuse, tally)
+        chunks_of: dict[str, list[str]] = defaultdict(list)
+        for chunk_id, entity_ids in chunk_entities.items():
+            for entity_id in entity_ids:
+                chunks_of[entity_id].append(chunk_id)
+        return cls(degree, chunk_entities, chunk_docs, chunks_of, relations_from, summarize, reuse, tally)
 
     def record(self, level: int, members: Sequence[Entity], member_ids: list[str]) -> Community:
         """The community of ``members`` (its entities) at ``level``; ``member_ids``: entities or children."""
-        graph = self.graph
         leaf_ids = sorted(e.id for e in members)
         community_id = stable_id("com", str(level), *leaf_ids)
-        title = community_title(members, graph.degree)
+        title = community_title(members, self.degree)
         if community_id in self.reuse:
             summary = self.reuse[community_id]
         else:
             own = [r for e in members for r in self.relations_from.get(e.id, ())]
-            facts = community_facts(members, own, graph.degree)
+            facts = community_facts(members, own, self.degree)
             summary = summarize_community(title, facts, self.summarize, self.tally)
         mentioning = {c for e in leaf_ids for c in self.chunks_of.get(e, ())}
         return Community(
@@ -199,9 +221,24 @@ class RecordContext:
             members=member_ids,
             size=len(leaf_ids),
             chunk_count=len(mentioning),
-            chunk_ids=central_chunks(set(leaf_ids), mentioning, graph.chunk_entities, graph.chunk_docs, graph.degree),
-            entity_names=[e.name for e in _ranked(members, graph.degree)[:MAX_ENTITY_NAMES]],
+            chunk_ids=central_chunks(set(leaf_ids), mentioning, self.chunk_entities, self.chunk_docs, self.degree),
+            entity_names=[e.name for e in _ranked(members, self.degree)[:MAX_ENTITY_NAMES]],
         )
+
+
+def weighted_degrees(chunk_entities: dict[str, list[str]], relations: Sequence[Relation]) -> dict[str, float]:
+    """Each entity's degree as ``EntityGraph`` counts it (relations, plus co-mentions in its chunks), without
+    listing the pairs: exact for every entity whose chunks and relations are all given."""
+    degree: dict[str, float] = defaultdict(float)
+    for members in chunk_entities.values():
+        named = members[:MAX_CO_MENTIONS_PER_CHUNK]
+        for entity_id in named:
+            degree[entity_id] += len(named) - 1
+    for relation in relations:
+        if relation.source_id != relation.target_id:
+            degree[relation.source_id] += max(relation.weight, 1.0)
+            degree[relation.target_id] += max(relation.weight, 1.0)
+    return degree
 
 
 MAX_ENTITY_NAMES = 10
@@ -209,14 +246,6 @@ MAX_ENTITY_NAMES = 10
 
 def _ranked(members: Sequence[Entity], degree: dict[str, float]) -> list[Entity]:
     return sorted(members, key=lambda e: (-degree.get(e.id, 0.0), e.name))
-
-
-def _chunks_of_entities(graph: EntityGraph) -> dict[str, list[str]]:
-    chunks: dict[str, list[str]] = defaultdict(list)
-    for chunk_id, entity_ids in graph.chunk_entities.items():
-        for entity_id in entity_ids:
-            chunks[entity_id].append(chunk_id)
-    return chunks
 
 
 def build_communities(

@@ -7,11 +7,13 @@ An ingest only adds: new chunks, their mentions, relation evidence between entit
    of new entities follows the one next to a placed entity. Those linked only to each other form
    communities of their own (Leiden over them alone), each with a chain of parents up to the top level, as a
    full rebuild gives a group that merges with nothing.
-2. The level-0 communities that gained entities, and the new ones, are recomputed from their entities'
-   neighbourhood, read from the store (their degrees count every edge, their central chunks every chunk).
-3. Their ancestors' entity sets grew, so their ids change too (an id is a hash of level and entities); they
-   keep their title, summary, central chunks and names, which describe their hubs, until the next full
-   rebuild; their members, size and chunk count are kept exact.
+2. The level-0 communities that gained entities or hold one the new chunks name (its degree and chunks
+   changed), and the new ones, are recomputed from the graph around their entities, read from the store:
+   each record is what the full rebuild writes for the same entities. One that gained entities gets a new
+   id (an id is a hash of level and entities); one that did not keeps its id, and its LLM summary.
+3. Ancestors of a community that gained entities gain them too, so their ids change; they keep their title,
+   summary, central chunks and names, which describe their hubs, until the next full rebuild; their members,
+   size and chunk count are kept exact.
 
 Every other community keeps its id and record (its chunk count follows the new chunks that name its
 entities). What this does not see, the next full rebuild does (``app/communities.py`` decides when): edges
@@ -24,13 +26,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from graph.hierarchy.communities import (
-    MAX_CO_MENTIONS_PER_CHUNK,
+    MAX_ENTITY_NAMES,
     EntityGraph,
     RecordContext,
     co_mentions,
     leiden_levels,
+    weighted_degrees,
 )
-from graph.hierarchy.summaries import Summarize, SummaryTally
+from graph.hierarchy.summaries import MAX_FACT_RELATIONS, Summarize, SummaryTally
 from graph.models import Community, Entity, stable_id
 from graph.store.base import GraphStore
 
@@ -55,12 +58,15 @@ def extend_communities(
     joined: dict[str, list[str]] = defaultdict(list)  # level-0 community id -> entities it gains
     for entity, community_id in placed.items():
         joined[community_id].append(entity)
+    named = {home[e] for members in new_chunks.values() for e in members if e in home}  # degrees changed
     hierarchy = Hierarchy(stored)
-    grown = sorted(joined)
-    leaf_sets = [sorted(hierarchy.leaves(c) | set(joined[c])) for c in grown] + groups
-    records = _level0_records(store, leaf_sets, summarize, tally)
-    updated, carried = hierarchy.replace_level0(dict(zip(grown, records, strict=False)), records[len(grown) :])
-    return _count_new_chunks(updated, new_chunks, carried | hierarchy.by_id.keys())
+    touched = sorted(named | joined.keys())
+    leaf_sets = [sorted(hierarchy.leaves(c) | set(joined.get(c, ()))) for c in touched] + groups
+    reuse = {c.id: c.summary for c in stored if c.summary} if summarize is not None else {}
+    records = _level0_records(store, leaf_sets, summarize, reuse, tally)
+    updated, carried = hierarchy.replace_level0(dict(zip(touched, records, strict=False)), records[len(touched) :])
+    recomputed = {r.id for r in records}
+    return _count_new_chunks(updated, new_chunks, (carried | hierarchy.by_id.keys()) - recomputed)
 
 
 def _new_links(
@@ -123,32 +129,42 @@ def _groups_of_the_rest(
 
 
 def _level0_records(
-    store: GraphStore, leaf_sets: list[list[str]], summarize: Summarize | None, tally: SummaryTally
+    store: GraphStore,
+    leaf_sets: list[list[str]],
+    summarize: Summarize | None,
+    reuse: dict[str, str],
+    tally: SummaryTally,
 ) -> list[Community]:
-    """Level-0 records of these entity sets, from the graph around them (every edge and chunk they have).
-    Their ids are new (their entity sets are), so there is no summary to reuse."""
+    """Level-0 records of these entity sets, from the graph around them: every chunk and relation of their
+    entities, so degrees and central chunks are those of the whole graph. A community whose entities did
+    not change keeps its id, so its summary in ``reuse`` (an LLM's) is kept."""
     leaves = sorted({e for leaf_set in leaf_sets for e in leaf_set})
     if not leaves:
         return []
-    graph = _neighbourhood(store, leaves)
-    context = RecordContext.of(graph, summarize, {}, tally)
-    return [context.record(0, [graph.entities[graph.index[e]] for e in ids], ids) for ids in leaf_sets]
-
-
-def _neighbourhood(store: GraphStore, entity_ids: list[str]) -> EntityGraph:
-    """The graph around ``entity_ids``: their chunks (with every entity each names), their relations, and
-    every neighbour as a bare entity, so their degrees are those of the whole graph."""
-    chunk_ids = sorted({chunk for chunk, _ in store.subgraph(entity_ids, hops=0, limit=len(entity_ids)).mentions})
+    chunk_ids = sorted({chunk for chunk, _ in store.subgraph(leaves, hops=0, limit=len(leaves)).mentions})
     chunk_entities = {c: sorted(set(m)) for c, m in store.entities_of_chunks(chunk_ids).items()}
     chunk_docs = {chunk.id: chunk.doc_id for chunk in store.get_chunks(chunk_ids)}
-    relations = sorted({r.id: r for r in store.relations_of(entity_ids)}.values(), key=lambda r: r.id)
-    entities = {e.id: e for e in store.get_entities(entity_ids)}
-    around = {e for members in chunk_entities.values() for e in members[:MAX_CO_MENTIONS_PER_CHUNK]}
-    around |= {e for r in relations for e in (r.source_id, r.target_id)}
-    for entity_id in around - entities.keys():
-        entities[entity_id] = Entity(id=entity_id, name="", type="")
-    nodes = sorted(entities.values(), key=lambda e: e.id)
-    return EntityGraph(nodes, relations, co_mentions(chunk_entities), chunk_entities, chunk_docs)
+    relations = sorted({r.id: r for r in store.relations_of(leaves)}.values(), key=lambda r: r.id)
+    degree = weighted_degrees(chunk_entities, relations)
+    context = RecordContext.around(degree, chunk_entities, chunk_docs, relations, summarize, reuse, tally)
+    named = {e.id: e for e in store.get_entities(sorted(_named(leaf_sets, context)))}
+    return [context.record(0, [named.get(e) or Entity(id=e, name="", type="") for e in ids], ids) for ids in leaf_sets]
+
+
+def _named(leaf_sets: list[list[str]], context: RecordContext) -> set[str]:
+    """The entities a record names: its best-connected ones (all tied with the last, as ties go by name)
+    and the ends of its strongest inside relations. The others need no name, so they are not read (an
+    entity named in thousands of chunks is slow to read)."""
+    named: set[str] = set()
+    for ids in leaf_sets:
+        degrees = sorted((context.degree.get(e, 0.0) for e in ids), reverse=True)
+        floor = degrees[min(len(degrees), MAX_ENTITY_NAMES) - 1]
+        named.update(e for e in ids if context.degree.get(e, 0.0) >= floor)
+        members = set(ids)
+        inside = [r for e in ids for r in context.relations_from.get(e, ()) if r.target_id in members]
+        for relation in sorted(inside, key=lambda r: (-r.weight, r.id))[:MAX_FACT_RELATIONS]:
+            named.update((relation.source_id, relation.target_id))
+    return named
 
 
 class Hierarchy:
@@ -188,8 +204,9 @@ class Hierarchy:
             del result[old_id]
             result[record.id] = record
             renamed[old_id] = record.id
-            for ancestor in self.ancestors(old_id):
-                gained[ancestor] |= set(record.members) - self.leaves(old_id)
+            new_entities = set(record.members) - self.leaves(old_id)
+            for ancestor in self.ancestors(old_id) if new_entities else ():
+                gained[ancestor] |= new_entities
         carried: set[str] = set()
         for old_id, entities in gained.items():
             old = result.pop(old_id)

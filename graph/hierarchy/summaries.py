@@ -15,6 +15,9 @@ from graph.models import Entity, Relation
 
 Summarize = Callable[[str, list[str]], str]
 
+MAX_FACT_ENTITIES = 5  # the extract names this many of a community's best-connected entities
+MAX_FACT_RELATIONS = 5  # and its strongest relations
+
 logger = logging.getLogger(__name__)
 
 
@@ -27,8 +30,8 @@ def community_facts(
     members: Sequence[Entity],
     relations: Sequence[Relation],
     degree: dict[str, float],
-    max_entities: int = 5,
-    max_relations: int = 5,
+    max_entities: int = MAX_FACT_ENTITIES,
+    max_relations: int = MAX_FACT_RELATIONS,
 ) -> list[str]:
     """Lines about the top entities by degree and the strongest relations inside the community."""
     ranked = sorted(members, key=lambda e: (-degree.get(e.id, 0.0), e.name))[:max_entities]
