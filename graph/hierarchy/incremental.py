@@ -54,7 +54,7 @@ def extend_communities(
     home = {e: c.id for c in stored if c.level == 0 for e in c.members}  # entity -> its level-0 community
     links = _new_links(store, new_chunks, home)
     placed = place_entities(links, home)
-    groups = _groups_of_the_rest(store, links, placed, seed)
+    groups = _groups_of_the_rest(links, placed, seed)
     joined: dict[str, list[str]] = defaultdict(list)  # level-0 community id -> entities it gains
     for entity, community_id in placed.items():
         joined[community_id].append(entity)
@@ -112,15 +112,13 @@ def place_entities(links: dict[str, dict[str, float]], home: dict[str, str]) -> 
     return placed
 
 
-def _groups_of_the_rest(
-    store: GraphStore, links: dict[str, dict[str, float]], placed: dict[str, str], seed: int
-) -> list[list[str]]:
+def _groups_of_the_rest(links: dict[str, dict[str, float]], placed: dict[str, str], seed: int) -> list[list[str]]:
     """Leiden's level-0 communities over the new entities linked only to each other (sorted entity ids)."""
     rest = sorted(e for e in links if e not in placed)
     if not rest:
         return []
     pairs = {(a, b): w for a in rest for b, w in links[a].items() if a < b}
-    graph = EntityGraph(store.get_entities(rest), [], pairs)
+    graph = EntityGraph([Entity(id=e, name="", type="") for e in rest], [], pairs)  # Leiden reads ids only
     membership = leiden_levels(graph, seed, max_levels=1)[0]
     groups: dict[int, list[str]] = defaultdict(list)
     for node, label in enumerate(membership):
