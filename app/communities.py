@@ -79,7 +79,7 @@ def refresh_communities(
     share = settings.communities_rebuild_share
     if new_chunk_ids is not None and state is not None and _can_extend(state, chunks, new_chunk_ids, stored, share):
         communities = extend_communities(store, stored, new_chunk_ids, summarize=summarize, seed=seed, tally=tally)
-        store.replace_communities(communities)
+        _write_changes(store, stored, communities)
         mode: Literal["full", "extended"] = "extended"
         state = RefreshState(chunks=chunks, chunks_at_rebuild=state.chunks_at_rebuild)
     else:
@@ -110,6 +110,13 @@ def _can_extend(
     if chunks != state.chunks + len(set(new_chunk_ids)):
         return False  # the store changed in ways this refresh does not know about
     return chunks - state.chunks_at_rebuild <= share * state.chunks_at_rebuild
+
+
+def _write_changes(store: GraphStore, stored: list[Community], communities: list[Community]) -> None:
+    """Write only the communities that differ from the stored ones, and drop those that are gone."""
+    before = {c.id: c for c in stored}
+    changed = [c for c in communities if before.get(c.id) != c]
+    store.update_communities(changed, sorted(before.keys() - {c.id for c in communities}))
 
 
 def _read_state(path: Path) -> RefreshState | None:

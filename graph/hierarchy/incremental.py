@@ -216,7 +216,7 @@ class Hierarchy:
         for record in new:
             result.update((c.id, c) for c in _chain(record, self.top))
         for community in result.values():
-            community.members = [renamed.get(m, m) for m in community.members]
+            community.members = sorted(renamed.get(m, m) for m in community.members)
             if community.parent_id is not None:
                 community.parent_id = renamed.get(community.parent_id, community.parent_id)
         return sorted(result.values(), key=lambda c: (c.level, c.id)), carried
