@@ -24,6 +24,7 @@ from graph.hierarchy.central import central_chunks
 from graph.hierarchy.summaries import (
     Summarize,
     SummaryTally,
+    best_connected,
     community_facts,
     community_title,
     summarize_community,
@@ -222,7 +223,7 @@ class RecordContext:
             size=len(leaf_ids),
             chunk_count=len(mentioning),
             chunk_ids=central_chunks(set(leaf_ids), mentioning, self.chunk_entities, self.chunk_docs, self.degree),
-            entity_names=[e.name for e in _ranked(members, self.degree)[:MAX_ENTITY_NAMES]],
+            entity_names=[e.name for e in best_connected(members, self.degree, MAX_ENTITY_NAMES)],
         )
 
 
@@ -242,10 +243,6 @@ def weighted_degrees(chunk_entities: dict[str, list[str]], relations: Sequence[R
 
 
 MAX_ENTITY_NAMES = 10
-
-
-def _ranked(members: Sequence[Entity], degree: dict[str, float]) -> list[Entity]:
-    return sorted(members, key=lambda e: (-degree.get(e.id, 0.0), e.name))
 
 
 def build_communities(
