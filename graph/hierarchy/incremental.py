@@ -7,13 +7,14 @@ An ingest only adds: new chunks, their mentions, relation evidence between entit
    of new entities follows the one next to a placed entity. Those linked only to each other form
    communities of their own (Leiden over them alone), each with a chain of parents up to the top level, as a
    full rebuild gives a group that merges with nothing.
-2. The level-0 communities that gained entities or hold one the new chunks name (its degree and chunks
-   changed), and the new ones, are recomputed from the graph around their entities, read from the store:
-   each record is what the full rebuild writes for the same entities. One that gained entities gets a new
-   id (an id is a hash of level and entities); one that did not keeps its id, and its LLM summary.
-3. Ancestors of a community that gained entities gain them too, so their ids change; they keep their title,
-   summary, central chunks and names, which describe their hubs, until the next full rebuild; their members,
-   size and chunk count are kept exact.
+2. The level-0 communities of up to ``MAX_RECOMPUTED_ENTITIES`` that gained entities or hold one the new
+   chunks name (its degree and chunks changed), and the new ones, are recomputed from the graph around their
+   entities, read from the store: each record is what the full rebuild writes for the same entities. One
+   that gained entities gets a new id (an id is a hash of level and entities); one that did not keeps its
+   id, and its LLM summary.
+3. Bigger level-0 communities that gained entities, and the ancestors of any that did, gain them too, so
+   their ids change; they keep their title, summary, central chunks and names, which describe their hubs,
+   until the next full rebuild; their members, size and chunk count are kept exact.
 
 Every other community keeps its id and record (its chunk count follows the new chunks that name its
 entities). What this does not see, the next full rebuild does (``app/communities.py`` decides when): edges
@@ -36,6 +37,12 @@ from graph.hierarchy.communities import (
 from graph.hierarchy.summaries import MAX_FACT_RELATIONS, Summarize, SummaryTally
 from graph.models import Community, Entity, stable_id
 from graph.store.base import GraphStore
+
+# A level-0 community of more entities than this is not recomputed after an ingest (its record is carried over,
+# its entities, size and chunk count kept exact): it is about its hubs, which a small ingest rarely changes, and
+# reading the graph around it costs more than the ingest. On the 17.6k-passage workspace the 29 communities
+# above 500 entities hold 90% of them, and an ingest of 300 passages touched nearly all of those.
+MAX_RECOMPUTED_ENTITIES = 500
 
 
 def extend_communities(
@@ -60,11 +67,13 @@ def extend_communities(
         joined[community_id].append(entity)
     named = {home[e] for members in new_chunks.values() for e in members if e in home}  # degrees changed
     hierarchy = Hierarchy(stored)
-    touched = sorted(named | joined.keys())
+    touched = sorted(c for c in named | joined.keys() if hierarchy.by_id[c].size <= MAX_RECOMPUTED_ENTITIES)
+    grown = {c: set(entities) for c, entities in joined.items() if c not in touched}  # big: carried over
     leaf_sets = [sorted(hierarchy.leaves(c) | set(joined.get(c, ()))) for c in touched] + groups
     reuse = {c.id: c.summary for c in stored if c.summary} if summarize is not None else {}
     records = _level0_records(store, leaf_sets, summarize, reuse, tally)
-    updated, carried = hierarchy.replace_level0(dict(zip(touched, records, strict=False)), records[len(touched) :])
+    changed = dict(zip(touched, records, strict=False))
+    updated, carried = hierarchy.replace_level0(changed, grown, records[len(touched) :])
     recomputed = {r.id for r in records}
     return _count_new_chunks(updated, new_chunks, (carried | hierarchy.by_id.keys()) - recomputed)
 
@@ -190,13 +199,19 @@ class Hierarchy:
             parent = self.by_id[parent].parent_id
         return chain
 
-    def replace_level0(self, changed: dict[str, Community], new: list[Community]) -> tuple[list[Community], set[str]]:
-        """Every community once level-0 ones were recomputed (``changed``: old id -> record) and ``new``
-        ones added, and the ids of the ancestors whose record was carried over (their entity sets grew,
-        so their ids changed); a new community gets a chain of parents up to the top level."""
+    def replace_level0(
+        self, changed: dict[str, Community], grown: dict[str, set[str]], new: list[Community]
+    ) -> tuple[list[Community], set[str]]:
+        """Every community once level-0 ones were recomputed (``changed``: old id -> record), others grew
+        without being recomputed (``grown``: old id -> the entities they gain) and ``new`` ones were added;
+        and the ids of those whose record was carried over while their entity set grew (so their id
+        changed). A new community gets a chain of parents up to the top level."""
         result = {c.id: c.model_copy(deep=True) for c in self.by_id.values()}
         renamed: dict[str, str] = {}  # old id -> new id, at every level
-        gained: dict[str, set[str]] = defaultdict(set)  # ancestor id -> the entities it gains
+        gained: dict[str, set[str]] = defaultdict(set)  # community id -> the entities it gains
+        for old_id, entities in grown.items():
+            for community_id in [old_id, *self.ancestors(old_id)]:
+                gained[community_id] |= entities
         for old_id, record in changed.items():
             record.parent_id = self.by_id[old_id].parent_id
             del result[old_id]
@@ -209,10 +224,13 @@ class Hierarchy:
         for old_id, entities in gained.items():
             old = result.pop(old_id)
             leaves = sorted(self.leaves(old_id) | entities)
-            grown = old.model_copy(update={"id": stable_id("com", str(old.level), *leaves), "size": len(leaves)})
-            result[grown.id] = grown
-            renamed[old_id] = grown.id
-            carried.add(grown.id)
+            update: dict[str, object] = {"id": stable_id("com", str(old.level), *leaves), "size": len(leaves)}
+            if old.level == 0:
+                update["members"] = leaves
+            regrown = old.model_copy(update=update)
+            result[regrown.id] = regrown
+            renamed[old_id] = regrown.id
+            carried.add(regrown.id)
         for record in new:
             result.update((c.id, c) for c in _chain(record, self.top))
         for community in result.values():

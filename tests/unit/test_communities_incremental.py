@@ -57,7 +57,7 @@ def test_recomputed_communities_take_new_ids_and_their_ancestors_follow() -> Non
 
     grown = level0("a1", "a2", "n1", summary="a and n1")
     new = level0("m1", "m2", summary="m")
-    communities, carried = hierarchy.replace_level0({grows.id: grown}, [new])
+    communities, carried = hierarchy.replace_level0({grows.id: grown}, {}, [new])
     by_id = {c.id: c for c in communities}
 
     assert grows.id not in by_id and top.id not in by_id  # the old records go
@@ -71,6 +71,18 @@ def test_recomputed_communities_take_new_ids_and_their_ancestors_follow() -> Non
     # A new community gets a parent at every level above it, with the same entities.
     chain_top = by_id[stable_id("com", "1", "m1", "m2")]
     assert by_id[new.id].parent_id == chain_top.id and chain_top.members == [new.id] and chain_top.parent_id is None
+
+
+def test_a_big_community_that_grows_keeps_its_record_with_exact_entities() -> None:
+    big, other = level0("a1", "a2", summary="about a"), level0("b1", "b2", summary="b")
+    top = parent_of(big, other, leaves=["a1", "a2", "b1", "b2"])
+    communities, carried = Hierarchy([big, other, top]).replace_level0({}, {big.id: {"n1"}}, [])
+    by_id = {c.id: c for c in communities}
+    grown = by_id[stable_id("com", "0", "a1", "a2", "n1")]
+    assert grown.members == ["a1", "a2", "n1"] and grown.size == 3 and grown.summary == "about a"
+    new_top = by_id[grown.parent_id or ""]
+    assert carried == {grown.id, new_top.id} and new_top.members == sorted([grown.id, other.id])
+    assert big.id not in by_id and by_id[other.id].parent_id == new_top.id
 
 
 def test_the_hierarchy_is_extended_only_while_the_change_is_small_and_known() -> None:
