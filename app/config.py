@@ -86,9 +86,13 @@ class Settings(BaseSettings):
     extraction_relation_types: list[str] = Field(default_factory=list)
     extraction_gleaning: int = Field(default=0, ge=0, le=3)
 
-    # auto: the community hierarchy (and its summaries) is recomputed after every ingest or delete that
+    # auto: the community hierarchy (and its summaries) is brought up to date after every ingest or delete that
     # changed the graph; off: only by `amalgam graph rebuild-communities` (global mode reads what is there)
     communities: Literal["auto", "off"] = "auto"
+    # After an ingest the hierarchy is extended in place (new entities join their neighbours' communities) until
+    # the chunks written since the last full rebuild exceed this share of the chunks it saw; then, and after any
+    # delete, Leiden runs over the whole graph again (app/communities.py). 0 = a full rebuild every time.
+    communities_rebuild_share: float = Field(default=0.1, ge=0.0)
 
     retrieval_mode: str = "hybrid"  # a name in retrieval/modes.py
     top_k: int = Field(default=5, ge=1, le=100)

@@ -29,6 +29,8 @@ from graph.store.base import DeleteReport, GraphStore
 from ingest.embedder import Embedder
 from ingest.models import Document
 from retrieval.retriever import HybridRetriever
+from retrieval.signals.treehop import name_vectors
+from retrieval.treehop.mentions import NAME_CACHE, NameVectors
 from retrieval.types import RetrievalResult
 
 if TYPE_CHECKING:
@@ -49,6 +51,7 @@ class Engine:
         self._answerer: Answerer | None = None
         self._experts: ExpertService | None = None
         self._retriever: HybridRetriever | None = None
+        self._names: NameVectors | None = None
         self._build_lock = threading.RLock()  # builds each lazy part once, however many threads ask
         self._write_lock = threading.Lock()  # one writer per workspace at a time
 
@@ -106,10 +109,24 @@ class Engine:
             summarize=services.get_summarizer(self.settings, self.usage),
         )
 
+    @property
+    def entity_names(self) -> NameVectors:
+        """TreeHop's embedded entity names, kept for the workspace's life: every retriever a write swaps in
+        starts with the names earlier questions embedded, and the cache file carries them over restarts."""
+        return self._once("_names", self._load_names)
+
+    def _load_names(self) -> NameVectors:
+        names = name_vectors(self.embedder)
+        names.load(self.settings.workspace_dir / NAME_CACHE)
+        return names
+
     def _open_retriever(self) -> HybridRetriever:
-        return services.get_retriever(self.settings, self.store, self.embedder)
+        names = self.entity_names if self.settings.treehop_context == "mentions" else None
+        return services.get_retriever(self.settings, self.store, self.embedder, names)
 
     def close(self) -> None:
+        if self._names is not None and self._names.unsaved:
+            self._names.save(self.settings.workspace_dir / NAME_CACHE)
         if self._store is not None:
             self._store.close()
 

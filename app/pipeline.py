@@ -69,6 +69,8 @@ class IngestReport(BaseModel):
     llm_tokens: dict[str, int] = Field(default_factory=dict)  # prompt/completion tokens when an LLM was used
     errors: list[FileError] = Field(default_factory=list)
     communities: CommunityRefresh | None = None  # the refresh after the ingest (None: nothing changed, or off)
+    # The chunks this call wrote: the community refresh extends the hierarchy by what they name. Not reported.
+    chunk_ids: list[str] = Field(default_factory=list, exclude=True)
 
 
 @dataclass
@@ -154,7 +156,7 @@ class Pipeline:
         try:
             self._ingest_all(docs, report, notify, prepare)
             if report.chunks or report.documents_replaced:
-                report.communities = self._refresh_communities()
+                report.communities = self._refresh_communities(None if report.documents_replaced else report.chunk_ids)
             return report
         except (OSError, sqlite3.Error) as exc:
             # A full or read-only disk is no fault of any one document: stop, keep what is done (the
@@ -292,6 +294,7 @@ class Pipeline:
             self._write_chunks(batch, report)
             notify("chunk", len(batch.chunks))
         report.chunks += len(batch.chunks)
+        report.chunk_ids.extend(c.id for c in batch.chunks)
 
     def _write_chunks(self, batch: PreparedBatch, report: IngestReport) -> None:
         self.store.upsert_chunks(batch.chunks)  # vectors go to the FAISS index below, the one dense search uses
@@ -316,11 +319,14 @@ class Pipeline:
             self._refresh_communities()
         return result
 
-    def _refresh_communities(self) -> CommunityRefresh | None:
-        """Communities and their summaries brought up to date with the graph (``app/communities.py``)."""
+    def _refresh_communities(self, new_chunk_ids: list[str] | None = None) -> CommunityRefresh | None:
+        """Communities and their summaries brought up to date with the graph (``app/communities.py``):
+        extended by ``new_chunk_ids`` when an ingest only added those, else rebuilt in full."""
         if self.settings.communities == "off":
             return None
-        return refresh_communities(self.settings, self.store, self.embedder, self.summarize)
+        return refresh_communities(
+            self.settings, self.store, self.embedder, self.summarize, new_chunk_ids=new_chunk_ids
+        )
 
     def _delete(self, doc_id: str) -> DeleteReport:
         """Delete from the store and (in memory) from the indexes; the caller saves the indexes."""

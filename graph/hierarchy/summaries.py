@@ -7,6 +7,7 @@ community is about without an LLM.
 
 from __future__ import annotations
 
+import heapq
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,9 @@ from dataclasses import dataclass
 from graph.models import Entity, Relation
 
 Summarize = Callable[[str, list[str]], str]
+
+MAX_FACT_ENTITIES = 5  # the extract names this many of a community's best-connected entities
+MAX_FACT_RELATIONS = 5  # and its strongest relations
 
 logger = logging.getLogger(__name__)
 
@@ -27,11 +31,11 @@ def community_facts(
     members: Sequence[Entity],
     relations: Sequence[Relation],
     degree: dict[str, float],
-    max_entities: int = 5,
-    max_relations: int = 5,
+    max_entities: int = MAX_FACT_ENTITIES,
+    max_relations: int = MAX_FACT_RELATIONS,
 ) -> list[str]:
     """Lines about the top entities by degree and the strongest relations inside the community."""
-    ranked = sorted(members, key=lambda e: (-degree.get(e.id, 0.0), e.name))[:max_entities]
+    ranked = best_connected(members, degree, max_entities)
     names = {e.id: e.name for e in members}
     lines = [f"{e.name} ({e.type.lower()}): {_clip(e.description, 200)}" if e.description else e.name for e in ranked]
     inside = [r for r in relations if r.source_id in names and r.target_id in names]
@@ -42,8 +46,12 @@ def community_facts(
 
 
 def community_title(members: Sequence[Entity], degree: dict[str, float], top: int = 3) -> str:
-    ranked = sorted(members, key=lambda e: (-degree.get(e.id, 0.0), e.name))[:top]
-    return ", ".join(e.name for e in ranked)
+    return ", ".join(e.name for e in best_connected(members, degree, top))
+
+
+def best_connected(members: Sequence[Entity], degree: dict[str, float], top: int) -> list[Entity]:
+    """The ``top`` members by degree (ties by name): the first of them sorted, without sorting them all."""
+    return heapq.nsmallest(top, members, key=lambda e: (-degree.get(e.id, 0.0), e.name))
 
 
 @dataclass

@@ -84,6 +84,10 @@ class GraphStore(Protocol):
         """Drop every community of the workspace, then write these (a full rebuild)."""
         ...
 
+    def update_communities(self, communities: Sequence[Community], removed_ids: Sequence[str]) -> None:
+        """Drop the communities ``removed_ids`` and write these, in one transaction (a partial refresh)."""
+        ...
+
     def delete_document(self, doc_id: str) -> DeleteReport: ...
 
     def clear(self) -> None:

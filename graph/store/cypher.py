@@ -134,6 +134,7 @@ CALL (c, row) {
 }"""
 
 DELETE_COMMUNITIES = "MATCH (c:Community {workspace: $ws}) DETACH DELETE c"
+DELETE_COMMUNITIES_BY_KEY = "MATCH (c:Community) WHERE c.key IN $keys DETACH DELETE c"
 
 # Deletes in bounded batches, so clearing a big workspace does not need one huge transaction.
 CLEAR_BATCH = tuple(

@@ -244,6 +244,12 @@ class EmbeddedGraphStore:
                 db.execute(q.CLEAR_TABLE[table], {"ws": self.workspace})
             self._write_communities(db, communities)
 
+    def update_communities(self, communities: Sequence[Community], removed_ids: Sequence[str]) -> None:
+        with self._tx() as db:
+            for sql in q.DELETE_COMMUNITIES:
+                db.execute(sql, {"ws": self.workspace, "ids": _ids(removed_ids)})
+            self._write_communities(db, communities)
+
     def _write_communities(self, db: sqlite3.Connection, communities: Sequence[Community]) -> None:
         ws = self.workspace
         db.executemany(

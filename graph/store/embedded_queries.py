@@ -70,6 +70,11 @@ SELECT :ws, :id, c.id FROM communities c WHERE c.ws = :ws AND c.id = :parent_id"
 
 # Table names come from the schema module, never from input; only the workspace is a parameter.
 CLEAR_TABLE = {table: f"DELETE FROM {table} WHERE ws = :ws" for table in TABLES}
+DELETE_COMMUNITIES = (
+    f"DELETE FROM community_parents WHERE ws = :ws AND (child_id IN {_in('ids')} OR parent_id IN {_in('ids')})",
+    f"DELETE FROM community_entities WHERE ws = :ws AND community_id IN {_in('ids')}",
+    f"DELETE FROM communities WHERE ws = :ws AND id IN {_in('ids')}",
+)
 
 # -- delete_document -----------------------------------------------------------------------------
 CHUNK_IDS_OF_DOCUMENT = "SELECT id FROM chunks WHERE ws = :ws AND doc_id = :doc_id"

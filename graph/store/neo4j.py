@@ -213,7 +213,12 @@ class Neo4jGraphStore:
     def replace_communities(self, communities: Sequence[Community]) -> None:
         self._write_communities(communities, replace=True)
 
-    def _write_communities(self, communities: Sequence[Community], replace: bool) -> None:
+    def update_communities(self, communities: Sequence[Community], removed_ids: Sequence[str]) -> None:
+        self._write_communities(communities, replace=False, removed_ids=removed_ids)
+
+    def _write_communities(
+        self, communities: Sequence[Community], replace: bool, removed_ids: Sequence[str] = ()
+    ) -> None:
         rows = [
             {
                 "key": self._key(c.id), "id": c.id, "level": c.level, "title": c.title, "summary": c.summary,
@@ -227,6 +232,8 @@ class Neo4jGraphStore:
         def write(tx: ManagedTransaction) -> None:
             if replace:
                 tx.run(cypher.DELETE_COMMUNITIES, ws=self.workspace).consume()
+            if removed_ids:
+                tx.run(cypher.DELETE_COMMUNITIES_BY_KEY, keys=self._keys(removed_ids)).consume()
             tx.run(cypher.UPSERT_COMMUNITY_NODES, ws=self.workspace, rows=rows).consume()
             tx.run(cypher.LINK_COMMUNITIES, ws=self.workspace, rows=rows).consume()
 

@@ -44,14 +44,22 @@ def load_treehop(index: Any, dim: int, mentions: Any = None) -> Retriever | None
     return TreeHopRetriever(index, model, mentions=mentions)  # type: ignore[no-any-return]
 
 
-def store_mentions(store: GraphStore, embedder: Embedder, *, warm_cache: Path | None = None) -> Any:
+def store_mentions(store: GraphStore, embedder: Embedder, *, names: Any = None, warm_cache: Path | None = None) -> Any:
     """The graph's entity names of each chunk as TreeHop contexts, embedded by the retrieval embedder.
 
-    Names are embedded when first needed; with ``warm_cache`` every name in the store is embedded now
-    (reading that file first and updating it), so that no question pays for it (benchmarks)."""
-    from retrieval.treehop.mentions import NameVectors, StoreMentions
+    ``names`` (a ``NameVectors``) holds the names embedded so far; the engine keeps one per workspace, so a
+    retriever opened after an ingest starts warm. Names are embedded when first needed; with ``warm_cache``
+    every name in the store is embedded now (reading that file first and updating it), as benchmarks do."""
+    from retrieval.treehop.mentions import StoreMentions
 
-    mentions = StoreMentions(store, NameVectors(embedder.embed, getattr(embedder, "model_name", "")))
+    mentions = StoreMentions(store, names if names is not None else name_vectors(embedder))
     if warm_cache is not None:
         mentions.warm(warm_cache)
     return mentions
+
+
+def name_vectors(embedder: Embedder) -> Any:
+    """An empty ``NameVectors`` for this embedder (tagged with its model, so a cache of another is not read)."""
+    from retrieval.treehop.mentions import NameVectors
+
+    return NameVectors(embedder.embed, getattr(embedder, "model_name", ""))

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 # Entity types that name no passage of their own: a date or a count is never a bridge worth a query.
 NUMERIC_TYPES = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "PERCENT", "MONEY"})
 MAX_NAMES_PER_CHUNK = 20  # a passage names ~10 entities on average; the cap bounds the hop's cost
+NAME_CACHE = "entity-name-vectors.npz"  # a workspace's embedded entity names, in its folder
 
 
 class MentionSource(Protocol):
@@ -43,11 +44,17 @@ class NameVectors:
         self.embed, self.model_name = embed, model_name
         self._rows: dict[str, int] = {}
         self._vectors: list[np.ndarray] = []
+        self._saved = 0  # how many names the last save or load covered
         # The API answers questions on several threads; a name's row and its vector must be added together.
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._rows)
+
+    @property
+    def unsaved(self) -> int:
+        """Names embedded since the last ``save`` or ``load``."""
+        return len(self._rows) - self._saved
 
     def get(self, names: Sequence[str]) -> np.ndarray:
         self.add(names)
@@ -77,8 +84,10 @@ class NameVectors:
             vectors = np.stack(self._vectors) if self._vectors else np.zeros((0, 0), np.float32)
             # Names as one JSON string: a fixed-width unicode array would pad every name to the longest.
             names = np.array(json.dumps(list(self._rows)))
+            covered = len(self._rows)
         np.savez(tmp, names=names, vectors=vectors, model=np.array(self.model_name))
         tmp.replace(path)
+        self._saved = covered
 
     def load(self, path: Path) -> bool:
         """Add the names cached in ``path``; False (nothing read) when it is missing or for another model."""
@@ -93,6 +102,7 @@ class NameVectors:
             log.warning("ignoring the entity-name cache %s: %s", path, exc)
             return False
         self._append(names, vectors)
+        self._saved = len(self._rows)
         return True
 
 

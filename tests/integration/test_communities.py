@@ -1,9 +1,19 @@
-"""Community hierarchy on both stores: bottom-up Leiden levels, PARENT links, summaries, stale reset."""
+"""Community hierarchy on both stores: bottom-up Leiden levels, PARENT links, summaries, stale reset, and the
+hierarchy extended after an ingest."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+
+from app.communities import refresh_communities
+from app.config import load_settings
 from graph.hierarchy.communities import rebuild_communities
-from graph.models import EntityRecord, MentionRecord, RelationRecord
+from graph.hierarchy.incremental import extend_communities
+from graph.models import Community, EntityRecord, MentionRecord, RelationRecord, stable_id
 from graph.store.base import GraphStore
 from ingest.models import Chunk, Document, PageSpan
 
@@ -114,3 +124,81 @@ def test_a_failed_llm_summary_keeps_the_extract_and_is_counted(graph_store: Grap
     communities = rebuild_communities(graph_store, summarize=failing, tally=tally)
     assert tally.failed == len(communities) and tally.written == 0
     assert all(c.summary for c in communities)
+
+
+def add_document(store: GraphStore) -> tuple[list[str], list[str]]:
+    """A new document: one chunk linking new entities n0, n1 to ent-a0, one naming only new m0..m2."""
+    text = "news about a0\nsomething apart"
+    document = Document.from_text(text, source="/t/n.txt", title="n", pages=[PageSpan(page=1, start=0, end=len(text))])
+    chunks = [Chunk.from_span(document, 0, 0, 13, "test"), Chunk.from_span(document, 1, 14, len(text), "test")]
+    store.upsert_documents([document])
+    store.upsert_chunks(chunks)
+    near, apart = ["ent-n0", "ent-n1"], ["ent-m0", "ent-m1", "ent-m2"]
+    store.upsert_entities([EntityRecord(id=e, name=e.upper(), type="ORG") for e in near + apart])
+    store.upsert_mentions(
+        [MentionRecord(chunk_id=chunks[0].id, entity_id=e, name=e.upper()) for e in ["ent-a0", *near]]
+        + [MentionRecord(chunk_id=chunks[1].id, entity_id=e, name=e.upper()) for e in apart]
+    )
+    store.upsert_relations(
+        [RelationRecord(source_id="ent-n0", target_id="ent-a0", type="PART_OF", chunk_id=chunks[0].id)]
+        + [RelationRecord(source_id=a, target_id=b, type="KNOWS", chunk_id=chunks[1].id) for a, b in pairwise(apart)]
+    )
+    return near, [c.id for c in chunks]
+
+
+def leaves(community: Community, by_id: dict[str, Community]) -> set[str]:
+    if community.level == 0:
+        return set(community.members)
+    return set().union(*(leaves(by_id[m], by_id) for m in community.members))
+
+
+def test_extending_places_new_entities_and_keeps_untouched_communities(graph_store: GraphStore) -> None:
+    first, second = two_cliques(graph_store)
+    before = {c.id: c for c in rebuild_communities(graph_store, seed=1)}
+    near, new_chunks = add_document(graph_store)
+    communities = extend_communities(graph_store, list(before.values()), new_chunks, seed=1)
+    graph_store.replace_communities(communities)
+    stored = {c.id: c for c in graph_store.get_communities()}
+    assert stored.keys() == {c.id for c in communities}
+
+    level0 = [c for c in stored.values() if c.level == 0]
+    homes = {e: c for c in level0 for e in c.members}
+    assert sorted(homes) == sorted(first + second + near + ["ent-m0", "ent-m1", "ent-m2"])  # each once
+    assert set(homes["ent-a0"].members) == set(first + near)  # joined the community they link to
+    assert set(homes["ent-m0"].members) == {"ent-m0", "ent-m1", "ent-m2"}  # a community of their own
+    assert homes["ent-a0"].chunk_count == 2 and homes["ent-m0"].chunk_count == 1
+    untouched = homes["ent-b0"]
+    assert untouched.id in before and untouched.summary == before[untouched.id].summary
+    for community in stored.values():  # ids, sizes and links as a full rebuild writes them
+        entity_set = leaves(community, stored)
+        assert community.id == stable_id("com", str(community.level), *sorted(entity_set))
+        assert community.size == len(entity_set)
+        if community.parent_id is not None:
+            assert community.id in stored[community.parent_id].members
+    top = max(c.level for c in stored.values())
+    assert all(c.parent_id for c in stored.values() if c.level < top)  # a parent at every level, as before
+
+
+class _Embedder:
+    dim = 4
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return np.ones((len(texts), self.dim), dtype=np.float32)
+
+
+def test_refresh_extends_after_an_ingest_and_rebuilds_past_the_share(graph_store: GraphStore, tmp_path: Path) -> None:
+    two_cliques(graph_store)
+    settings = load_settings(data_dir=tmp_path, workspace=graph_store.workspace, communities_rebuild_share=10.0)
+    assert refresh_communities(settings, graph_store, _Embedder(), new_chunk_ids=[]).mode == "full"  # no state yet
+    _, new_chunks = add_document(graph_store)
+    extended = refresh_communities(settings, graph_store, _Embedder(), new_chunk_ids=new_chunks)
+    assert extended.mode == "extended" and extended.communities == len(graph_store.get_communities())
+
+    add = Document.from_text("more", source="/t/more.txt", title="more")
+    graph_store.upsert_documents([add])
+    graph_store.upsert_chunks([Chunk.from_span(add, 0, 0, 4, "test")])
+    settings = settings.model_copy(update={"communities_rebuild_share": 0.0})
+    rebuilt = refresh_communities(settings, graph_store, _Embedder(), new_chunk_ids=[f"{add.id}-unknown"])
+    assert rebuilt.mode == "full"  # past the share (and the chunk count does not add up either)
+    stored = {c.id: c for c in graph_store.get_communities()}
+    assert stored == {c.id: c for c in rebuild_communities(graph_store)}  # the same as a full rebuild

@@ -14,6 +14,7 @@ import pytest
 from app.config import load_settings
 from app.engine import Engine
 from graph.store.base import GraphStore
+from retrieval.treehop.mentions import NAME_CACHE
 from tests.conftest import StoreFactory
 from tests.graph_snapshot import graph_snapshot
 
@@ -97,3 +98,27 @@ def test_a_file_over_the_size_limit_is_refused_and_the_rest_ingests(tmp_path: Pa
     assert report.documents_new == 1
     assert len(report.errors) == 1 and "big.txt" in report.errors[0].error and "1" in report.errors[0].error
     engine.close()
+
+
+def test_embedded_entity_names_outlive_a_write_and_a_restart(tmp_path: Path) -> None:
+    """TreeHop embeds the names its questions reach once per workspace, not once per retriever: the retriever
+    an ingest swaps in keeps them, and a new engine on the workspace reads them back from the cache file."""
+    settings = load_settings(data_dir=tmp_path, chunker="sentence")
+    engine = Engine(settings)
+    engine.ingest([SAMPLE / "ingrid_solberg.txt"])
+    engine.retrieve("Which river flows through the town where Ingrid Solberg was born?", mode="multihop")
+    names = engine.entity_names
+    embedded = len(names)
+    assert embedded > 0 and names.unsaved == embedded
+
+    engine.ingest([SAMPLE / "kestrel_river.html"])  # a write: a new retriever over the new indexes
+    assert engine.retriever.multihop.mentions.names is names  # type: ignore[union-attr]
+    assert len(names) == embedded
+    engine.close()
+    assert (settings.workspace_dir / NAME_CACHE).is_file()
+
+    reopened = Engine(settings)
+    try:
+        assert len(reopened.entity_names) == embedded and reopened.entity_names.unsaved == 0
+    finally:
+        reopened.close()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from app.config import load_settings
 from app.engine import Engine
+from graph.hierarchy.communities import load_entity_graph
 from graph.store.base import GraphStore
 from tests.conftest import StoreFactory
 
@@ -54,6 +55,25 @@ def test_ingest_leaves_communities_fresh_and_a_delete_updates_them(
     assert not only_solberg & _leaf_entities(store)
     remaining = {c.id for c in store.iter_chunks()}
     assert {chunk for c in after for chunk in c.chunk_ids} <= remaining
+
+
+def test_a_second_ingest_extends_the_communities_with_its_entities(
+    graph_store_factory: StoreFactory, tmp_path: Path
+) -> None:
+    store = graph_store_factory()
+    engine = _engine(tmp_path, store, communities_rebuild_share=10.0)
+    first = engine.ingest(FILES[:-1])
+    assert first.communities is not None and first.communities.mode == "full"  # a workspace's first refresh
+    kept = {c.id: c.summary for c in store.get_communities()}
+    second = engine.ingest(FILES[-1:])
+    assert second.communities is not None and second.communities.mode == "extended"
+    graph = load_entity_graph(store)
+    linked = {graph.entities[a].id for a, _ in graph.edges} | {graph.entities[b].id for _, b in graph.edges}
+    assert _leaf_entities(store) == linked, "every entity with a link is in a community, the new ones too"
+    after = store.get_communities()
+    assert any(c.id in kept and c.summary == kept[c.id] for c in after), "untouched communities stay as they were"
+    assert engine.delete_document(engine.list_documents()[0].id).found
+    assert not any(c.stale for c in store.get_communities()), "a delete rebuilds in full"
 
 
 def test_communities_off_leaves_them_to_the_manual_rebuild(graph_store_factory: StoreFactory, tmp_path: Path) -> None:

@@ -332,6 +332,26 @@ def test_communities_replace_get_and_go_stale(loaded: GraphStore) -> None:
     assert {c.id: c.members for c in loaded.get_communities(level=0)} == {"com-people": [], "com-places": []}
 
 
+def test_communities_update_drops_some_and_writes_others(loaded: GraphStore) -> None:
+    places = Community(id="com-places", level=0, members=[PARIS], parent_id="com-top")
+    people = Community(id="com-people", level=0, members=[CURIE], parent_id="com-top")
+    loaded.replace_communities([Community(id="com-top", level=1, members=["com-people", "com-places"]), places, people])
+    grown = Community(id="com-places2", level=0, members=[FRANCE, PARIS], parent_id="com-top2")
+    top = Community(id="com-top2", level=1, summary="kept", members=["com-people", "com-places2"])
+    loaded.update_communities(
+        [top, grown, people.model_copy(update={"parent_id": "com-top2"})], ["com-places", "com-top"]
+    )
+    stored = {c.id: c for c in loaded.get_communities()}
+    assert stored == {
+        "com-people": people.model_copy(update={"parent_id": "com-top2"}),
+        "com-places2": grown,
+        "com-top2": top,
+    }
+    loaded.update_communities([], ["com-people"])
+    assert sorted(c.id for c in loaded.get_communities()) == ["com-places2", "com-top2"]
+    assert loaded.get_communities(level=1)[0].members == ["com-places2"]
+
+
 def test_bad_input_is_rejected_and_nothing_half_written(loaded: GraphStore) -> None:
     before = loaded.stats()
     with pytest.raises(GraphStoreError, match="unsafe type"):
