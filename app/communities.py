@@ -75,7 +75,8 @@ def refresh_communities(
     chunks = store.stats().chunks
     state_path = settings.workspace_dir / STATE_FILE
     state = _read_state(state_path)
-    stored = store.get_communities() if new_chunk_ids is not None else []
+    # The stored hierarchy is read only when extending it is possible at all (not on a first refresh or a delete).
+    stored = store.get_communities() if new_chunk_ids is not None and state is not None else []
     share = settings.communities_rebuild_share
     if new_chunk_ids is not None and state is not None and _can_extend(state, chunks, new_chunk_ids, stored, share):
         communities = extend_communities(store, stored, new_chunk_ids, summarize=summarize, seed=seed, tally=tally)
