@@ -30,7 +30,6 @@ from app.config import Settings
 from app.engine import Engine
 from app.evaluation.datasets import DatasetError, Passage
 from retrieval.retriever import HybridRetriever
-from retrieval.treehop.mentions import NAME_CACHE
 
 log = logging.getLogger(__name__)
 
@@ -170,12 +169,12 @@ def passage_of_chunks(engine: Engine) -> dict[str, str]:
 
 
 def warm_entity_names(workspace: EvalWorkspace) -> None:
-    """Embed every entity name up front into the workspace's name cache (the file the engine reads when it
-    opens the workspace, so ``amalgam serve`` on it starts warm too): latency figures then measure the
-    search, not the first embedding."""
+    """Embed every entity name up front, into the engine's names (read from the workspace's name cache when
+    it opened, written back when it closes, so ``amalgam serve`` on it starts warm too): latency figures then
+    measure the search, not the first embedding."""
     mentions = getattr(workspace.retriever.multihop, "mentions", None)
     if mentions is not None:
-        mentions.warm(workspace.engine.settings.workspace_dir / NAME_CACHE)
+        mentions.warm()
 
 
 def progress_bar(console: Console) -> Progress:

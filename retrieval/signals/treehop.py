@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from graph.store.base import GraphStore
@@ -44,18 +43,13 @@ def load_treehop(index: Any, dim: int, mentions: Any = None) -> Retriever | None
     return TreeHopRetriever(index, model, mentions=mentions)  # type: ignore[no-any-return]
 
 
-def store_mentions(store: GraphStore, embedder: Embedder, *, names: Any = None, warm_cache: Path | None = None) -> Any:
-    """The graph's entity names of each chunk as TreeHop contexts, embedded by the retrieval embedder.
-
-    ``names`` (a ``NameVectors``) holds the names embedded so far; the engine keeps one per workspace, so a
-    retriever opened after an ingest starts warm. Names are embedded when first needed; with ``warm_cache``
-    every name in the store is embedded now (reading that file first and updating it), as benchmarks do."""
+def store_mentions(store: GraphStore, embedder: Embedder, *, names: Any = None) -> Any:
+    """The graph's entity names of each chunk as TreeHop contexts, embedded by the retrieval embedder when
+    first needed. ``names`` (a ``NameVectors``) holds the names embedded so far; the engine keeps one per
+    workspace, so a retriever opened after an ingest starts warm."""
     from retrieval.treehop.mentions import StoreMentions
 
-    mentions = StoreMentions(store, names if names is not None else name_vectors(embedder))
-    if warm_cache is not None:
-        mentions.warm(warm_cache)
-    return mentions
+    return StoreMentions(store, names if names is not None else name_vectors(embedder))
 
 
 def name_vectors(embedder: Embedder) -> Any:

@@ -128,16 +128,12 @@ class StoreMentions:
         self.names.add(name for chunk_names in names.values() for name in chunk_names)
         return {chunk_id: self.names.get(chunk_names) for chunk_id, chunk_names in names.items()}
 
-    def warm(self, cache: Path | None = None, batch_size: int = 5000) -> int:
-        """Embed every entity name in the store now (reading ``cache`` first, writing it after), so that
-        questions never pay for it; returns how many names were embedded here."""
-        if cache is not None:
-            self.names.load(cache)
+    def warm(self, batch_size: int = 5000) -> int:
+        """Embed every entity name in the store not embedded yet, so that questions never pay for it; returns
+        how many names were embedded here (the engine that owns ``names`` saves them to its cache)."""
         before = len(self.names)
         self.names.add(e.name for e in self.store.iter_entities(batch_size) if _can_bridge(e))  # batches itself
         embedded = len(self.names) - before
-        if cache is not None and embedded:
-            self.names.save(cache)
         log.info("entity names: %d embedded now, %d in all", embedded, len(self.names))
         return embedded
 
