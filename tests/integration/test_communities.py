@@ -18,13 +18,24 @@ from graph.store.base import GraphStore
 from ingest.models import Chunk, Document, PageSpan
 
 
-def two_cliques(store: GraphStore) -> tuple[list[str], list[str]]:
-    """Two dense groups of five entities (one chunk each), joined by a single weak relation."""
-    text = "group one\ngroup two"
-    document = Document.from_text(text, source="/t/c.txt", title="c", pages=[PageSpan(page=1, start=0, end=len(text))])
-    chunks = [Chunk.from_span(document, 0, 0, 9, "test"), Chunk.from_span(document, 1, 10, len(text), "test")]
+def two_line_document(store: GraphStore, text: str, name: str) -> list[Chunk]:
+    """Store a document of two lines as two chunks (one per line); returns the chunks."""
+    document = Document.from_text(
+        text, source=f"/t/{name}.txt", title=name, pages=[PageSpan(page=1, start=0, end=len(text))]
+    )
+    split = text.index("\n")
+    chunks = [
+        Chunk.from_span(document, 0, 0, split, "test"),
+        Chunk.from_span(document, 1, split + 1, len(text), "test"),
+    ]
     store.upsert_documents([document])
     store.upsert_chunks(chunks)
+    return chunks
+
+
+def two_cliques(store: GraphStore) -> tuple[list[str], list[str]]:
+    """Two dense groups of five entities (one chunk each), joined by a single weak relation."""
+    chunks = two_line_document(store, "group one\ngroup two", "c")
     groups = [[f"ent-a{i}" for i in range(5)], [f"ent-b{i}" for i in range(5)]]
     store.upsert_entities(
         [
@@ -128,11 +139,7 @@ def test_a_failed_llm_summary_keeps_the_extract_and_is_counted(graph_store: Grap
 
 def add_document(store: GraphStore) -> tuple[list[str], list[str]]:
     """A new document: one chunk linking new entities n0, n1 to ent-a0, one naming only new m0..m2."""
-    text = "news about a0\nsomething apart"
-    document = Document.from_text(text, source="/t/n.txt", title="n", pages=[PageSpan(page=1, start=0, end=len(text))])
-    chunks = [Chunk.from_span(document, 0, 0, 13, "test"), Chunk.from_span(document, 1, 14, len(text), "test")]
-    store.upsert_documents([document])
-    store.upsert_chunks(chunks)
+    chunks = two_line_document(store, "news about a0\nsomething apart", "n")
     near, apart = ["ent-n0", "ent-n1"], ["ent-m0", "ent-m1", "ent-m2"]
     store.upsert_entities([EntityRecord(id=e, name=e.upper(), type="ORG") for e in near + apart])
     store.upsert_mentions(
