@@ -38,7 +38,7 @@ def assemble_evidence(
             break
     entity_ids = store.entities_of_chunks([chunk.id for _, chunk in chosen])
     all_ids = sorted({e for ids in entity_ids.values() for e in ids})
-    names = {e.id: e.name for e in store.get_entities(all_ids)}
+    names = {e.id: e.name for e in store.entity_names(all_ids)}
     documents = {d: store.get_document(d) for d in {chunk.doc_id for _, chunk in chosen}}
     evidence = []
     for hit, chunk in chosen:

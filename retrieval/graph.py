@@ -113,16 +113,23 @@ class GraphRetriever:
 
     # -- entity linking ----------------------------------------------------------------------------
     def link_entities(self, query: Query) -> list[EntityLink]:
+        """Entities named in the question, then those nearest its embedding; names and types only are read,
+        so a hub entity (named in thousands of chunks) links as cheaply as any other."""
         links: dict[str, EntityLink] = {}
         grams = question_ngrams(query.text)
-        by_surface = {g.lower(): g for g in grams}
-        for entity in self.store.find_entities(grams) if grams else []:
-            surfaces = [s for s in [entity.name, *entity.aliases] if s.lower() in by_surface]
-            score = max((_alias_score(by_surface[s.lower()]) for s in surfaces), default=1.0)
-            links[entity.id] = EntityLink(entity.id, entity.name, score, "alias")
-        for hit in self.store.vector_search_entities(query.embedding.tolist(), self.link_k):
-            if hit.score >= self.link_min_score and hit.entity.id not in links:
-                links[hit.entity.id] = EntityLink(hit.entity.id, hit.entity.name, float(hit.score), "embedding")
+        by_surface = {g.casefold(): g for g in grams}
+        for match in self.store.find_entity_names(grams) if grams else []:
+            score = max((_alias_score(by_surface[s]) for s in match.matched if s in by_surface), default=1.0)
+            links[match.entity.id] = EntityLink(match.entity.id, match.entity.name, score, "alias")
+        nearest = [
+            (entity_id, score)
+            for entity_id, score in self.store.nearest_entities(query.embedding.tolist(), self.link_k)
+            if score >= self.link_min_score and entity_id not in links
+        ]
+        names = {e.id: e.name for e in self.store.entity_names([entity_id for entity_id, _ in nearest])}
+        for entity_id, score in nearest:
+            if entity_id in names:
+                links[entity_id] = EntityLink(entity_id, names[entity_id], float(score), "embedding")
         return sorted(links.values(), key=lambda link: -link.score)
 
     # -- ranking -----------------------------------------------------------------------------------

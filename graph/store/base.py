@@ -28,6 +28,22 @@ class EntityHit(BaseModel):
     score: float
 
 
+class EntityName(BaseModel):
+    """An entity's name and type alone: what retrieval needs to link and label it, read without its
+    mentions (an entity named in thousands of chunks costs as little as any other)."""
+
+    id: str
+    name: str
+    type: str
+
+
+class NameMatch(BaseModel):
+    """An entity found by name, with the asked names (casefolded) that its name or a mention uses."""
+
+    entity: EntityName
+    matched: list[str]
+
+
 class Subgraph(BaseModel):
     """The part of the graph around some seed entities, in the shape PPR needs."""
 
@@ -123,6 +139,18 @@ class GraphStore(Protocol):
 
     def find_entities(self, names: Sequence[str]) -> list[Entity]:
         """Entities whose name or an alias equals one of ``names``, ignoring case."""
+        ...
+
+    def entity_names(self, entity_ids: Sequence[str]) -> list[EntityName]:
+        """Name and type of each entity, in the order asked for (unknown ids are skipped); no mentions read."""
+        ...
+
+    def find_entity_names(self, names: Sequence[str]) -> list[NameMatch]:
+        """``find_entities`` without the mentions, ordered by id: each entity with the names that matched it."""
+        ...
+
+    def nearest_entities(self, embedding: Sequence[float], k: int) -> list[tuple[str, float]]:
+        """``(entity id, cosine)`` of the ``k`` entities nearest ``embedding``, best first; no entity read."""
         ...
 
     def iter_entities(self, batch_size: int = 1000) -> Iterator[Entity]: ...

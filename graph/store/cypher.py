@@ -216,6 +216,19 @@ RETURN a.id AS source, b.id AS target ORDER BY a.index"""
 _ENTITY = """e.id AS id, e.name AS name, e.type AS type, e.description AS description,
     [(c:Chunk)-[m:MENTIONS]->(e) | [c.id, m.name, m.description]] AS mentions"""
 GET_ENTITIES = f"UNWIND $keys AS k MATCH (e:Entity {{key: k}}) RETURN {_ENTITY}"
+ENTITY_NAMES = "UNWIND $keys AS k MATCH (e:Entity {key: k}) RETURN e.id AS id, e.name AS name, e.type AS type"
+FIND_ENTITY_NAMES = """
+CALL () {
+    UNWIND $names AS name
+    MATCH (e:Entity {workspace: $ws, name_lc: name})
+    RETURN e, name
+  UNION
+    UNWIND $names AS name
+    MATCH ()-[:MENTIONS {name_lc: name}]->(e:Entity {workspace: $ws})
+    RETURN e, name
+}
+WITH e, collect(DISTINCT name) AS matched
+RETURN e.id AS id, e.name AS name, e.type AS type, matched ORDER BY id"""
 ENTITY_VECTORS = """
 UNWIND $keys AS k MATCH (e:Entity {key: k}) WHERE e.embedding IS NOT NULL
 RETURN e.id AS id, e.embedding AS embedding"""

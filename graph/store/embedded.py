@@ -19,7 +19,7 @@ import numpy as np
 from graph.errors import GraphStoreError
 from graph.models import Community, Entity, EntityRecord, MentionRecord, Relation, RelationRecord
 from graph.store import embedded_queries as q
-from graph.store.base import DeleteReport, EntityHit, StoreStats, Subgraph
+from graph.store.base import DeleteReport, EntityHit, EntityName, NameMatch, StoreStats, Subgraph
 from graph.store.common import (
     build_entity,
     build_relation,
@@ -330,6 +330,21 @@ class EmbeddedGraphStore:
 
     def find_entities(self, names: Sequence[str]) -> list[Entity]:
         return self._entities(q.FIND_ENTITIES, names=_ids([n.casefold() for n in names]))
+
+    def entity_names(self, entity_ids: Sequence[str]) -> list[EntityName]:
+        found = {i: EntityName(id=i, name=n, type=t) for i, n, t in self._rows(q.ENTITY_NAMES, ids=_ids(entity_ids))}
+        return [found[i] for i in entity_ids if i in found]
+
+    def find_entity_names(self, names: Sequence[str]) -> list[NameMatch]:
+        matches: dict[str, NameMatch] = {}
+        rows = self._rows(q.FIND_ENTITY_NAMES, names=_ids([n.casefold() for n in names]))
+        for entity_id, name, type_, matched in rows:
+            entity = EntityName(id=entity_id, name=name, type=type_)
+            matches.setdefault(entity_id, NameMatch(entity=entity, matched=[])).matched.append(matched)
+        return list(matches.values())
+
+    def nearest_entities(self, embedding: Sequence[float], k: int) -> list[tuple[str, float]]:
+        return self._search("entities", [embedding], k)[0]
 
     def entity_vectors(self, entity_ids: Sequence[str]) -> dict[str, list[float]]:
         rows = self._rows(q.ENTITY_VECTORS, ids=_ids(entity_ids))

@@ -144,6 +144,12 @@ FIND_ENTITIES = f"""
 SELECT {_ENTITY_COLUMNS} FROM entities WHERE ws = :ws AND id IN (
     SELECT id FROM entities WHERE ws = :ws AND name_lc IN {_in("names")}
     UNION SELECT entity_id FROM mentions WHERE ws = :ws AND name_lc IN {_in("names")}) ORDER BY id"""
+ENTITY_NAMES = f"SELECT id, name, type FROM entities WHERE ws = :ws AND id IN {_in('ids')}"
+FIND_ENTITY_NAMES = f"""
+SELECT e.id, e.name, e.type, found.name_lc FROM (
+    SELECT id AS entity_id, name_lc FROM entities WHERE ws = :ws AND name_lc IN {_in("names")}
+    UNION SELECT entity_id, name_lc FROM mentions WHERE ws = :ws AND name_lc IN {_in("names")}) found
+JOIN entities e ON e.ws = :ws AND e.id = found.entity_id ORDER BY e.id, found.name_lc"""
 ENTITY_VECTORS = f"SELECT id, embedding FROM entities WHERE ws = :ws AND id IN {_in('ids')} AND embedding IS NOT NULL"
 ENTITY_IDS_PAGE = "SELECT id FROM entities WHERE ws = :ws AND id > :after ORDER BY id LIMIT :n"
 MENTIONS_OF = f"""

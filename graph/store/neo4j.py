@@ -17,7 +17,7 @@ from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavaila
 from graph.errors import GraphStoreError, StoreUnavailableError
 from graph.models import Community, Entity, EntityRecord, MentionRecord, Relation, RelationRecord
 from graph.store import cypher
-from graph.store.base import DeleteReport, EntityHit, StoreStats, Subgraph
+from graph.store.base import DeleteReport, EntityHit, EntityName, NameMatch, StoreStats, Subgraph
 from graph.store.common import (
     COMMUNITY_DETAILS,
     build_entity,
@@ -302,6 +302,21 @@ class Neo4jGraphStore:
 
     def find_entities(self, names: Sequence[str]) -> list[Entity]:
         return self._entities(cypher.FIND_ENTITIES, names=sorted({n.casefold() for n in names}))
+
+    def entity_names(self, entity_ids: Sequence[str]) -> list[EntityName]:
+        rows = self._read(cypher.ENTITY_NAMES, keys=self._keys(entity_ids))
+        found = {r["id"]: EntityName(id=r["id"], name=r["name"], type=r["type"]) for r in rows}
+        return [found[i] for i in entity_ids if i in found]
+
+    def find_entity_names(self, names: Sequence[str]) -> list[NameMatch]:
+        rows = self._read(cypher.FIND_ENTITY_NAMES, names=sorted({n.casefold() for n in names}))
+        return [
+            NameMatch(entity=EntityName(id=r["id"], name=r["name"], type=r["type"]), matched=sorted(r["matched"]))
+            for r in rows
+        ]
+
+    def nearest_entities(self, embedding: Sequence[float], k: int) -> list[tuple[str, float]]:
+        return self._search(cypher.ENTITY_VECTOR_INDEX, embedding, k)
 
     def iter_entities(self, batch_size: int = 1000) -> Iterator[Entity]:
         after = ""

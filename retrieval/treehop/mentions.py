@@ -22,7 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from graph.models import Entity
-from graph.store.base import GraphStore
+from graph.store.base import EntityName, GraphStore
 
 log = logging.getLogger(__name__)
 # Entity types that name no passage of their own: a date or a count is never a bridge worth a query.
@@ -107,7 +107,7 @@ class NameVectors:
 
 
 class StoreMentions:
-    """Mentions read from the graph store: one ``entities_of_chunks`` and one ``get_entities`` per hop."""
+    """Mentions read from the graph store: one ``entities_of_chunks`` and one ``entity_names`` per hop."""
 
     def __init__(self, store: GraphStore, names: NameVectors, *, per_chunk: int = MAX_NAMES_PER_CHUNK) -> None:
         self.store, self.names, self.per_chunk = store, names, per_chunk
@@ -115,7 +115,7 @@ class StoreMentions:
     def names_of(self, chunk_ids: Sequence[str]) -> dict[str, list[str]]:
         by_chunk = self.store.entities_of_chunks(chunk_ids)
         wanted = sorted({entity_id for ids in by_chunk.values() for entity_id in ids})
-        names = {e.id: e.name for e in self.store.get_entities(wanted) if _can_bridge(e)}
+        names = {e.id: e.name for e in self.store.entity_names(wanted) if _can_bridge(e)}
         result = {}
         for chunk_id, entity_ids in by_chunk.items():
             chunk_names = sorted({names[i] for i in entity_ids if i in names})[: self.per_chunk]
@@ -138,7 +138,7 @@ class StoreMentions:
         return embedded
 
 
-def _can_bridge(entity: Entity) -> bool:
+def _can_bridge(entity: Entity | EntityName) -> bool:
     return entity.type.upper() not in NUMERIC_TYPES
 
 

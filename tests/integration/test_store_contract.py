@@ -169,6 +169,30 @@ def test_find_entities_by_name_or_alias_ignoring_case(loaded: GraphStore) -> Non
     assert loaded.find_entities([]) == []
 
 
+def test_entity_names_are_read_without_mentions_in_the_order_asked(loaded: GraphStore) -> None:
+    names = loaded.entity_names([CURIE, "nobody", PARIS])
+    assert [(e.id, e.name, e.type) for e in names] == [(CURIE, "Marie Curie", "PERSON"), (PARIS, "Paris", "LOCATION")]
+    assert loaded.entity_names([]) == []
+
+
+def test_find_entity_names_says_which_asked_names_matched(loaded: GraphStore) -> None:
+    found = loaded.find_entity_names(["PARIS", "city of light", "Madame Curie", "nobody"])
+    assert [(m.entity.id, m.entity.name, sorted(m.matched)) for m in found] == sorted(
+        [(PARIS, "Paris", ["city of light", "paris"]), (CURIE, "Marie Curie", ["madame curie"])]
+    )
+    asked = ["PARIS", "city of light", "Madame Curie"]
+    assert {m.entity.id for m in found} == {e.id for e in loaded.find_entities(asked)}
+    assert loaded.find_entity_names([]) == []
+
+
+def test_nearest_entities_give_the_ids_and_scores_of_the_vector_search(loaded: GraphStore) -> None:
+    nearest = loaded.nearest_entities(unit(0.2, 0, 1), 2)
+    hits = loaded.vector_search_entities(unit(0.2, 0, 1), 2)
+    assert [i for i, _ in nearest] == [CURIE, PARIS]
+    assert [s for _, s in nearest] == pytest.approx([h.score for h in hits], abs=1e-6)
+    assert loaded.nearest_entities(unit(1), 0) == []
+
+
 def test_entity_vector_search_orders_by_cosine(loaded: GraphStore) -> None:
     entities = loaded.vector_search_entities(unit(0.2, 0, 1), 2)
     assert [h.entity.id for h in entities] == [CURIE, PARIS]
