@@ -29,7 +29,7 @@ from retrieval.graph import GraphRetriever
 from retrieval.index.indexset import IndexSet
 from retrieval.modes import DEFAULT_MODE, Mode, mode_named
 from retrieval.rerank import CrossEncoderReranker, Reranker, rerank_hits
-from retrieval.signals.base import QuestionContext, Ranking
+from retrieval.signals.base import QuestionContext, Ranking, rank_concurrently
 from retrieval.signals.registry import build_signals, check_signals
 from retrieval.signals.treehop import load_treehop, store_mentions
 from retrieval.treehop.mentions import NameVectors
@@ -235,7 +235,8 @@ class HybridRetriever:
 
     def _run(self, context: QuestionContext, mode: Mode, notes: tuple[str, ...]) -> SignalRankings:
         """The wanted signals' rankings, then the mode's fallback signals when its own came back empty."""
-        rankings = {name: signal.rank(context) for name, signal in self.signals.items() if name in context.wanted}
+        wanted = [signal for name, signal in self.signals.items() if name in context.wanted]
+        rankings = rank_concurrently(context, wanted)
         said = [*notes, *(note for ranking in rankings.values() for note in ranking.notes)]
         fallback = mode.fallback
         if fallback is not None:

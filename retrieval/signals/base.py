@@ -7,7 +7,9 @@ share it through ``QuestionContext.once``, so it runs once per question however 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -49,12 +51,18 @@ class QuestionContext:
     wanted: frozenset[str]
     communities: CommunityIndex | None = None  # the workspace's searchable communities (global search)
     _shared: dict[str, Any] = field(default_factory=dict)
+    _locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _guard: threading.Lock = field(default_factory=threading.Lock)
 
     def once(self, key: str, compute: Callable[[], T]) -> T:
-        """``compute()``'s value, computed the first time ``key`` is asked for in this question only."""
-        if key not in self._shared:
-            self._shared[key] = compute()
-        return self._shared[key]  # type: ignore[no-any-return]
+        """``compute()``'s value, computed the first time ``key`` is asked for in this question only. Signals
+        run on several threads: a second asker of ``key`` waits for the first one's value."""
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._shared:
+                self._shared[key] = compute()
+            return self._shared[key]  # type: ignore[no-any-return]
 
 
 class Signal(Protocol):
@@ -65,3 +73,17 @@ class Signal(Protocol):
     def rank(self, context: QuestionContext) -> Ranking:
         """Up to ``context.depth`` chunks, best first; an empty ranking (with a note) when it cannot answer."""
         ...
+
+
+def rank_concurrently(context: QuestionContext, signals: Sequence[Signal]) -> dict[str, Ranking]:
+    """Each signal's ranking by name, the signals run on threads of their own.
+
+    The expensive signals spend most of their time outside the GIL (the graph's SQLite reads and sparse
+    algebra, TreeHop's FAISS searches, BM25's numpy), so on several cores a question waits for its slowest
+    signal rather than for the sum of them. Signals that share a computation share it through ``once``.
+    """
+    if len(signals) < 2:
+        return {signal.name: signal.rank(context) for signal in signals}
+    with ThreadPoolExecutor(max_workers=len(signals), thread_name_prefix="signal") as pool:
+        futures = {signal.name: pool.submit(signal.rank, context) for signal in signals}
+        return {name: future.result() for name, future in futures.items()}
