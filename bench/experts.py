@@ -235,9 +235,9 @@ def route_sets(
     routes = {"centroid": centroid_routes(registry, sets)}
     if args.graph_passages:
         engine = graph_workspace(args.cache, splits, args.graph_passages)
-        owned = communities_of_domains(engine, splits)
+        owned = documents_of_domains(engine, splits)
         graph_registry = registry.model_copy(
-            update={"experts": [e.model_copy(update={"communities": owned.get(e.name, [])}) for e in registry.experts]}
+            update={"experts": [e.model_copy(update={"documents": owned.get(e.name, [])}) for e in registry.experts]}
         )
         for set_name, (texts, _) in sets.items():
             for router, chosen in graph_routes(engine, graph_registry, texts, args.threshold).items():
@@ -283,28 +283,15 @@ def graph_workspace(cache: Path, splits: dict, per_domain: int) -> Any:
     return engine
 
 
-def communities_of_domains(engine: Any, splits: dict) -> dict[str, list[str]]:
-    """Each top-level community goes to the domain most of its chunks' passages come from (the expert
-    trained on them)."""
-    from app.experts.domains import entity_to_root
-
+def documents_of_domains(engine: Any, splits: dict) -> dict[str, list[str]]:
+    """Each domain → the workspace documents of its training passages: what its expert was trained on, so the
+    graph router can map each community to the experts by the overlap of their chunks."""
     domain_by_id = {r["id"]: d for d, parts in splits.items() for r in parts["train"]}
-    store = engine.store
-    root_of = entity_to_root(store.get_communities())
-    docs = {d.id: d.source.rsplit("#", 1)[-1] for d in store.list_documents()}
-    counts: dict[str, dict[str, int]] = {}
-    chunks = list(store.iter_chunks())
-    mentions = store.entities_of_chunks([c.id for c in chunks])
-    for chunk in chunks:
-        domain = domain_by_id.get(docs.get(chunk.doc_id, ""))
-        for root in {root_of.get(e) for e in mentions.get(chunk.id, [])} - {None}:
-            tally = counts.setdefault(root, {})  # type: ignore[arg-type]
-            tally[domain or "?"] = tally.get(domain or "?", 0) + 1
     owned: dict[str, list[str]] = {d: [] for d in splits}
-    for root, tally in counts.items():
-        winner = max(tally, key=lambda d: tally[d])
-        if winner in owned and tally[winner] >= 0.6 * sum(tally.values()):
-            owned[winner].append(root)
+    for document in engine.store.list_documents():
+        domain = domain_by_id.get(document.source.rsplit("#", 1)[-1])
+        if domain:
+            owned[domain].append(document.id)
     return owned
 
 
