@@ -135,8 +135,10 @@ def test_graph_abstains_without_evidence_in_expert_communities(registry: ExpertR
     untrained = registry.model_copy(
         update={"experts": [e.model_copy(update={"communities": []}) for e in registry.experts]}
     )
-    route = GraphRouter(untrained, _store()).route("q", _result("k1"))
+    store = _store()
+    route = GraphRouter(untrained, store).route("q", _result("k1"))
     assert route.expert == "general" and "communities or documents it was trained on" in route.reason
+    store.iter_chunks.assert_not_called()  # nothing to map: the workspace's chunks are not read
 
 
 def test_combined_falls_back_to_general_below_the_threshold(registry: ExpertRegistry, embedder) -> None:  # type: ignore[no-untyped-def]

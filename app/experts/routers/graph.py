@@ -31,6 +31,14 @@ class GraphRouter:
 
     def __init__(self, registry: ExpertRegistry, store: GraphStore) -> None:
         self.store = store
+        self.level0_of: dict[str, str] = {}
+        self.trained: list[str] = []
+        self.affinity: dict[str, dict[str, float]] = {}
+        self.weight: dict[str, float] = {}
+        if any(e.communities or e.documents for e in registry.specialists):
+            self._map(registry, store)  # one pass over the workspace's chunks, once per router
+
+    def _map(self, registry: ExpertRegistry, store: GraphStore) -> None:
         communities = store.get_communities()
         self.level0_of = entity_to_level0(communities)
         mentions = chunk_entities(store)
