@@ -1,4 +1,4 @@
-"""Which experts a community's text trained: the graph router's map from the graph to the experts.
+"""Which experts a community's (or an entity's) text trained: the graph router's map from graph to experts.
 
 An expert's training chunks are the chunks of the workspace documents it was trained on (``documents`` in
 the registry) and the chunks mentioning an entity of the communities it was trained on (``communities``,
@@ -7,13 +7,14 @@ entities; its affinity to each expert is the share of those chunks in the expert
 by the size of that training set (so a larger expert does not win every mixed community) and normalised
 over the experts. Level 0 because the top levels of a small or hub-connected graph are one giant community
 that every domain shares (the bench's 240 passages: one root of 1,548 entities and 227 of 268 chunks).
+An entity's affinity is the same over the chunks that mention it.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from app.experts.registry import Expert
 from graph.models import Community
@@ -68,16 +69,28 @@ def community_affinity(
     level0_of: Mapping[str, str], mentions: Mapping[str, list[str]], training: Mapping[str, set[str]]
 ) -> dict[str, dict[str, float]]:
     """Each level-0 community that shares chunks with some expert's training → expert → affinity (sums to 1)."""
+    return _affinity(lambda entities: {level0_of[e] for e in entities if e in level0_of}, mentions, training)
+
+
+def entity_affinity(mentions: Mapping[str, list[str]], training: Mapping[str, set[str]]) -> dict[str, dict[str, float]]:
+    """The same for each entity, over the chunks that mention it: the finest grain of the graph, which still
+    tells the domains apart when a large workspace's level-0 communities grow and mix them."""
+    return _affinity(set, mentions, training)
+
+
+def _affinity(
+    groups_of: Callable[[list[str]], set[str]], mentions: Mapping[str, list[str]], training: Mapping[str, set[str]]
+) -> dict[str, dict[str, float]]:
     chunks_of: dict[str, set[str]] = defaultdict(set)
     for chunk_id, entities in mentions.items():
-        for community_id in {level0_of.get(e) for e in entities} - {None}:
-            chunks_of[community_id].add(chunk_id)  # type: ignore[index]
+        for group in groups_of(entities):
+            chunks_of[group].add(chunk_id)
     affinity: dict[str, dict[str, float]] = {}
-    for community_id, chunks in chunks_of.items():
+    for group, chunks in chunks_of.items():
         raw = {name: len(chunks & mine) / len(mine) for name, mine in training.items() if mine}
         total = sum(raw.values())
         if total > 0:
-            affinity[community_id] = {name: value / total for name, value in raw.items() if value > 0}
+            affinity[group] = {name: value / total for name, value in raw.items() if value > 0}
     return affinity
 
 

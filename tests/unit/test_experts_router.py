@@ -125,7 +125,23 @@ def test_graph_maps_communities_to_the_experts_by_their_training_documents() -> 
     assert router.route("q", _result("sport1-a")).scores == {"sport": 1.0}
     assert router.route("q", _result("film2-a", "other-a")).scores == {"film": 1.0}
     hub_only = router.route("q", _result("other-a"))
-    assert hub_only.expert == "general" and hub_only.scores == {} and "evenly" in hub_only.reason
+    assert hub_only.expert == "general" and hub_only.scores == {} and "all evenly" in hub_only.reason
+
+
+def test_graph_still_routes_when_a_community_mixes_the_domains() -> None:
+    """One level-0 community holds both domains' entities, so it says nothing; the evidence's own entities,
+    each mentioned by one expert's training chunks only, still decide."""
+    communities = [Community(id="c-mixed", level=0, members=["e-hitchcock", "e-pele"])]
+    mentions = {"film1-a": ["e-hitchcock"], "sport1-a": ["e-pele"]}
+    registry = ExpertRegistry(
+        experts=[
+            Expert(name=name, backend=CheckpointBackend(path=Path("/m")), documents=docs)
+            for name, docs in [("film", ["film1"]), ("sport", ["sport1"]), ("general", [])]
+        ]
+    )
+    router = GraphRouter(registry, _store(communities, mentions))
+    assert router.route("q", _result("sport1-a")).scores == {"sport": 1.0}
+    assert router.route("q", _result("film1-a")).expert == "film"
 
 
 def test_graph_abstains_without_evidence_in_expert_communities(registry: ExpertRegistry) -> None:
