@@ -89,8 +89,7 @@ def _result(*chunk_ids: str) -> RetrievalResult:
 
 def test_graph_routes_by_the_communities_of_the_evidence(registry: ExpertRegistry) -> None:
     router = GraphRouter(registry, _store())
-    # k1 and k4 touch sport's community, k2 film's: one vote per chunk and community, however many of the
-    # community's entities the chunk names (k2 names two)
+    # one vote per chunk, however many entities it names: k1 and k4 name sport's, k2 two of film's
     route = router.route("q", _result("k1", "k2", "k4"))
     assert route.expert == "sport" and route.scores == {
         "sport": pytest.approx(2 / 3, abs=1e-3),
@@ -142,6 +141,24 @@ def test_graph_still_routes_when_a_community_mixes_the_domains() -> None:
     router = GraphRouter(registry, _store(communities, mentions))
     assert router.route("q", _result("sport1-a")).scores == {"sport": 1.0}
     assert router.route("q", _result("film1-a")).expert == "film"
+
+
+def test_evidence_no_expert_trained_on_routes_by_its_community() -> None:
+    """new1 is in no expert's documents, so Kubrick's own chunks say nothing; his community, which film's
+    training shares, does."""
+    communities = [
+        Community(id="c-film", level=0, members=["e-hitchcock", "e-kubrick"]),
+        Community(id="c-sport", level=0, members=["e-pele"]),
+    ]
+    mentions = {"film1-a": ["e-hitchcock"], "new1-a": ["e-kubrick"], "sport1-a": ["e-pele"]}
+    registry = ExpertRegistry(
+        experts=[
+            Expert(name=name, backend=CheckpointBackend(path=Path("/m")), documents=docs)
+            for name, docs in [("film", ["film1"]), ("sport", ["sport1"]), ("general", [])]
+        ]
+    )
+    route = GraphRouter(registry, _store(communities, mentions)).route("q", _result("new1-a"))
+    assert route.scores == {"film": 1.0} and route.expert == "film"
 
 
 def test_graph_abstains_without_evidence_in_expert_communities(registry: ExpertRegistry) -> None:

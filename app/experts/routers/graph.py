@@ -1,15 +1,16 @@
-"""Graph routing: each evidence chunk votes for the experts trained on its part of the graph, at two grains.
+"""Graph routing: each evidence chunk votes for the experts trained on its part of the graph.
 
-- Its level-0 communities: each leans towards the experts whose training chunks it shares
-  (``app/experts/affinity.py``) and votes once per chunk, however many of its entities the chunk names.
-- Its own entities: each leans the same way over the chunks that mention it; together they cast one vote
-  (their mean), which keeps the router sharp when a large workspace's level-0 communities mix the domains
-  (bench, 240 passages per domain: dev 90.0% / 81.5% with communities alone, 96.0% / 95.4% with both).
+- Its own entities first: each leans towards the experts whose training chunks mention it
+  (``app/experts/affinity.py``); together they cast one vote, the mean of their affinities.
+- When none of them says anything (no training chunk mentions them, or all experts' alike), its level-0
+  communities instead: each leans towards the experts whose training chunks it shares, one vote per
+  community however many of its entities the chunk names. This is where the graph generalises: evidence no
+  expert trained on still sits in communities that some expert did.
 
-Every affinity is weighed by its specificity, so a hub (*American*, *United States*) or its community, shared
-by every domain, says little, and one that trained a single expert says much. Evidence ranks are not
-weighed: the top chunks are all the question's evidence, and on the bench's dev set weighing by 1/(rank+1)
-lost 1-5 points.
+Every affinity is weighed by its specificity, so a hub (*American*, *United States*) or a community shared by
+every domain says little, and one that trained a single expert says much. Evidence ranks are not weighed.
+Chosen on the bench's dev split (docs/experts.md): entities first, communities as the back-off, matched
+entities alone and beat communities alone or both summed, most on a workspace twice the size.
 """
 
 from __future__ import annotations
@@ -78,12 +79,24 @@ class GraphRouter:
         votes: dict[str, float] = defaultdict(float)
         for evidence in result.evidence:
             entities = mentions.get(evidence.chunk.id, [])
-            touched = {self.level0_of.get(e, "") for e in entities}
-            for community_id in touched & self.affinity.keys():
-                _add(votes, self.affinity[community_id], self.weight[community_id])
-            for entity_id in set(entities) & self.entity_affinity.keys():
-                _add(votes, self.entity_affinity[entity_id], self.entity_weight[entity_id] / len(entities))
+            chunk_votes = self._entity_votes(entities) or self._community_votes(entities)
+            for name, vote in chunk_votes.items():
+                votes[name] += vote
         return dict(votes)
+
+    def _entity_votes(self, entities: list[str]) -> dict[str, float]:
+        """One vote between them: the mean of the entities' affinities, each weighed by its specificity."""
+        votes: dict[str, float] = defaultdict(float)
+        for entity_id in set(entities) & self.entity_affinity.keys():
+            _add(votes, self.entity_affinity[entity_id], self.entity_weight[entity_id] / len(entities))
+        return votes
+
+    def _community_votes(self, entities: list[str]) -> dict[str, float]:
+        """One vote per level-0 community the entities are in, however many of them it holds."""
+        votes: dict[str, float] = defaultdict(float)
+        for community_id in {self.level0_of.get(e, "") for e in entities} & self.affinity.keys():
+            _add(votes, self.affinity[community_id], self.weight[community_id])
+        return votes
 
 
 def _add(votes: dict[str, float], affinity: dict[str, float], weight: float) -> None:
