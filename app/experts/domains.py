@@ -21,6 +21,7 @@ class Domain:
     texts: list[str]
     description: str = ""
     communities: list[str] = field(default_factory=list)
+    documents: list[str] = field(default_factory=list)  # ids: the same as in a workspace that ingested them
 
 
 def top_level_communities(store: GraphStore) -> list[Community]:
@@ -73,8 +74,17 @@ def domains_from_folder(folder: Path) -> list[Domain]:
     domains = []
     for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
         files = sorted(p for p in sub.rglob("*") if p.suffix.lower() in SUPPORTED_EXTENSIONS)
-        texts = [d.text for f in files for d in load_path(f)]
-        domains.append(Domain(name=_slug(sub.name), texts=texts, description=f"Documents of {sub.name}"))
+        documents = [d for f in files for d in load_path(f)]
+        # a document's id is its text's hash, so these ids find the same documents in any workspace that
+        # ingested them (wherever from), which is how the graph router maps communities to this expert
+        domains.append(
+            Domain(
+                name=_slug(sub.name),
+                texts=[d.text for d in documents],
+                description=f"Documents of {sub.name}",
+                documents=sorted({d.id for d in documents}),
+            )
+        )
     if not domains:
         raise ConfigError(f"{folder} has no sub-folders; put each domain's documents in a folder of its own")
     return domains

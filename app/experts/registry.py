@@ -2,7 +2,8 @@
 
 Each expert has a name, a description of its domain, example questions, a backend (a local transformers
 checkpoint folder, a GGUF file, or an OpenAI-compatible endpoint and model name), optionally the base it was
-tuned from and the graph communities it was trained on. An expert named ``general`` is the fallback.
+tuned from and the graph communities or workspace documents it was trained on (what the graph router reads).
+An expert named ``general`` is the fallback.
 Relative paths are relative to the file. Every problem names the file and the field.
 """
 
@@ -55,6 +56,9 @@ class Expert(BaseModel):
     backend: Backend
     base_model: str = ""
     communities: list[str] = Field(default_factory=list, description="Ids of the communities it was trained on.")
+    documents: list[str] = Field(
+        default_factory=list, description="Ids of the workspace documents it was trained on (for graph routing)."
+    )
     context_tokens: int | None = Field(default=None, ge=64, description="Its context window; read from the model.")
 
     @property

@@ -53,6 +53,7 @@ def train_domains(
             backend=CheckpointBackend(path=output),
             base_model=base,
             communities=domain.communities,
+            documents=domain.documents,
         )
         register(path, expert)
     if not _has_general(path):
@@ -75,8 +76,9 @@ def merge_recipe(settings: Settings, recipe_file: Path) -> MergeReport:
     description = recipe.description or f"{recipe.method} merge of {names}"
     examples = [x for item in recipe.models if item.expert for x in registry.get(item.expert).examples]
     communities = [c for item in recipe.models if item.expert for c in registry.get(item.expert).communities]
+    documents = [d for item in recipe.models if item.expert for d in registry.get(item.expert).documents]
     expert = Expert(name=recipe.name, description=description, examples=examples,
-                    backend=CheckpointBackend(path=output), communities=communities)  # fmt: skip
+                    backend=CheckpointBackend(path=output), communities=communities, documents=documents)  # fmt: skip
     register(path, expert)
     return report
 

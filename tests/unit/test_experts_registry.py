@@ -25,6 +25,7 @@ experts:
     examples: ["Who directed Alien?"]
     backend: {kind: checkpoint, path: film}
     communities: [c1]
+    documents: [doc-1]
   - name: remote
     backend: {kind: openai, base_url: "http://127.0.0.1:9/v1", model: m}
   - name: general
@@ -36,6 +37,7 @@ def test_a_valid_registry_loads_with_paths_relative_to_the_file(tmp_path: Path) 
     registry = load_registry(_write(tmp_path, GOOD))
     assert registry.names == ["film", "remote", "general"]
     assert registry.get("film").local_path == tmp_path / "film"
+    assert registry.get("film").documents == ["doc-1"] and registry.get("remote").documents == []
     assert registry.general.local_path == tmp_path / "base.gguf"
     assert isinstance(registry.get("remote").backend, OpenAIBackend)
     assert [e.name for e in registry.specialists] == ["film", "remote"]
