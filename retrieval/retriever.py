@@ -285,7 +285,8 @@ class HybridRetriever:
         found = []
         for hit in picked:
             community = self.communities.by_id[hit.community_id]
-            given = [chunk_id for chunk_id in community.chunk_ids if chunk_id in cited]
+            # global search credits each chunk it returned to one picked community (not only central chunks)
+            given = [chunk_id for chunk_id in hit.chunk_ids if chunk_id in cited]
             if given:
                 found.append(
                     CommunityEvidence(

@@ -1,5 +1,6 @@
-"""Global search's parts: ranking communities, picking across levels, chunk evidence in turns, and auto
-mode's choice between local and global search."""
+"""Global search's parts: the question's focus, matching chunks, ranking communities (the evidence vote
+included), picking across levels, chunk evidence and which community gave it, and auto mode's choice
+between local and global search."""
 
 from __future__ import annotations
 
@@ -11,8 +12,17 @@ from graph.models import Community
 from graph.store.base import GraphStore
 from retrieval.auto import choose_scope, hit_spread
 from retrieval.communities import CommunityIndex
-from retrieval.global_search import CommunityHit, community_chunks, pick_communities, rank_communities
-from retrieval.types import EntityLink, Query
+from retrieval.global_search import (
+    CommunityHit,
+    chunk_communities,
+    community_chunks,
+    credit,
+    match_chunks,
+    pick_communities,
+    question_focus,
+    rank_communities,
+)
+from retrieval.types import EntityLink, Query, ScoredChunk
 
 
 def _unit(*weights: float) -> np.ndarray:
@@ -86,6 +96,62 @@ def test_chunks_come_from_picked_communities_most_similar_first_one_per_document
     assert [h.chunk_id for h in hits] == ["k2", "k4", "k5", "k1"]
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     assert [h.chunk_id for h in community_chunks(index, picked, similarity, doc_of, limit=2)] == ["k2", "k4"]
+
+
+def test_matching_chunks_in_picked_communities_come_before_their_central_chunks() -> None:
+    index = _index()
+    picked = [CommunityHit("c-films", 1.0, ()), CommunityHit("c-music", 0.5, ())]
+    similarity = {"k1": 0.1, "k2": 0.9, "k3": 0.5, "k4": 0.3, "k5": 0.2}
+    doc_of = {"k1": "d1", "k2": "d2", "k3": "d2", "k4": "d4", "k5": "d5", "k6": "d6", "k7": "d7", "k8": "d2"}
+    # k7 mentions Toto but is no central chunk of c-music; k6 lies only in c-rivers, which was not picked;
+    # k8 matches and shares d2 with the central k2, so k2 is left out
+    matched = ["k6", "k7", "k8", "k4"]
+    homes = {"k6": ["c-rivers"], "k7": ["c-music", "c-arts"], "k8": ["c-films", "c-arts"], "k4": ["c-music"]}
+    hits = community_chunks(index, picked, similarity, doc_of, limit=10, matched=matched, homes=homes)
+    assert [h.chunk_id for h in hits] == ["k7", "k8", "k4", "k5", "k1"]
+
+
+def test_each_evidence_chunk_is_credited_to_the_best_ranked_picked_community_holding_it() -> None:
+    index = _index()
+    picked = [CommunityHit("c-music", 1.0, ()), CommunityHit("c-films", 0.5, ()), CommunityHit("c-rivers", 0.2, ())]
+    hits = [ScoredChunk(c, 1.0) for c in ["k7", "k2", "k9"]]
+    homes = {"k7": ["c-films", "c-music", "c-arts"], "k9": ["c-arts"]}
+    credited = credit(index, picked, hits, homes)
+    # k7 is in both films and music: music ranks first; k2 is a central chunk of films; k9 is in neither
+    assert [(h.community_id, h.chunk_ids) for h in credited] == [
+        ("c-music", ("k7",)),
+        ("c-films", ("k2",)),
+        ("c-rivers", ()),
+    ]
+
+
+def test_the_focus_drops_the_words_about_the_collection_and_the_listing() -> None:
+    focus = question_focus("Which horror films are described in these documents?")
+    assert focus == "Which horror films are in these ?"
+    assert question_focus("List all rivers named in the collection") == "all rivers in the"
+    assert question_focus("Who directed Casablanca?") == "Who directed Casablanca?"
+    assert question_focus("List documents?") == "List documents?"  # nothing else left: the whole question
+
+
+def test_matching_fuses_dense_and_bm25_ranks() -> None:
+    dense = [ScoredChunk("a", 0.9), ScoredChunk("b", 0.8), ScoredChunk("c", 0.7)]
+    sparse = [ScoredChunk("c", 12.0), ScoredChunk("d", 9.0)]
+    assert match_chunks(dense, sparse) == ["c", "a", "b", "d"]  # c in both first; b and d tie (by id)
+
+
+def test_chunks_belong_to_every_level_of_the_communities_of_the_entities_they_mention() -> None:
+    homes = chunk_communities(_index(), {"k1": ["e-curtiz", "e-toto"], "k6": ["e-kestrel"], "k9": ["e-unknown"]})
+    assert homes == {"k1": ["c-films", "c-arts", "c-music"], "k6": ["c-rivers"]}
+
+
+def test_the_evidence_vote_lifts_the_community_holding_the_best_matching_chunks() -> None:
+    query = Query("which drummers are described", _unit(1, 0, 0))  # the embedding points at films
+    without = [h.community_id for h in rank_communities(_index(), query, [])]
+    homes = {"k4": ["c-music", "c-arts"], "k5": ["c-music", "c-arts"]}
+    ranked = rank_communities(_index(), query, [], matched=["k4", "k5"], homes=homes)
+    with_evidence = [h.community_id for h in ranked]
+    assert with_evidence.index("c-music") < without.index("c-music")
+    assert "evidence" in ranked[with_evidence.index("c-music")].votes
 
 
 def test_a_chunk_no_longer_indexed_is_not_evidence() -> None:
