@@ -23,8 +23,12 @@ def quiet_logging(level: int = logging.WARNING) -> None:
 
 
 def configure_process(settings: Settings) -> None:
-    """Apply the settings that belong to the whole process (CPU threads of the models)."""
+    """Apply the settings that belong to the whole process (CPU threads of the models, and of numpy's BLAS and
+    FAISS's OpenMP: a question's signals run on threads of their own, and each op spawning its own threads on
+    top of them oversubscribes a small machine)."""
     if settings.torch_threads:
         import torch
+        from threadpoolctl import threadpool_limits
 
         torch.set_num_threads(settings.torch_threads)
+        threadpool_limits(settings.torch_threads)
