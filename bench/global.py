@@ -29,8 +29,8 @@ sys.path.insert(0, str(REPO))
 from app.communities import refresh_communities  # noqa: E402
 from app.config import load_settings  # noqa: E402
 from app.evaluation.datasets import Passage, load_passages, load_questions  # noqa: E402
-from app.evaluation.multihop import limit_threads  # noqa: E402
 from app.evaluation.workspace import EvalWorkspace, open_workspace  # noqa: E402
+from app.runtime import limit_threads  # noqa: E402
 
 _LEAD = r"\b(?:is|was) an? (?:\d{4} )?(?:[A-Z][\w-]+ )*"
 THEMES: dict[str, str] = {

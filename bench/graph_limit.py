@@ -20,7 +20,8 @@ sys.path.insert(0, str(REPO))
 
 from app.evaluation.datasets import first_per_dataset  # noqa: E402
 from app.evaluation.metrics import METHODS, evaluate  # noqa: E402
-from app.evaluation.multihop import limit_threads, open_eval  # noqa: E402
+from app.evaluation.multihop import open_eval  # noqa: E402
+from app.runtime import limit_threads  # noqa: E402
 
 DATASET = REPO.parent / "shared" / "datasets" / "multihop"
 

@@ -25,6 +25,7 @@ from app.evaluation.datasets import (
 )
 from app.evaluation.metrics import METHODS, evaluate, format_comparisons, format_table
 from app.evaluation.workspace import EvalWorkspace, build_record, open_workspace, progress_bar, warm_entity_names
+from app.runtime import limit_threads
 
 Echo = Callable[[str], None]
 
@@ -36,17 +37,6 @@ class EvalRun:
     questions: list[Question]
     passages: list[Passage]
     workspace: EvalWorkspace
-
-
-def limit_threads(threads: int) -> None:
-    """Pin torch and numpy's BLAS to ``threads`` (0: leave them); called once by each command's entry."""
-    if threads > 0:
-        import torch
-        from threadpoolctl import threadpool_limits
-
-        torch.set_num_threads(threads)
-        # numpy's BLAS too: on a busy box one 16k x 384 product took 13 ms with 2 threads, 2.5 ms with 1.
-        threadpool_limits(threads)
 
 
 def open_eval(

@@ -22,9 +22,10 @@ from app.evaluation.fusion_training import (
     scored_by,
     two_fold,
 )
-from app.evaluation.multihop import Echo, EvalRun, limit_threads, open_eval
+from app.evaluation.multihop import Echo, EvalRun, open_eval
 from app.evaluation.treehop_data import DEFAULT_CACHE_ROOT
 from app.evaluation.tuning import QuestionRankings, collect_rankings, coordinate_search, recall_at
+from app.runtime import limit_threads
 from retrieval.fusion.rrf import FusionWeights
 from retrieval.retriever import HybridRetriever
 
