@@ -178,7 +178,11 @@ class Engine:
         )
 
     def ask(self, question: str, *, top_k: int | None = None, mode: str | None = None) -> Answer:
-        return self.answerer.answer(self.retrieve(question, top_k=top_k, mode=mode))
+        return self.answer(self.retrieve(question, top_k=top_k, mode=mode))
+
+    def answer(self, result: RetrievalResult) -> Answer:
+        """The answer to a retrieval's question from its evidence (the API retrieves and answers apart)."""
+        return self.answerer.answer(result)
 
 
 def _summary(d: Document) -> DocumentSummary:

@@ -99,3 +99,45 @@ def test_asks_run_while_an_upload_ingests(server: tuple[str, FastAPI], tmp_path:
     with httpx.Client(base_url=base, timeout=60) as client:
         answer = client.post("/v1/ask", json={"question": "Where does the Kestrel River rise?"}).json()
     assert any(s["title"] == "Kestrel River" for s in answer["sources"])
+
+
+def test_questions_beyond_the_slots_wait_their_turn_and_health_answers(server: tuple[str, FastAPI]) -> None:
+    """With two question slots, twelve simultaneous searches all succeed, never more than two retrieve at
+    once (and two do: the slots run in parallel), and /healthz answers meanwhile."""
+    _, api = server
+    engine = api.state.engine
+    limited = create_app(api.state.settings.model_copy(update={"question_concurrency": 2}), engine=engine)
+    in_flight, peak, counter = 0, 0, threading.Lock()
+    original = engine.retrieve
+
+    def counting_retrieve(*args: object, **kwargs: object) -> object:
+        nonlocal in_flight, peak
+        with counter:
+            in_flight += 1
+            peak = max(peak, in_flight)
+        try:
+            time.sleep(0.2)  # long enough for the other requests to pile up behind the slots
+            return original(*args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            with counter:
+                in_flight -= 1
+
+    engine.retrieve = counting_retrieve
+    try:
+        with serving(limited) as base, ThreadPoolExecutor(max_workers=13) as pool:
+            busy = threading.Event()
+            busy.set()
+            health = pool.submit(_health_while, base, busy)
+
+            def search(_: int) -> int:
+                with httpx.Client(base_url=base, timeout=120) as client:
+                    return client.post("/v1/search", json=QUESTION).status_code
+
+            codes = list(pool.map(search, range(12)))
+            busy.clear()
+            latencies = health.result(timeout=30)
+    finally:
+        del engine.retrieve  # the instance attribute: the class's method again
+    assert codes == [200] * 12
+    assert peak == 2
+    assert latencies and max(latencies) < 2.0, "the health check waited behind the questions"

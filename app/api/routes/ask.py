@@ -3,11 +3,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from app.answer import to_sources
 from app.api.deps import EngineDep
+from app.api.questions import run_blocking, run_question
 from app.api.schemas import AskRequest, AskResponse, SearchResponse, error_responses
 from app.global_answer import cited_communities
 from app.results import Answer
@@ -16,15 +17,16 @@ router = APIRouter(tags=["ask"])
 
 
 @router.post("/ask", response_model=AskResponse, responses=error_responses(400))
-def ask(request: AskRequest, engine: EngineDep) -> Answer:
+async def ask(request: AskRequest, engine: EngineDep, http: Request) -> Answer:
     """Answer a question from the workspace's documents, with cited sources."""
-    return engine.ask(request.question, top_k=request.top_k, mode=request.mode)
+    result = await run_question(http, engine.retrieve, request.question, top_k=request.top_k, mode=request.mode)
+    return await run_blocking(engine.answer, result)
 
 
 @router.post("/search", response_model=SearchResponse, responses=error_responses(400))
-def search(request: AskRequest, engine: EngineDep) -> SearchResponse:
+async def search(request: AskRequest, engine: EngineDep, http: Request) -> SearchResponse:
     """Retrieval only: the cited evidence a question would be answered from, without writing an answer."""
-    result = engine.retrieve(request.question, top_k=request.top_k, mode=request.mode)
+    result = await run_question(http, engine.retrieve, request.question, top_k=request.top_k, mode=request.mode)
     return SearchResponse(
         question=result.question,
         mode=result.mode,
@@ -45,10 +47,10 @@ def search(request: AskRequest, engine: EngineDep) -> SearchResponse:
         **error_responses(400),
     },
 )
-def ask_stream(request: AskRequest, engine: EngineDep) -> StreamingResponse:
+async def ask_stream(request: AskRequest, engine: EngineDep, http: Request) -> StreamingResponse:
     """Server-sent events: ``token`` events with answer text as it is produced, then one ``sources`` event."""
-    result = engine.retrieve(request.question, top_k=request.top_k, mode=request.mode)
-    answerer = engine.answerer
+    result = await run_question(http, engine.retrieve, request.question, top_k=request.top_k, mode=request.mode)
+    answerer = await run_blocking(lambda: engine.answerer)  # built on first use: not in the event loop
 
     def events() -> Iterator[str]:
         for piece in answerer.stream(result):

@@ -6,13 +6,14 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from app.answer import to_sources
 from app.api.chat_schemas import STREAM_DESCRIPTION, STREAM_EVENT_SCHEMA, ChatRequest, ChatResponse
 from app.api.deps import EngineDep
+from app.api.questions import run_blocking, run_question
 from app.api.schemas import error_responses
 from app.chat import Standalone, standalone_question
 
@@ -44,13 +45,13 @@ def _event(kind: str, data: object) -> str:
         **error_responses(400),
     },
 )
-def chat(request: ChatRequest, engine: EngineDep) -> Any:
+async def chat(request: ChatRequest, engine: EngineDep, http: Request) -> Any:
     """Answer the conversation's last question. A follow-up ("where was she born?") is first rewritten to a
     standalone question from the history (by the LLM when one is configured, else by an offline rule)."""
-    standalone = standalone_question(request.messages, engine.answerer.chat_model)
-    result = engine.retrieve(standalone.question, top_k=request.top_k, mode=request.mode)
+    standalone = await run_blocking(lambda: standalone_question(request.messages, engine.answerer.chat_model))
+    result = await run_question(http, engine.retrieve, standalone.question, top_k=request.top_k, mode=request.mode)
     if not request.stream:
-        answer = engine.answerer.answer(result)
+        answer = await run_blocking(engine.answer, result)
         return ChatResponse(
             **answer.model_dump(exclude={"question", "route"}),
             question=request.question,

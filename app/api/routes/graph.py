@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 
 from app.api.deps import EngineDep
+from app.api.questions import run_blocking, run_question
 from app.api.schemas import RetrievalMode, error_responses
 from app.explore import (
     EntityBrief,
@@ -72,11 +73,11 @@ def get_neighbourhood(entity_id: str, engine: EngineDep, limit: Annotated[int, Q
 
 
 @router.post("/subgraph", response_model=SubgraphResponse, responses=error_responses(400))
-def subgraph(request: SubgraphRequest, engine: EngineDep) -> SubgraphResponse:
+async def subgraph(request: SubgraphRequest, engine: EngineDep, http: Request) -> SubgraphResponse:
     """The chunks behind an answer, the entities they mention and the relations among them."""
     chunk_ids = request.chunk_ids
     if not chunk_ids and request.question:
-        result = engine.retrieve(request.question, top_k=request.top_k, mode=request.mode)
+        result = await run_question(http, engine.retrieve, request.question, top_k=request.top_k, mode=request.mode)
         chunk_ids = [e.chunk.id for e in result.evidence]
-    view = evidence_subgraph(engine.store, chunk_ids)
+    view = await run_blocking(lambda: evidence_subgraph(engine.store, chunk_ids))
     return SubgraphResponse(**view.model_dump(), chunk_ids=[n.id for n in view.nodes if n.kind == "chunk"])

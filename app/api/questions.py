@@ -1,0 +1,48 @@
+"""Admission for question work: at most ``question_concurrency`` retrievals run at once, process-wide.
+
+A retrieval is CPU work (the question's embedding, the graph, TreeHop, fusion), several threads of it per
+question. Twenty of them at once on two cores finish no sooner than one after another, and the switching
+between their ~100 threads costs CPU of its own; so the API runs as many as there are cores and lets the
+rest wait. They wait as coroutines on a capacity limiter, not as threads blocked on a lock, so waiting
+questions hold no worker thread: ``/healthz``, document and job routes stay responsive under any load, and
+nothing that a running question needs can be held by a waiting one (the deadlock of issue 12 cannot recur).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+import anyio
+import anyio.to_thread
+from fastapi import FastAPI, Request
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def question_slots(configured: int) -> int:
+    """How many questions run at once: the setting, else one per CPU core."""
+    return configured or os.cpu_count() or 1
+
+
+def _limiter(app: FastAPI) -> anyio.CapacityLimiter:
+    # Made on first use, inside the event loop (a limiter belongs to one loop); the check and the assignment
+    # have no await between them, so two requests cannot make two limiters.
+    limiter: anyio.CapacityLimiter | None = getattr(app.state, "question_limiter", None)
+    if limiter is None:
+        limiter = anyio.CapacityLimiter(question_slots(app.state.settings.question_concurrency))
+        app.state.question_limiter = limiter
+    return limiter
+
+
+async def run_question(request: Request, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """``work(*args, **kwargs)`` on a worker thread once a question slot is free."""
+    return await anyio.to_thread.run_sync(functools.partial(work, *args, **kwargs), limiter=_limiter(request.app))
+
+
+async def run_blocking(work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """``work`` on a worker thread without a question slot: answer generation waits on an LLM, mostly."""
+    return await anyio.to_thread.run_sync(functools.partial(work, *args, **kwargs))
