@@ -18,16 +18,17 @@ from retrieval.types import ScoredChunk
 class FusionWeights:
     """Weights of each signal in reciprocal-rank fusion (0 disables a signal).
 
-    Defaults chosen on the train split only (``amalgam eval tune-fusion``, docs/bench-retrieval.md), with
-    TreeHop's mention queries (no model trained on those questions): PPR counts double, TreeHop one and a
-    half, proximity adds little once PPR and role are in, and a small RRF offset trusts each signal's first
-    places more than the textbook 60."""
+    Defaults chosen on the train split only, over the workspace the product's ingest builds from the full
+    corpus (``amalgam eval tune-fusion``, 2026-12-07, docs/benchmarks.md; macro R@5 on train 70.9 with the
+    old harness's weights, 73.1 with these): BM25 and PPR count double, TreeHop one and a half, proximity
+    adds nothing once PPR and role are in, and a small RRF offset trusts each signal's first places more
+    than the textbook 60."""
 
     dense: float = 1.0
-    bm25: float = 0.75
+    bm25: float = 2.0
     ppr: float = 2.0
-    proximity: float = 0.25
-    role: float = 0.5
+    proximity: float = 0.0
+    role: float = 0.25
     treehop: float = 1.5
     rrf_k: int = 10  # the rank offset of RRF: lower trusts each signal's first places more
 
