@@ -66,7 +66,8 @@ class SearchDefaults:
 MODEL_DEFAULTS = SearchDefaults(5, PATH_WEIGHT, QUESTION_WEIGHT, HOP_OFFSET)
 # Mention queries, chosen on the train split (nothing trained: `amalgam eval tune-treehop`). They need no
 # s(q, B), the question is already inside them; keeping 3 passages instead of 5 cut the queries from ~33 to
-# ~21 (the hop's cost) at the same recall.
+# ~21 (the hop's cost) at the same recall. Re-run on the product-built full corpus's train split (2026-12-07):
+# these weights still score best (tied with λ 0.5), so they stay.
 MENTION_DEFAULTS = SearchDefaults(3, 0.75, 0.0, -0.6)
 MENTION_MIX = 0.7  # λ of normalize(m + λ·q)
 
