@@ -60,8 +60,5 @@ def _connecting_relations(store: GraphStore, entity_ids: set[str], names: dict[s
     """Relations whose two ends both appear in the evidence, strongest first."""
     if not entity_ids:
         return []
-    inside = [
-        r for r in store.relations_of(sorted(entity_ids)) if r.source_id in entity_ids and r.target_id in entity_ids
-    ]
-    inside.sort(key=lambda r: -r.weight)
+    inside = sorted(store.relations_between(sorted(entity_ids)), key=lambda r: -r.weight)
     return list(dict.fromkeys(f"{names[r.source_id]} -[{r.type}]-> {names[r.target_id]}" for r in inside))

@@ -159,6 +159,11 @@ class GraphStore(Protocol):
         """Relations with either endpoint in ``entity_ids``."""
         ...
 
+    def relations_between(self, entity_ids: Sequence[str]) -> list[Relation]:
+        """Relations with both endpoints in ``entity_ids``, ordered by id: what connects a set of entities,
+        without reading every relation of a hub among them."""
+        ...
+
     def entities_of_chunks(self, chunk_ids: Sequence[str]) -> dict[str, list[str]]: ...
 
     def entity_vectors(self, entity_ids: Sequence[str]) -> dict[str, list[float]]:

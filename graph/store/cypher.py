@@ -259,6 +259,12 @@ RETURN r.id AS id, startNode(r).id AS source_id, endNode(r).id AS target_id, r.t
     r.conflict AS conflict, r.evidence AS evidence, r.descriptions AS descriptions
 ORDER BY id"""
 
+RELATIONS_BETWEEN = """
+MATCH (a:Entity)-[r:RELATED]->(b:Entity) WHERE a.key IN $keys AND b.key IN $keys
+RETURN r.id AS id, a.id AS source_id, b.id AS target_id, r.type AS type,
+    r.conflict AS conflict, r.evidence AS evidence, r.descriptions AS descriptions
+ORDER BY id"""
+
 # The index spans every workspace: over-fetch, then keep this workspace's nodes.
 # Many query vectors in one round trip; ``query`` is the position of the vector in ``$vectors``.
 VECTOR_SEARCH_BATCH = """

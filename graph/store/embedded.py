@@ -364,7 +364,13 @@ class EmbeddedGraphStore:
         return [build_entity(i, name, type_, desc, mentions[i]) for i, name, type_, desc in rows]
 
     def relations_of(self, entity_ids: Sequence[str]) -> list[Relation]:
-        rows = self._rows(q.RELATIONS_OF, ids=_ids(entity_ids))
+        return self._relations(self._rows(q.RELATIONS_OF, ids=_ids(entity_ids)))
+
+    def relations_between(self, entity_ids: Sequence[str]) -> list[Relation]:
+        return self._relations(self._rows(q.RELATIONS_BETWEEN, ids=_ids(entity_ids)))
+
+    def _relations(self, rows: list[tuple]) -> list[Relation]:
+        """Relation rows (id, source, target, type, conflict) with their evidence, read in one more query."""
         evidence: dict[str, list[tuple[str, str]]] = {row[0]: [] for row in rows}
         for relation_id, chunk_id, description in self._rows(q.EVIDENCE_OF, ids=_ids(list(evidence))):
             evidence[relation_id].append((chunk_id, description))

@@ -161,6 +161,9 @@ ORDER BY chunk_id, entity_id"""
 RELATIONS_OF = f"""
 SELECT id, source_id, target_id, type, conflict FROM relations
 WHERE ws = :ws AND (source_id IN {_in("ids")} OR target_id IN {_in("ids")}) ORDER BY id"""
+RELATIONS_BETWEEN = f"""
+SELECT id, source_id, target_id, type, conflict FROM relations
+WHERE ws = :ws AND source_id IN {_in("ids")} AND target_id IN {_in("ids")} ORDER BY id"""
 EVIDENCE_OF = f"SELECT relation_id, chunk_id, description FROM evidence WHERE ws = :ws AND relation_id IN {_in('ids')}"
 
 EMBEDDINGS = {

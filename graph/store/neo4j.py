@@ -331,12 +331,18 @@ class Neo4jGraphStore:
         ]
 
     def relations_of(self, entity_ids: Sequence[str]) -> list[Relation]:
+        return self._relations(cypher.RELATIONS_OF, entity_ids)
+
+    def relations_between(self, entity_ids: Sequence[str]) -> list[Relation]:
+        return self._relations(cypher.RELATIONS_BETWEEN, entity_ids)
+
+    def _relations(self, query: str, entity_ids: Sequence[str]) -> list[Relation]:
         return [
             build_relation(
                 r["id"], r["source_id"], r["target_id"], r["type"], bool(r["conflict"]),
                 zip(r["evidence"], r["descriptions"], strict=True),
             )
-            for r in self._read(cypher.RELATIONS_OF, keys=self._keys(entity_ids))
+            for r in self._read(query, keys=self._keys(entity_ids))
         ]  # fmt: skip
 
     def entities_of_chunks(self, chunk_ids: Sequence[str]) -> dict[str, list[str]]:

@@ -163,6 +163,16 @@ def test_relation_evidence_merges_and_weight_counts_chunks(loaded: GraphStore) -
     assert [r.id for r in loaded.relations_of([FRANCE])] == [LOCATED_IN.id]
 
 
+def test_relations_between_keep_only_relations_with_both_ends_in_the_set(loaded: GraphStore) -> None:
+    lived, located = LIVED_A.id, LOCATED_IN.id
+    assert [r.id for r in loaded.relations_between([CURIE, PARIS, FRANCE])] == sorted([lived, located])
+    (between,) = loaded.relations_between([PARIS, CURIE])
+    assert (between.id, between.source_id, between.target_id, between.weight) == (lived, CURIE, PARIS, 2.0)
+    assert dict(zip(between.evidence, between.descriptions, strict=True)) == {A1: "lived", B0: "worked there"}
+    assert loaded.relations_between([PARIS]) == []  # its relations lead out of the set
+    assert loaded.relations_between([]) == []
+
+
 def test_find_entities_by_name_or_alias_ignoring_case(loaded: GraphStore) -> None:
     assert [e.id for e in loaded.find_entities(["city of LIGHT"])] == [PARIS]
     assert sorted(e.id for e in loaded.find_entities(["FRANCE", "madame curie", "nobody"])) == sorted([FRANCE, CURIE])

@@ -38,6 +38,26 @@ def test_exact_index_below_threshold_and_idempotent_add() -> None:
     np.testing.assert_allclose(index.reconstruct(["c3"])[0], vectors[3], atol=1e-6)
 
 
+def test_batched_exact_search_ranks_as_one_faiss_search_per_query() -> None:
+    """Several queries go through one matrix product instead of FAISS's scan: same chunks, same order,
+    same scores (to float precision), with replaced and duplicate vectors in the index."""
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((500, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = FaissIndex(16)
+    index.add([f"c{i}" for i in range(500)], vectors)
+    index.add(["c3", "twin"], vectors[[9, 9]])  # c3 replaced by c9's vector; "twin" duplicates it too
+    queries = rng.standard_normal((6, 16)).astype(np.float32)
+    batched = index.search_batch(queries, 8)
+    for query, hits in zip(queries, batched, strict=True):
+        (alone,) = index.search_batch(query.reshape(1, -1), 8)  # one query: FAISS's own search
+        assert {h.chunk_id for h in hits} == {h.chunk_id for h in alone}
+        assert [round(h.score, 5) for h in hits] == [round(h.score, 5) for h in alone]
+    exact = index.search_batch(np.stack([vectors[9], vectors[9]]), 3)
+    assert [h.chunk_id for h in exact[0]] == [h.chunk_id for h in exact[1]]
+    assert {h.chunk_id for h in exact[0]} == {"c3", "c9", "twin"} and exact[0][0].score == pytest.approx(1.0)
+
+
 def test_faiss_index_persists_with_its_approximate_index(tmp_path: Path) -> None:
     vectors = _vectors(300)
     ids = [f"c{i}" for i in range(300)]
