@@ -69,18 +69,19 @@ def test_hybrid_finds_both_hops_with_citation_context(built) -> None:  # type: i
 
 def test_graph_mode_reaches_the_second_hop_through_the_entity_graph(built) -> None:  # type: ignore[no-untyped-def]
     retriever, to_passage = built
-    ranked = retriever.rank(QUESTION, k=5, mode="graph")
-    assert not ranked.notes and ranked.fusion == "rrf"
-    assert list(ranked.rankings) == ["ppr", "proximity", "role"]  # the mode's signals; dense only fed PPR
-    ppr = [to_passage[h.chunk_id] for h in ranked.rankings["ppr"].hits]
-    assert ppr[0] == "p1" and "p2" in ppr[:3]
-    assert ranked.rankings["role"].hits and ranked.rankings["proximity"].hits
-    assert "Marta Velasquez" in {link.name for link in ranked.links}
-    assert {"ppr"} <= {name for h in ranked.hits for name in h.retrievers}
     weights = retriever.weights
     try:
+        retriever.weights = FusionWeights(proximity=0.25)  # the shipped weights give proximity none
+        ranked = retriever.rank(QUESTION, k=5, mode="graph")
+        assert not ranked.notes and ranked.fusion == "rrf"
+        assert list(ranked.rankings) == ["ppr", "proximity", "role"]  # the mode's signals; dense only fed PPR
+        ppr = [to_passage[h.chunk_id] for h in ranked.rankings["ppr"].hits]
+        assert ppr[0] == "p1" and "p2" in ppr[:3]
+        assert ranked.rankings["role"].hits and ranked.rankings["proximity"].hits
+        assert "Marta Velasquez" in {link.name for link in ranked.links}
+        assert {"ppr"} <= {name for h in ranked.hits for name in h.retrievers}
         retriever.weights = FusionWeights(proximity=0.0)
-        assert "proximity" not in retriever.rank(QUESTION, k=5, mode="graph").rankings  # weighs 0: not computed
+        assert list(retriever.rank(QUESTION, k=5, mode="graph").rankings) == ["ppr", "role"]  # weighs 0: not computed
     finally:
         retriever.weights = weights
 
