@@ -24,8 +24,12 @@ T = TypeVar("T")
 
 
 def question_slots(configured: int) -> int:
-    """How many questions run at once: the setting, else one per CPU core."""
-    return configured or os.cpu_count() or 1
+    """How many questions run at once: the setting, else one per CPU core this process may run on."""
+    if configured:
+        return configured
+    # The cores of the process's affinity mask (a container's cpuset), not every core the machine has.
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    return len(usable) if usable else os.cpu_count() or 1
 
 
 def _limiter(app: FastAPI) -> anyio.CapacityLimiter:

@@ -6,6 +6,7 @@ answering and the server could not be stopped. These tests would hang (and fail 
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.api.main import create_app
+from app.api.questions import question_slots
 from app.config import load_settings
 from tests.e2e.conftest import serving
 
@@ -141,3 +143,14 @@ def test_questions_beyond_the_slots_wait_their_turn_and_health_answers(server: t
     assert codes == [200] * 12
     assert peak == 2
     assert latencies and max(latencies) < 2.0, "the health check waited behind the questions"
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux-only")
+def test_question_slots_default_to_the_cores_this_process_may_use() -> None:
+    assert question_slots(3) == 3
+    cores = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {min(cores)})  # as a container's cpuset would: one core of the machine's
+        assert question_slots(0) == 1
+    finally:
+        os.sched_setaffinity(0, cores)
