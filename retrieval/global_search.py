@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from retrieval.communities import CommunityIndex
+from retrieval.fusion.rrf import weighted_rrf
 from retrieval.types import EntityLink, Query, ScoredChunk
 
 RRF_K = 10
@@ -57,11 +58,7 @@ def question_focus(text: str) -> str:
 
 def match_chunks(dense: Sequence[ScoredChunk], sparse: Sequence[ScoredChunk]) -> list[str]:
     """Chunk ids by reciprocal-rank fusion of the dense ranking and the focus's BM25 ranking."""
-    scores: dict[str, float] = {}
-    for ranking in (dense, sparse):
-        for rank, hit in enumerate(ranking, start=1):
-            scores[hit.chunk_id] = scores.get(hit.chunk_id, 0.0) + 1.0 / (MATCH_RRF_K + rank)
-    return sorted(scores, key=lambda c: (-scores[c], c))
+    return [hit.chunk_id for hit in weighted_rrf({"dense": dense, "bm25": sparse}, k_rrf=MATCH_RRF_K)]
 
 
 def chunk_communities(index: CommunityIndex, entities_of: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
