@@ -112,9 +112,9 @@ class Settings(BaseSettings):
     api_keys_file: Path = Path("api-keys.txt")  # default: data_dir / "api-keys.txt"
     # Browser origins allowed to call the API (CORS); empty = no cross-origin calls at all.
     cors_origins: list[str] = Field(default_factory=list)
-    # Questions the API works on at once (retrieval and answer), the rest wait their turn without holding a
-    # thread; 0 = one per CPU core. More at once than cores only interleave them: each waits longer and the
-    # threads' switching costs CPU (docs/reliability.md, API load).
+    # Questions the API retrieves for at once (answer generation runs outside these slots), the rest wait their
+    # turn without holding a thread; 0 = one per CPU core the process may use. More at once than cores only
+    # interleave them: each waits longer and the threads' switching costs CPU (docs/reliability.md, API load).
     question_concurrency: int = Field(default=0, ge=0)
     upload_max_mb: int = Field(default=50, ge=1)
     # A larger file is refused (a per-file error) before it is read: one document's cost stays bounded.
