@@ -6,6 +6,8 @@ between their ~100 threads costs CPU of its own; so the API runs as many as ther
 rest wait. They wait as coroutines on a capacity limiter, not as threads blocked on a lock, so waiting
 questions hold no worker thread: ``/healthz``, document and job routes stay responsive under any load, and
 nothing that a running question needs can be held by a waiting one (the deadlock of issue 12 cannot recur).
+Answer generation (an LLM call, mostly waiting) runs outside the slots, through starlette's
+``run_in_threadpool``.
 """
 
 from __future__ import annotations
@@ -45,8 +47,3 @@ def _limiter(app: FastAPI) -> anyio.CapacityLimiter:
 async def run_question(request: Request, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """``work(*args, **kwargs)`` on a worker thread once a question slot is free."""
     return await anyio.to_thread.run_sync(functools.partial(work, *args, **kwargs), limiter=_limiter(request.app))
-
-
-async def run_blocking(work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """``work`` on a worker thread without a question slot: answer generation waits on an LLM, mostly."""
-    return await anyio.to_thread.run_sync(functools.partial(work, *args, **kwargs))

@@ -5,10 +5,11 @@ from collections.abc import Iterator
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from app.answer import to_sources
 from app.api.deps import EngineDep
-from app.api.questions import run_blocking, run_question
+from app.api.questions import run_question
 from app.api.schemas import AskRequest, AskResponse, SearchResponse, error_responses
 from app.global_answer import cited_communities
 from app.results import Answer
@@ -20,7 +21,7 @@ router = APIRouter(tags=["ask"])
 async def ask(request: AskRequest, engine: EngineDep, http: Request) -> Answer:
     """Answer a question from the workspace's documents, with cited sources."""
     result = await run_question(http, engine.retrieve, request.question, top_k=request.top_k, mode=request.mode)
-    return await run_blocking(engine.answer, result)
+    return await run_in_threadpool(engine.answer, result)
 
 
 @router.post("/search", response_model=SearchResponse, responses=error_responses(400))
@@ -50,7 +51,7 @@ async def search(request: AskRequest, engine: EngineDep, http: Request) -> Searc
 async def ask_stream(request: AskRequest, engine: EngineDep, http: Request) -> StreamingResponse:
     """Server-sent events: ``token`` events with answer text as it is produced, then one ``sources`` event."""
     result = await run_question(http, engine.retrieve, request.question, top_k=request.top_k, mode=request.mode)
-    answerer = await run_blocking(lambda: engine.answerer)  # built on first use: not in the event loop
+    answerer = await run_in_threadpool(lambda: engine.answerer)  # built on first use: not in the event loop
 
     def events() -> Iterator[str]:
         for piece in answerer.stream(result):

@@ -9,11 +9,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from app.answer import to_sources
 from app.api.chat_schemas import STREAM_DESCRIPTION, STREAM_EVENT_SCHEMA, ChatRequest, ChatResponse
 from app.api.deps import EngineDep
-from app.api.questions import run_blocking, run_question
+from app.api.questions import run_question
 from app.api.schemas import error_responses
 from app.chat import Standalone, standalone_question
 
@@ -48,10 +49,10 @@ def _event(kind: str, data: object) -> str:
 async def chat(request: ChatRequest, engine: EngineDep, http: Request) -> Any:
     """Answer the conversation's last question. A follow-up ("where was she born?") is first rewritten to a
     standalone question from the history (by the LLM when one is configured, else by an offline rule)."""
-    standalone = await run_blocking(lambda: standalone_question(request.messages, engine.answerer.chat_model))
+    standalone = await run_in_threadpool(lambda: standalone_question(request.messages, engine.answerer.chat_model))
     result = await run_question(http, engine.retrieve, standalone.question, top_k=request.top_k, mode=request.mode)
     if not request.stream:
-        answer = await run_blocking(engine.answer, result)
+        answer = await run_in_threadpool(engine.answer, result)
         return ChatResponse(
             **answer.model_dump(exclude={"question", "route"}),
             question=request.question,

@@ -7,9 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import EngineDep
-from app.api.questions import run_blocking, run_question
+from app.api.questions import run_question
 from app.api.schemas import RetrievalMode, error_responses
 from app.explore import (
     EntityBrief,
@@ -79,5 +80,5 @@ async def subgraph(request: SubgraphRequest, engine: EngineDep, http: Request) -
     if not chunk_ids and request.question:
         result = await run_question(http, engine.retrieve, request.question, top_k=request.top_k, mode=request.mode)
         chunk_ids = [e.chunk.id for e in result.evidence]
-    view = await run_blocking(lambda: evidence_subgraph(engine.store, chunk_ids))
+    view = await run_in_threadpool(lambda: evidence_subgraph(engine.store, chunk_ids))
     return SubgraphResponse(**view.model_dump(), chunk_ids=[n.id for n in view.nodes if n.kind == "chunk"])

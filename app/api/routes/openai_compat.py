@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from app.answer import to_sources
 from app.api.deps import EngineDep
@@ -27,7 +28,7 @@ from app.api.openai_schemas import (
     ModelList,
     chunk_payload,
 )
-from app.api.questions import run_blocking, run_question
+from app.api.questions import run_question
 from app.api.schemas import error_responses
 from app.chat import ChatMessage, standalone_question
 from app.engine import Engine
@@ -65,19 +66,19 @@ def list_models(engine: EngineDep) -> ModelList:
 async def chat_completions(request: ChatCompletionRequest, engine: EngineDep, response: Response, http: Request) -> Any:
     """Answer the last user message from the workspace's documents with the named or routed expert. The
     route and the sources come in the ``amalgam`` field (each stream chunk's last one) and in headers."""
-    experts = await run_blocking(_experts, engine)
+    experts = await run_in_threadpool(_experts, engine)
     known = experts.model_names
     if request.model not in known:
         raise HTTPException(400, f"unknown model {request.model!r}; known: {', '.join(known)}")
     question = _standalone(request)
     result = await run_question(http, engine.retrieve, question, top_k=request.top_k, mode=request.mode)
-    answer = await run_blocking(experts.stream, result, request.model)
+    answer = await run_in_threadpool(experts.stream, result, request.model)
     sources = to_sources(answer.evidence)
     headers = _headers(answer.route, sources)
     if request.stream:
         return StreamingResponse(_events(answer, sources, question), media_type="text/event-stream", headers=headers)
     response.headers.update(headers)
-    text = (await run_blocking("".join, answer.pieces)).strip()  # the pieces come from the model as it writes
+    text = (await run_in_threadpool("".join, answer.pieces)).strip()  # the pieces come from the model as it writes
     return ChatCompletion(
         id=_completion_id(),
         created=int(time.time()),
