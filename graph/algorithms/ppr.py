@@ -46,12 +46,19 @@ def personalized_pagerank(
         raise ValueError("personalization needs at least one positive weight")
     restart /= restart.sum()
     transition = transition_matrix(adjacency)
-    dangling = np.asarray(transition.sum(axis=0)).ravel() == 0
-    rank = restart.copy()
+    dangling = np.flatnonzero(np.asarray(transition.sum(axis=0)).ravel() == 0)
+    jump = (1.0 - damping) * restart
+    rank, change = restart.copy(), np.empty(n)
+    # In place, in the order of damping * (P @ rank + leaked * restart) + (1 - damping) * restart: the same
+    # floats as the plain expression, without its five temporary vectors per step (a question runs ~200).
     for _ in range(max_iter):
         leaked = rank[dangling].sum()
-        updated = damping * (transition @ rank + leaked * restart) + (1.0 - damping) * restart
-        if np.abs(updated - rank).sum() < tol:
+        updated = transition @ rank
+        updated += leaked * restart
+        updated *= damping
+        updated += jump
+        np.subtract(updated, rank, out=change)
+        if np.abs(change, out=change).sum() < tol:
             return updated
         rank = updated
     return rank

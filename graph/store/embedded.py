@@ -45,15 +45,23 @@ def _blob(vector: Sequence[float] | None) -> bytes | None:
 
 def top_k(scores: np.ndarray, ids: Sequence[str], k: int) -> list[int]:
     """Positions of the k best scores, ordered by (-score rounded to 1e-6, id): deterministic, and the
-    order the Neo4j store returns. argpartition keeps it O(n); every row tied with the k-th survives the
-    cut, so the id tie-break picks among all of them."""
-    rounded = np.round(scores.astype(np.float64), 6)
-    if k < len(ids):
-        kth = np.partition(-rounded, k - 1)[k - 1]
-        candidates = np.flatnonzero(-rounded <= kth)
+    order the Neo4j store returns. Every row tied with the k-th after rounding survives the cut, so the id
+    tie-break picks among all of them. ``ids`` may run longer than ``scores`` (rows appended since).
+
+    A partition of the raw scores cuts first: rounding moves a score by at most 5e-7, so only rows within
+    1e-6 of the raw k-th best can round level with it. Rounding all 78k rows of a large workspace cost more
+    than the cut."""
+    n = len(scores)
+    if k < n:
+        kth = float(np.partition(scores, n - k)[n - k])
+        near = np.flatnonzero(scores >= kth - 2e-6)
+        rounded_near = np.round(scores[near].astype(np.float64), 6)
+        kept = rounded_near >= round(kth, 6)
+        candidates, rounded = near[kept], rounded_near[kept]
     else:
-        candidates = np.arange(len(ids))
-    return sorted(candidates.tolist(), key=lambda i: (-rounded[i], ids[i]))[:k]
+        candidates, rounded = np.arange(n), np.round(scores.astype(np.float64), 6)
+    score_of = dict(zip(candidates.tolist(), rounded.tolist(), strict=True))
+    return sorted(score_of, key=lambda i: (-score_of[i], ids[i]))[:k]
 
 
 class EmbeddedGraphStore:
@@ -395,13 +403,22 @@ class EmbeddedGraphStore:
         queries = np.asarray([check_query_vector(e, self.embedding_dim) for e in embeddings], dtype=np.float32).reshape(
             len(embeddings), self.embedding_dim
         )
-        with self._lock:  # a snapshot: later upserts append rows or replace whole buffers
-            cached = self._matrix(table)
-            ids, matrix = cached.ids[:], cached.matrix
-        if not ids or k <= 0 or not len(queries):
-            return [[] for _ in range(len(queries))]
         norms = np.linalg.norm(queries, axis=1, keepdims=True)
-        scores = (queries / np.where(norms == 0, 1.0, norms)) @ matrix.T
+        units = queries / np.where(norms == 0, 1.0, norms)
+        with self._lock:  # a snapshot: later upserts append rows (and ids) or replace whole buffers
+            cached = self._matrix(table)
+            ids, matrix = cached.ids, cached.matrix  # rows below len(matrix) keep their ids
+            # One question (entity linking) on a large matrix: the rows its top k can be in, from the
+            # half-precision copy (inside the lock: an upsert may grow that copy).
+            rows = cached.exact_candidates(units[0], k) if len(units) == 1 and k > 0 else None
+        if not len(matrix) or k <= 0 or not len(queries):
+            return [[] for _ in range(len(queries))]
+        if rows is not None:
+            scores = matrix[rows] @ units[0]
+            return [[(ids[rows[i]], float(scores[i])) for i in top_k(scores, [ids[r] for r in rows], k)]]
+        # matrix @ queries.T, not queries @ matrix.T: OpenBLAS runs this orientation ~1.5x faster (one question
+        # against 78k entity vectors: 8.1 -> 5.3 ms), and both give the same floats.
+        scores = (matrix @ units.T).T
         return [[(ids[i], float(row[i])) for i in top_k(row, ids, k)] for row in scores]
 
     def _matrix(self, table: str) -> VectorMatrix:

@@ -222,19 +222,27 @@ class FaissIndex:
         """Top ``k`` (scores, ids) of several queries against the exact index, as one matrix product.
 
         FAISS scans every stored vector once per query until a batch is very large (its BLAS threshold), so
-        TreeHop's ~20 next queries read the 19.6k-chunk matrix ~20 times: 22 ms a question. One BLAS
-        product reads it once. Equal scores (duplicate passages) are ordered by their row, deterministically."""
+        TreeHop's ~20 next queries read the 19.6k-chunk matrix ~20 times: 22 ms a question. One product reads
+        it once; torch's (already loaded: it runs the embedder) with its top-k took 4.5 ms where numpy's with
+        argpartition took 8.0. Equal scores (duplicate passages) are ordered by their row, deterministically,
+        also where they straddle the cut."""
+        import torch
+
         faiss = _faiss()
         flat = faiss.downcast_index(self._index.index)
         # A view of the index's own storage: a retriever's indexes are never written while it searches (a
         # write saves new files and the engine swaps in a retriever over them).
         vectors = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * self.dim).reshape(flat.ntotal, self.dim)
-        scores = queries @ vectors.T
-        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        top_scores = np.take_along_axis(scores, top, axis=1)
-        order = np.lexsort((top, -top_scores), axis=1)  # best score first, then the earlier row
-        rows = np.take_along_axis(top, order, axis=1)
-        return np.take_along_axis(top_scores, order, axis=1), faiss.vector_to_array(self._index.id_map)[rows]
+        scores = torch.from_numpy(vectors) @ torch.from_numpy(queries).T  # (chunks, queries)
+        kth = torch.topk(scores, k, dim=0).values[-1]
+        rows, columns = (found.numpy() for found in torch.nonzero(scores >= kth, as_tuple=True))
+        values = scores[rows, columns].numpy()
+        order = np.lexsort((rows, -values, columns))  # per query: best score first, then the earlier row
+        rows, columns, values = rows[order], columns[order], values[order]
+        starts = np.searchsorted(columns, np.arange(len(queries)))
+        picked = (starts[:, None] + np.arange(k)).ravel()  # each query has at least k rows at or above its k-th
+        ids = faiss.vector_to_array(self._index.id_map)[rows[picked]]
+        return values[picked].reshape(-1, k), ids.reshape(-1, k)
 
     def search(self, query: np.ndarray, k: int) -> list[ScoredChunk]:
         return self.search_batch(query.reshape(1, -1), k)[0]

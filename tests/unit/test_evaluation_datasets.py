@@ -123,6 +123,34 @@ def test_the_ingest_code_digest_changes_with_code_not_with_comments(tmp_path: Pa
     assert ingest_code_digest.__wrapped__(tmp_path, ("ingest",)) != before
 
 
+def test_question_time_code_does_not_rebuild_a_workspace(tmp_path: Path) -> None:
+    (tmp_path / "graph" / "algorithms").mkdir(parents=True)
+    ranking = tmp_path / "graph" / "algorithms" / "ppr.py"
+    store = tmp_path / "graph" / "store.py"
+    ranking.write_text("DAMPING = 0.5\n")
+    store.write_text("LIMIT = 4096\n")
+    before = ingest_code_digest.__wrapped__(tmp_path, ("graph",), ("graph/algorithms",))
+    ranking.write_text("DAMPING = 0.7\n")
+    assert ingest_code_digest.__wrapped__(tmp_path, ("graph",), ("graph/algorithms",)) == before
+    store.write_text("LIMIT = 1024\n")
+    assert ingest_code_digest.__wrapped__(tmp_path, ("graph",), ("graph/algorithms",)) != before
+
+
+def test_no_ingest_module_imports_the_question_time_code() -> None:
+    """The digest leaves QUESTION_TIME_CODE out on the grounds that ingest never runs it: keep that true."""
+    from app.evaluation.workspace import INGEST_CODE, QUESTION_TIME_CODE, REPO
+
+    skipped = [REPO / folder for folder in QUESTION_TIME_CODE]
+    modules = [folder.replace("/", ".") for folder in QUESTION_TIME_CODE]
+    for root in INGEST_CODE:
+        path = REPO / root
+        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            if any(file.is_relative_to(folder) for folder in skipped):
+                continue
+            text = file.read_text(encoding="utf-8")
+            assert not any(module in text for module in modules), f"{file} imports question-time code"
+
+
 def test_newer_ingest_code_keeps_the_workspace_name_but_not_the_key() -> None:
     corpus = corpus_jsonl([Passage("p1", "T", "text")])
     key = ingest_key(load_settings(chunker="fixed", extractor="spacy"), corpus)
