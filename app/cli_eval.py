@@ -16,6 +16,7 @@ from app.evaluation.datasets import DEFAULT_DATASET
 from app.evaluation.metrics import METHODS
 from app.evaluation.refit import DEFAULT_FOLDS
 from retrieval.fusion.learned import DEFAULT_PATH as LEARNED_FUSION_PATH
+from retrieval.fusion.learned import TRAINED_SIGNALS
 
 eval_app = typer.Typer(help="Measure retrieval on benchmark data.", no_args_is_help=True)
 T = TypeVar("T")
@@ -97,17 +98,22 @@ def train_fusion(
     ] = DEFAULT_FOLDS,
     output: Annotated[Path, typer.Option(help="where to write the model (JSON)")] = LEARNED_FUSION_PATH,
     l2: Annotated[float, typer.Option(help="L2 penalty on the standardised weights")] = 1e-4,
+    signals: Annotated[
+        str, typer.Option(help="comma-separated signals the model reads (the others are not computed when it ranks)")
+    ] = ",".join(TRAINED_SIGNALS),
     limit_questions: LimitQuestions = None,
     dataset_dir: DatasetDir = DEFAULT_DATASET,
     torch_threads: TorchThreads = 0,
 ) -> None:
-    """Fit the learned fusion on the train split, print its 2-fold recall@5 next to RRF's, and save it."""
+    """Fit the learned fusion on the train split, print its 2-fold recall@5 next to RRF's and next to models
+    without each signal, and save it."""
     from app.evaluation.refit import train_fusion as run
 
     _run(
         lambda: run(
             dataset_dir,
             output,
+            signals=[name.strip() for name in signals.split(",") if name.strip()],
             treehop_folds=treehop_folds,
             l2=l2,
             limit_questions=limit_questions,

@@ -7,19 +7,27 @@ passage and macro-averaged over the datasets, as ``tune-fusion`` does.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from retrieval.fusion.learned import FEATURES, SIGNALS, LearnedFusion, candidate_features
+from retrieval.fusion.learned import (
+    FEATURES,
+    SIGNALS,
+    Candidates,
+    LearnedFusion,
+    candidate_features,
+    model_features,
+)
 from retrieval.fusion.rrf import FusionWeights
 from retrieval.retriever import HybridRetriever
 
 
 @dataclass
 class FusionExample:
-    """One question's candidates (as passage ids), their features and which are gold."""
+    """One question's candidates (as passage ids), their features (every column of ``FEATURES``) and which
+    are gold."""
 
     dataset: str
     fold: int
@@ -27,6 +35,44 @@ class FusionExample:
     features: np.ndarray
     gold: np.ndarray
     n_gold: int
+
+
+@dataclass
+class CollectedQuestion:
+    """One question's candidates before featurising, so that features can be computed for any subset of
+    the signals (what a model without one of them would have seen) without retrieving again."""
+
+    dataset: str
+    fold: int
+    gold: list[str]
+    candidates: Candidates
+
+
+def collect_candidates(
+    retriever: HybridRetriever, questions: Iterable[tuple[str, int, str, Sequence[str]]], *, depth: int = 50
+) -> list[CollectedQuestion]:
+    """Every signal's candidates for each ``(dataset, fold, question, gold passage ids)``, as ``rank`` sees them."""
+    collected = []
+    for dataset, fold, question, gold in questions:
+        found = retriever.collect(question, mode="hybrid", depth=depth)
+        collected.append(CollectedQuestion(dataset, fold, list(gold), retriever.candidates_of(found)))
+    return collected
+
+
+def featurise(
+    collected: Sequence[CollectedQuestion], chunk_to_passage: dict[str, str], signals: Collection[str] = SIGNALS
+) -> list[FusionExample]:
+    """The examples as a model over ``signals`` sees them: the other signals' rankings are left out before the
+    features are computed (they then neither add candidates nor count in the co-evidence features)."""
+    out = []
+    for item in collected:
+        rankings = {name: hits for name, hits in item.candidates.rankings.items() if name in signals}
+        chunk_ids, matrix = candidate_features(replace(item.candidates, rankings=rankings))
+        passages = [chunk_to_passage.get(c, c) for c in chunk_ids]
+        wanted = set(item.gold)
+        labels = np.array([p in wanted for p in passages], dtype=bool)
+        out.append(FusionExample(item.dataset, item.fold, passages, matrix, labels, len(item.gold)))
+    return out
 
 
 def collect_examples(
@@ -37,15 +83,7 @@ def collect_examples(
     depth: int = 50,
 ) -> list[FusionExample]:
     """Featurise every ``(dataset, fold, question, gold passage ids)``'s candidates, as ``rank`` would."""
-    out = []
-    for dataset, fold, question, gold in questions:
-        found = retriever.collect(question, mode="hybrid", depth=depth)
-        chunk_ids, matrix = candidate_features(retriever.candidates_of(found))
-        passages = [chunk_to_passage.get(c, c) for c in chunk_ids]
-        wanted_passages = set(gold)
-        labels = np.array([p in wanted_passages for p in passages])
-        out.append(FusionExample(dataset, fold, passages, matrix, labels, len(gold)))
-    return out
+    return featurise(collect_candidates(retriever, questions, depth=depth), chunk_to_passage)
 
 
 Scorer = Callable[[np.ndarray], np.ndarray]
@@ -76,21 +114,44 @@ def scored_by(examples: Sequence[FusionExample], scorer: Scorer) -> list[np.ndar
     return [scorer(e.features) for e in examples]
 
 
-def fit(examples: Sequence[FusionExample], *, l2: float = 1e-4) -> LearnedFusion:
-    return fit_logistic([e.features for e in examples], [e.gold for e in examples], l2=l2)
+def fit(examples: Sequence[FusionExample], *, features: Sequence[str] = FEATURES, l2: float = 1e-4) -> LearnedFusion:
+    return fit_logistic([e.features for e in examples], [e.gold for e in examples], features=features, l2=l2)
 
 
-def two_fold(examples: Sequence[FusionExample], *, l2: float = 1e-4) -> dict[str, float]:
+def two_fold(
+    examples: Sequence[FusionExample], *, features: Sequence[str] = FEATURES, l2: float = 1e-4
+) -> dict[str, float]:
     """Recall@5 when each fold's questions are scored by a model fitted on the other fold only."""
-    models = {fold: fit([e for e in examples if e.fold != fold], l2=l2) for fold in (0, 1)}
+    models = {fold: fit([e for e in examples if e.fold != fold], features=features, l2=l2) for fold in (0, 1)}
     return recall_at_5(examples, [models[e.fold].score(e.features) for e in examples])
 
 
-def fit_logistic(matrices: Sequence[np.ndarray], labels: Sequence[np.ndarray], *, l2: float = 1e-4) -> LearnedFusion:
-    """L2-regularised logistic regression (L-BFGS in float64) over standardised features, one row per candidate."""
+def leave_one_out(
+    collected: Sequence[CollectedQuestion], chunk_to_passage: dict[str, str], *, l2: float = 1e-4
+) -> dict[str, dict[str, float]]:
+    """The 2-fold recall@5 of a model over every signal, and of one without each signal in turn (what each
+    signal adds, and so whether it is worth computing)."""
+    rows = {"every signal": two_fold(featurise(collected, chunk_to_passage), l2=l2)}
+    for signal in SIGNALS:
+        kept = [name for name in SIGNALS if name != signal]
+        examples = featurise(collected, chunk_to_passage, kept)
+        rows[f"without {signal}"] = two_fold(examples, features=model_features(kept), l2=l2)
+    return rows
+
+
+def fit_logistic(
+    matrices: Sequence[np.ndarray],
+    labels: Sequence[np.ndarray],
+    *,
+    features: Sequence[str] = FEATURES,
+    l2: float = 1e-4,
+) -> LearnedFusion:
+    """L2-regularised logistic regression (L-BFGS in float64) over the standardised ``features`` columns of
+    the matrices (every column of ``FEATURES``), one row per candidate."""
     import torch
 
-    x = np.vstack(matrices)
+    columns = [FEATURES.index(feature) for feature in features]
+    x = np.vstack(matrices)[:, columns]
     y = np.concatenate(labels).astype(float)
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
     xt = torch.tensor((x - mean) / scale, dtype=torch.float64)
@@ -107,5 +168,5 @@ def fit_logistic(matrices: Sequence[np.ndarray], labels: Sequence[np.ndarray], *
 
     optimizer.step(closure)  # type: ignore[no-untyped-call]
     return LearnedFusion(
-        list(FEATURES), mean.tolist(), scale.tolist(), w.detach().numpy().tolist(), float(b.detach().item())
+        list(features), mean.tolist(), scale.tolist(), w.detach().numpy().tolist(), float(b.detach().item())
     )

@@ -14,9 +14,11 @@ import numpy as np
 from app.errors import ConfigError
 from app.evaluation.datasets import Question
 from app.evaluation.fusion_training import (
-    FusionExample,
-    collect_examples,
+    CollectedQuestion,
+    collect_candidates,
+    featurise,
     fit,
+    leave_one_out,
     recall_at_5,
     rrf_scorer,
     scored_by,
@@ -26,6 +28,7 @@ from app.evaluation.multihop import Echo, EvalRun, open_eval
 from app.evaluation.treehop_data import DEFAULT_CACHE_ROOT
 from app.evaluation.tuning import QuestionRankings, collect_rankings, coordinate_search, recall_at
 from app.runtime import limit_threads
+from retrieval.fusion.learned import TRAINED_SIGNALS, model_features
 from retrieval.fusion.rrf import FusionWeights
 from retrieval.retriever import HybridRetriever
 
@@ -68,37 +71,43 @@ def train_fusion(
     dataset_dir: Path,
     output: Path,
     *,
+    signals: Sequence[str] = TRAINED_SIGNALS,
     treehop_folds: Path = DEFAULT_FOLDS,
     l2: float = 1e-4,
     limit_questions: int | None = None,
     torch_threads: int = 0,
     echo: Echo = print,
 ) -> dict[str, dict[str, float]]:
-    """Fit the learned fusion on the train split, print its 2-fold recall@5 next to RRF's on the same
-    candidates, and save the model fitted on every train question to ``output``."""
+    """Fit the learned fusion over ``signals`` on the train split, print its 2-fold recall@5 next to RRF's
+    and next to models without each signal in turn (on the same candidates), and save it to ``output``."""
     from app.evaluation.treehop_tuning import fold_of
 
+    features = model_features(signals)  # an unknown signal fails here, before the retrieval
     limit_threads(torch_threads)
     run: EvalRun = open_eval(dataset_dir, TRAIN, limit_questions=limit_questions, echo=echo)
     try:
         retriever, to_passage = run.workspace.retriever, run.workspace.chunk_to_passage
         models = _fold_models(treehop_folds, retriever, dataset_dir, echo)
 
-        def collect(mine: list[Question]) -> list[FusionExample]:
-            labelled = [(q.dataset, fold_of(q), q.question, q.supporting_ids) for q in mine]
-            return collect_examples(retriever, labelled, to_passage)
+        def collect(mine: list[Question]) -> list[CollectedQuestion]:
+            return collect_candidates(retriever, [(q.dataset, fold_of(q), q.question, q.supporting_ids) for q in mine])
 
-        examples = cross_fitted(retriever, run.questions, models, collect)
-        rows = {
-            "rrf (tuned weights)": recall_at_5(examples, scored_by(examples, rrf_scorer(retriever.weights))),
-            "learned, 2-fold": two_fold(examples, l2=l2),
-        }
+        collected = cross_fitted(retriever, run.questions, models, collect)
+        weights = retriever.weights
     finally:
         run.workspace.close()
+    everything = featurise(collected, to_passage)
+    chosen = featurise(collected, to_passage, signals)
+    ablation = leave_one_out(collected, to_passage, l2=l2)
+    rows = {
+        "rrf (tuned weights)": recall_at_5(everything, scored_by(everything, rrf_scorer(weights))),
+        **{f"learned, 2-fold, {label}": recall for label, recall in ablation.items()},
+        f"learned, 2-fold, shipped ({', '.join(signals)})": two_fold(chosen, features=features, l2=l2),
+    }
     for label, recall in rows.items():
-        echo(f"{label}: " + ", ".join(f"{bucket} R@5 {value:.1f}" for bucket, value in recall.items()))
-    fit(examples, l2=l2).save(output)
-    echo(f"saved the model fitted on all {len(examples)} train questions to {output}")
+        echo(f"{label}: " + ", ".join(f"{bucket} R@5 {value:.2f}" for bucket, value in recall.items()))
+    fit(chosen, features=features, l2=l2).save(output)
+    echo(f"saved the model over {', '.join(signals)} fitted on all {len(chosen)} train questions to {output}")
     return rows
 
 

@@ -95,11 +95,13 @@ def test_the_three_graph_signals_share_one_graph_computation_per_question(built,
         return real(query, k, dense_hits, compute=compute)
 
     monkeypatch.setattr(retriever.graph, "signals", counted)
-    ranked = retriever.rank(QUESTION, k=5, mode="hybrid")
+    every = retriever.collect(QUESTION, signals=("ppr", "proximity", "role"))
     assert asked == [{"ppr", "proximity", "role"}]
-    assert all(ranked.rankings[name].hits for name in ("ppr", "proximity", "role"))
+    assert all(every.rankings[name].hits for name in ("ppr", "proximity", "role"))
+    ranked = retriever.rank(QUESTION, k=5, mode="hybrid")  # the shipped model does not read role: not computed
+    assert asked[1:] == [{"ppr", "proximity"}] and "role" not in ranked.rankings
     found = retriever.collect(QUESTION, signals=("dense", "ppr"))
-    assert asked[1:] == [{"ppr"}] and list(found.rankings) == ["dense", "ppr"]
+    assert asked[2:] == [{"ppr"}] and list(found.rankings) == ["dense", "ppr"]
     assert found.query.text == ranked.query.text and not found.notes
 
 
@@ -211,7 +213,7 @@ def test_hybrid_ranks_by_the_learned_fusion_and_by_rrf_on_request(built) -> None
     assert retriever.learned is not None  # HybridRetriever.open loads the shipped model
     ranked = retriever.rank(QUESTION, k=5, mode="hybrid")
     fused = ranked.hits
-    assert ranked.fusion == "learned" and set(ranked.rankings) == set(MODES["hybrid"].signals)
+    assert ranked.fusion == "learned" and set(ranked.rankings) == set(retriever.learned.signals)
     assert {"p1", "p2"} <= {to_passage[h.chunk_id] for h in fused[:3]}
     assert all(0.0 < h.score < 1.0 for h in fused)  # the model's probabilities, not RRF sums
     dense_order = [h.chunk_id for h in retriever.rank(QUESTION, k=8, mode="dense").hits]

@@ -4,13 +4,26 @@ import numpy as np
 import pytest
 
 from app.errors import ConfigError
-from app.evaluation.fusion_training import FusionExample, fit_logistic, recall_at_5, rrf_scorer, scored_by, two_fold
+from app.evaluation.fusion_training import (
+    CollectedQuestion,
+    FusionExample,
+    featurise,
+    fit_logistic,
+    recall_at_5,
+    rrf_scorer,
+    scored_by,
+    two_fold,
+)
 from retrieval.fusion.learned import (
     FEATURES,
     MISSING_RANK,
+    SIGNALS,
+    TRAINED_SIGNALS,
     Candidates,
     LearnedFusion,
+    LearnedRanking,
     candidate_features,
+    model_features,
 )
 from retrieval.fusion.rrf import FusionWeights
 from retrieval.types import ScoredChunk
@@ -103,15 +116,54 @@ def test_model_round_trips_and_refuses_other_features(tmp_path) -> None:  # type
 
 def test_the_shipped_model_puts_what_every_signal_ranks_first_above_what_they_rank_last() -> None:
     model = LearnedFusion.load()
-    assert model.features == list(FEATURES)
-    signals = ("dense", "bm25", "ppr", "proximity", "role", "treehop")
+    # It reads the signals train-fusion fits it on by default (role left out: it added nothing on train).
+    assert model.signals == TRAINED_SIGNALS == ("dense", "bm25", "ppr", "proximity", "treehop")
+    assert model.features == model_features(TRAINED_SIGNALS)
     depth = [f"x{i}" for i in range(48)]
-    rankings = {s: [ScoredChunk(c, 1.0 - i / 50) for i, c in enumerate(["best", *depth, "worst"])] for s in signals}
+    rankings = {s: [ScoredChunk(c, 1.0 - i / 50) for i, c in enumerate(["best", *depth, "worst"])] for s in SIGNALS}
     cosines = {c: 0.9 - i / 100 for i, c in enumerate(["best", *depth, "worst"])}
     fused = model.fuse(_candidates(rankings=rankings, cosines=cosines, entities={}), limit=50)
     order = [hit.chunk_id for hit in fused]
     assert order[0] == "best" and order[-1] == "worst"
-    assert fused[0].retrievers == list(signals)
+    assert fused[0].retrievers == list(SIGNALS)  # every signal that ranked it, read or not
+
+
+def test_a_model_over_some_signals_reads_its_own_columns_by_name() -> None:
+    features = ["cosine", "dense.present", "log_entities"]  # any order: columns are found by name
+    model = LearnedFusion(
+        features=features, mean=[0.5, 0.0, 1.0], scale=[0.5, 1.0, 2.0], weights=[2.0, 1.0, -1.0], bias=0.25
+    )
+    assert model.signals == ("dense",)
+    chunk_ids, matrix = candidate_features(_candidates())
+    for chunk in chunk_ids:
+        cosine = _column(matrix, chunk_ids, chunk, "cosine")
+        present = _column(matrix, chunk_ids, chunk, "dense.present")
+        entities = _column(matrix, chunk_ids, chunk, "log_entities")
+        expected = 2.0 * (cosine - 0.5) / 0.5 + present - (entities - 1.0) / 2.0 + 0.25
+        assert model.score(matrix)[chunk_ids.index(chunk)] == pytest.approx(expected)
+    learned = LearnedRanking(model)
+    assert learned.weighs("dense") and not learned.weighs("bm25") and not learned.weighs("role")
+    assert learned.fits(("dense",)) and learned.fits(("dense", "bm25")) and not learned.fits(("bm25",))
+
+
+def test_model_features_name_the_signals_own_columns_then_the_shared_ones() -> None:
+    features = model_features(("treehop", "dense"))
+    assert features[:8] == [
+        f"{s}.{k}" for s in ("dense", "treehop") for k in ("rrf", "log_rank", "present", "relative_score")
+    ]
+    assert features[8:] == [f for f in FEATURES if "." not in f] and len(features) == 8 + 3 + 5
+    with pytest.raises(ConfigError, match="no signal"):
+        model_features(("dense", "vibes"))
+
+
+def test_featurising_without_a_signal_drops_what_only_it_found() -> None:
+    role_only = _candidates(rankings={"dense": [ScoredChunk("a", 0.8)], "role": [ScoredChunk("r", 0.9)]})
+    collected = [CollectedQuestion("news", 0, ["r"], role_only)]
+    (everything,) = featurise(collected, {})
+    (without_role,) = featurise(collected, {}, ("dense",))
+    assert everything.passages == ["a", "r"] and everything.gold.tolist() == [False, True]
+    assert without_role.passages == ["a"] and without_role.gold.tolist() == [False] and without_role.n_gold == 1
+    assert without_role.features[0, FEATURES.index("signals")] == 1.0
 
 
 def _example(dataset: str, fold: int, seed: int) -> FusionExample:
@@ -145,8 +197,7 @@ def test_an_entity_most_candidates_mention_is_not_co_evidence() -> None:
     assert _column(matrix, chunk_ids, "c9", "shares_with_top") == 1.0  # shares "e" with the first place
 
 
-def test_the_model_covers_exactly_the_hybrid_modes_signals() -> None:
-    from retrieval.fusion.learned import SIGNALS
+def test_the_features_cover_exactly_the_hybrid_modes_signals() -> None:
     from retrieval.modes import MODES
 
-    assert MODES["hybrid"].signals == SIGNALS  # rank() applies the model only when all of them are fused
+    assert MODES["hybrid"].signals == SIGNALS  # a model may read any of them; rank() computes only those it reads
