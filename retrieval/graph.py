@@ -67,6 +67,14 @@ class _Graph:
     adjacency: sp.csr_matrix
 
 
+@dataclass(frozen=True)
+class PreparedGraph:
+    """A question's alias links and the graph read around them (None without links), before its embedding."""
+
+    links: list[EntityLink]
+    graph: _Graph | None
+
+
 def build_graph(subgraph: Subgraph) -> _Graph:
     """Undirected weighted entity–chunk graph: mentions weigh 1, relations log(1 + evidence count).
 
@@ -128,12 +136,22 @@ class GraphRetriever:
     def link_entities(self, query: Query) -> list[EntityLink]:
         """Entities named in the question, then those nearest its embedding; names and types only are read,
         so a hub entity (named in thousands of chunks) links as cheaply as any other."""
+        return self._with_nearest(self.alias_links(query.text), query)
+
+    def alias_links(self, text: str) -> list[EntityLink]:
+        """The entities the question names (its n-grams matched to names and aliases), best first; the text
+        alone decides them, so they can be read while the question is still being embedded."""
         links: dict[str, EntityLink] = {}
-        grams = question_ngrams(query.text)
+        grams = question_ngrams(text)
         by_surface = {g.casefold(): g for g in grams}
         for match in self.store.find_entity_names(grams) if grams else []:
             score = max((_alias_score(by_surface[s]) for s in match.matched if s in by_surface), default=1.0)
             links[match.entity.id] = EntityLink(match.entity.id, match.entity.name, score, "alias")
+        return sorted(links.values(), key=lambda link: -link.score)
+
+    def _with_nearest(self, alias: list[EntityLink], query: Query) -> list[EntityLink]:
+        """``alias`` and the entities nearest the question's embedding that it lacks, best first."""
+        links = {link.entity_id: link for link in alias}
         nearest = [
             (entity_id, score)
             for entity_id, score in self.store.nearest_entities(query.embedding.tolist(), self.link_k)
@@ -145,6 +163,23 @@ class GraphRetriever:
                 links[entity_id] = EntityLink(entity_id, names[entity_id], float(score), "embedding")
         return sorted(links.values(), key=lambda link: -link.score)
 
+    def prepare(self, text: str) -> PreparedGraph:
+        """What the question's text alone decides: its alias links and the graph around them. The retriever
+        runs this while the question is embedded; ``signals`` uses it when the embedding links nothing more
+        (on the multi-hop train split, 199 of 200 questions), else it reads the graph again."""
+        links = self.alias_links(text)
+        return PreparedGraph(links, self._graph(links) if links else None)
+
+    def _graph_for(self, links: Sequence[EntityLink], prepared: PreparedGraph | None) -> _Graph:
+        """The prepared graph where the seeds are the ones it was read around, else a fresh read."""
+        seeds = [link.entity_id for link in links]
+        if prepared is not None and prepared.graph is not None and seeds == [a.entity_id for a in prepared.links]:
+            return prepared.graph
+        return self._graph(links)
+
+    def _graph(self, links: Sequence[EntityLink]) -> _Graph:
+        return build_graph(self.store.subgraph([link.entity_id for link in links], self.hops, self.subgraph_limit))
+
     # -- ranking -----------------------------------------------------------------------------------
     def signals(
         self,
@@ -152,12 +187,15 @@ class GraphRetriever:
         k: int,
         dense_hits: Sequence[ScoredChunk] = (),
         compute: Collection[str] = ("ppr", "proximity", "role"),
+        prepared: PreparedGraph | None = None,
     ) -> GraphSignals:
-        """The graph rankings named in ``compute`` (the others stay empty: a zero-weight signal costs nothing)."""
-        links = self.link_entities(query)
+        """The graph rankings named in ``compute`` (the others stay empty: a zero-weight signal costs nothing);
+        ``prepared``: ``prepare(query.text)``, already done."""
+        alias = prepared.links if prepared is not None else self.alias_links(query.text)
+        links = self._with_nearest(alias, query)
         if not links:
             return GraphSignals(notes=[ABSTAIN_NOTE])
-        graph = build_graph(self.store.subgraph([link.entity_id for link in links], self.hops, self.subgraph_limit))
+        graph = self._graph_for(links, prepared)
         position = {node: i for i, node in enumerate(graph.nodes)}
         seeds = {position[link.entity_id]: link.score for link in links if link.entity_id in position}
         if not seeds or graph.adjacency.nnz == 0:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,8 @@ from retrieval.graph import GraphRetriever
 from retrieval.index.indexset import IndexSet
 from retrieval.modes import DEFAULT_MODE, Mode, mode_named
 from retrieval.rerank import CrossEncoderReranker, Reranker, rerank_hits
-from retrieval.signals.base import QuestionContext, Ranking, rank_concurrently
+from retrieval.signals.base import QuestionContext, Ranking, rank_concurrently, start
+from retrieval.signals.graph import GRAPH_SIGNALS
 from retrieval.signals.registry import build_signals, check_signals
 from retrieval.signals.treehop import load_treehop, store_mentions
 from retrieval.treehop.mentions import NameVectors
@@ -139,6 +141,10 @@ class HybridRetriever:
         return self._query(question)[0]
 
     def _query(self, question: str) -> tuple[Query, tuple[str, ...]]:
+        text, notes = self._text(question)
+        return Query(text, self.embedder.embed([text])[0]), notes
+
+    def _text(self, question: str) -> tuple[str, tuple[str, ...]]:
         text = " ".join(question.split())
         if not text:
             raise RetrievalError("the question is empty")
@@ -146,7 +152,16 @@ class HybridRetriever:
         if len(text) > self.max_question_chars:
             notes = (f"question truncated from {len(text)} to {self.max_question_chars} characters",)
             text = text[: self.max_question_chars]
-        return Query(text, self.embedder.embed([text])[0]), notes
+        return text, notes
+
+    def _embedded(self, question: str, signals: Collection[str]) -> tuple[Query, tuple[str, ...], Future[Any] | None]:
+        """The question embedded, and the graph's text-only part (its alias links and the graph read around
+        them) started on a thread before that when any of ``signals`` is the graph's: the embedding (torch,
+        outside the GIL) and the graph read (SQLite) then overlap, ~10 ms of a question."""
+        text, notes = self._text(question)
+        wants_graph = bool(set(signals) & set(GRAPH_SIGNALS)) and len(self.indexes) > 0
+        prepared = start(lambda: self.graph.prepare(text), "graph-read") if wants_graph else None
+        return Query(text, self.embedder.embed([text])[0]), notes, prepared
 
     # -- ranking -----------------------------------------------------------------------------------
     def rank(
@@ -167,7 +182,10 @@ class HybridRetriever:
             check_fusion(fusion)
         if k < 1:
             raise RetrievalError("k must be at least 1")
-        query, notes = self._query(question)
+        local = tuple(signals) if signals is not None else chosen.signals
+        check_signals(local)
+        weighed = self.fusion_for(fusion or self.fusion_name or chosen.fusion, local).weighs
+        query, notes, prepared = self._embedded(question, [name for name in local if weighed(name)] or local)
         if chosen.global_alternative and signals is None:
             chosen, notes = self._choose_scope(chosen, query, notes)
         asked = tuple(signals) if signals is not None else chosen.signals
@@ -175,7 +193,7 @@ class HybridRetriever:
         method = self.fusion_for(fusion or self.fusion_name or chosen.fusion, asked)
         wanted = [name for name in asked if method.weighs(name)] or list(asked)
         depth = max(self.candidates, k)
-        context = self._context(query, wanted, depth)
+        context = self._context(query, wanted, depth, prepared)
         if context is None:
             return Ranked(query, {}, [], (*notes, EMPTY_NOTE), hits=[], fusion="")
         found = self._run(context, chosen, notes)
@@ -190,8 +208,8 @@ class HybridRetriever:
         chosen = mode_named(mode)
         asked = tuple(signals) if signals is not None else chosen.signals
         check_signals(asked)
-        query, notes = self._query(question)
-        context = self._context(query, asked, depth or self.candidates)
+        query, notes, prepared = self._embedded(question, asked)
+        context = self._context(query, asked, depth or self.candidates, prepared)
         if context is None:
             return SignalRankings(query, {}, [], (*notes, EMPTY_NOTE))
         return self._run(context, chosen, notes)
@@ -218,7 +236,9 @@ class HybridRetriever:
         """What the learned fusion computes its features from, for these rankings (the training harness)."""
         return gather_candidates(found.rankings, found.query, self.store, self.indexes, self.weights)
 
-    def _context(self, query: Query, wanted: Collection[str], depth: int) -> QuestionContext | None:
+    def _context(
+        self, query: Query, wanted: Collection[str], depth: int, prepared: Future[Any] | None = None
+    ) -> QuestionContext | None:
         """The question's context for the signals; None when there is nothing to rank (no indexed chunk)."""
         if len(self.indexes) == 0:
             return None
@@ -231,6 +251,7 @@ class HybridRetriever:
             self.multihop,
             wanted=frozenset(wanted),
             communities=self.communities,
+            prepared_graph=prepared,
         )
 
     def _run(self, context: QuestionContext, mode: Mode, notes: tuple[str, ...]) -> SignalRankings:

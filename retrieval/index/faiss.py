@@ -154,7 +154,8 @@ class FaissIndex:
         """The stored vectors of these chunks (used by multi-hop query updates)."""
         if not chunk_ids:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([self._index.reconstruct(faiss_id(c)) for c in chunk_ids]).astype(np.float32)
+        keys = np.fromiter((faiss_id(c) for c in chunk_ids), dtype=np.int64, count=len(chunk_ids))
+        return np.asarray(self._index.reconstruct_batch(keys), dtype=np.float32)  # one call, not one per chunk
 
     # -- approximate index -------------------------------------------------------------------------
     @property

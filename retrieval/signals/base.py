@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # annotations only: modes and settings import this module and
     from graph.store.base import GraphStore
     from retrieval.communities import CommunityIndex
     from retrieval.global_search import CommunityHit
-    from retrieval.graph import GraphRetriever
+    from retrieval.graph import GraphRetriever, PreparedGraph
     from retrieval.index.indexset import IndexSet
     from retrieval.types import EntityLink, Query, Retriever, ScoredChunk
 
@@ -50,6 +50,7 @@ class QuestionContext:
     multihop: Retriever | None
     wanted: frozenset[str]
     communities: CommunityIndex | None = None  # the workspace's searchable communities (global search)
+    prepared_graph: Future[PreparedGraph] | None = None  # the graph's text-only part, started before the embedding
     _shared: dict[str, Any] = field(default_factory=dict)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
@@ -87,3 +88,13 @@ def rank_concurrently(context: QuestionContext, signals: Sequence[Signal]) -> di
     with ThreadPoolExecutor(max_workers=len(signals), thread_name_prefix="signal") as pool:
         futures = {signal.name: pool.submit(signal.rank, context) for signal in signals}
         return {name: future.result() for name, future in futures.items()}
+
+
+def start(compute: Callable[[], T], name: str) -> Future[T]:
+    """``compute()`` on a thread of its own, started now; its value (or its exception) comes through the
+    future."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+    try:
+        return pool.submit(compute)
+    finally:
+        pool.shutdown(wait=False)  # the thread ends once compute returns

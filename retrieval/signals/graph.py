@@ -20,7 +20,9 @@ def graph_signals(context: QuestionContext) -> GraphSignals:
 
     def compute() -> GraphSignals:
         asked = context.wanted & set(GRAPH_SIGNALS)
-        return context.graph.signals(context.query, context.depth, dense_hits(context), compute=asked)
+        prepared = context.prepared_graph.result() if context.prepared_graph is not None else None
+        hits = dense_hits(context)
+        return context.graph.signals(context.query, context.depth, hits, compute=asked, prepared=prepared)
 
     return context.once("graph", compute)
 

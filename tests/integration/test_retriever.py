@@ -90,9 +90,9 @@ def test_the_three_graph_signals_share_one_graph_computation_per_question(built,
     retriever, _ = built
     real, asked = retriever.graph.signals, []
 
-    def counted(query, k, dense_hits=(), compute=("ppr", "proximity", "role")):  # type: ignore[no-untyped-def]
+    def counted(query, k, dense_hits=(), compute=("ppr", "proximity", "role"), prepared=None):  # type: ignore[no-untyped-def]
         asked.append(set(compute))
-        return real(query, k, dense_hits, compute=compute)
+        return real(query, k, dense_hits, compute=compute, prepared=prepared)
 
     monkeypatch.setattr(retriever.graph, "signals", counted)
     every = retriever.collect(QUESTION, signals=("ppr", "proximity", "role"))
@@ -103,6 +103,32 @@ def test_the_three_graph_signals_share_one_graph_computation_per_question(built,
     found = retriever.collect(QUESTION, signals=("dense", "ppr"))
     assert asked[2:] == [{"ppr"}] and list(found.rankings) == ["dense", "ppr"]
     assert found.query.text == ranked.query.text and not found.notes
+
+
+def test_the_graph_read_started_before_the_embedding_serves_when_the_embedding_links_nothing_more(
+    built, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    retriever, _ = built
+    graph = retriever.graph
+    real, reads = graph.store.subgraph, []
+
+    def counted(seeds, hops=2, limit=5000):  # type: ignore[no-untyped-def]
+        reads.append(list(seeds))
+        return real(seeds, hops, limit)
+
+    monkeypatch.setattr(graph.store, "subgraph", counted)
+    query = retriever.make_query(QUESTION)
+    plain = graph.signals(query, 10)  # no prepared part: one read
+    assert len(reads) == 1
+    ranked = retriever.rank(QUESTION, k=5, mode="hybrid")
+    assert len(reads) == 2 and reads[1] == reads[0]  # read once, before the embedding, and used
+    assert ranked.links == plain.links and [h.chunk_id for h in ranked.rankings["ppr"].hits] == [
+        h.chunk_id for h in plain.ppr
+    ]
+    monkeypatch.setattr(graph, "link_min_score", -1.0)  # now the embedding links entities the text did not name
+    widened = graph.signals(query, 10, prepared=graph.prepare(query.text))
+    assert len(reads) == 4 and len(reads[3]) > len(reads[2])  # the prepared read, then one around every seed
+    assert widened.ppr == graph.signals(query, 10).ppr
 
 
 def test_no_linked_entity_abstains_but_others_still_answer(built) -> None:  # type: ignore[no-untyped-def]
