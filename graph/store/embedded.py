@@ -30,6 +30,7 @@ from graph.store.common import (
     check_relations,
     community_details,
 )
+from graph.store.embedded_mentions import ChunkEntities
 from graph.store.embedded_schema import ADDED_COLUMNS, SCHEMA, TABLES
 from graph.store.embedded_vectors import VectorMatrix
 from ingest.models import Chunk, Document, PageSpan
@@ -71,6 +72,7 @@ class EmbeddedGraphStore:
         self.embedding_dim = embedding_dim
         self._lock = threading.RLock()
         self._vectors: dict[str, VectorMatrix] = {}
+        self._chunk_entities: ChunkEntities | None = None  # loaded at the first entities_of_chunks
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -95,22 +97,27 @@ class EmbeddedGraphStore:
     @contextmanager
     def _tx(self, *, drops_vectors: bool = False) -> Iterator[sqlite3.Connection]:
         """One write transaction: all of a call's rows land, or none do. A write that removes rows
-        drops the cached vector matrices; upserts patch them (``_patch_vectors``)."""
+        drops the in-memory caches (vector matrices, chunk entities); upserts patch them inside the
+        transaction (``_patch_vectors``, ``upsert_mentions``)."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
             except BaseException:
                 self._db.execute("ROLLBACK")
-                self._vectors.clear()
+                self._drop_caches()
                 raise
             try:
                 self._db.execute("COMMIT")
             except BaseException:
-                self._vectors.clear()  # rows patched in above may not have landed
+                self._drop_caches()  # rows patched in above may not have landed
                 raise
             if drops_vectors:
-                self._vectors.clear()
+                self._drop_caches()
+
+    def _drop_caches(self) -> None:
+        self._vectors.clear()
+        self._chunk_entities = None
 
     def _patch_vectors(self, table: str, ids: Sequence[str], vectors: Sequence[Sequence[float] | None]) -> None:
         """Bring a loaded matrix up to date with rows just written (a row without a vector keeps its own)."""
@@ -206,6 +213,8 @@ class EmbeddedGraphStore:
         ]
         with self._tx() as db:
             db.executemany(q.UPSERT_MENTION, rows)
+            if self._chunk_entities is not None:
+                self._chunk_entities.add((m.chunk_id, m.entity_id) for m in mentions)
 
     def upsert_relations(self, relations: Sequence[RelationRecord]) -> None:
         check_relations(relations)
@@ -385,10 +394,10 @@ class EmbeddedGraphStore:
         return [build_relation(i, s, t, ty, bool(c), evidence[i]) for i, s, t, ty, c in rows]
 
     def entities_of_chunks(self, chunk_ids: Sequence[str]) -> dict[str, list[str]]:
-        result: dict[str, list[str]] = {}
-        for chunk_id, entity_id in self._rows(q.ENTITIES_OF_CHUNKS, ids=_ids(chunk_ids)):
-            result.setdefault(chunk_id, []).append(entity_id)
-        return result
+        with self._lock:
+            if self._chunk_entities is None:
+                self._chunk_entities = ChunkEntities(self._rows(q.ALL_MENTION_PAIRS))
+            return self._chunk_entities.of(chunk_ids)
 
     def vector_search_entities(self, embedding: Sequence[float], k: int) -> list[EntityHit]:
         return self.vector_search_entities_batch([embedding], k)[0]

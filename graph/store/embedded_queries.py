@@ -154,10 +154,8 @@ ENTITY_VECTORS = f"SELECT id, embedding FROM entities WHERE ws = :ws AND id IN {
 ENTITY_IDS_PAGE = "SELECT id FROM entities WHERE ws = :ws AND id > :after ORDER BY id LIMIT :n"
 MENTIONS_OF = f"""
 SELECT entity_id, chunk_id, name, description FROM mentions WHERE ws = :ws AND entity_id IN {_in("ids")}"""
-ENTITIES_OF_CHUNKS = f"""
-SELECT DISTINCT chunk_id, entity_id FROM mentions WHERE ws = :ws AND chunk_id IN {_in("ids")}
-ORDER BY chunk_id, entity_id"""
-
+ALL_MENTION_PAIRS = """
+SELECT DISTINCT chunk_id, entity_id FROM mentions WHERE ws = :ws ORDER BY chunk_id, entity_id"""
 RELATIONS_OF = f"""
 SELECT id, source_id, target_id, type, conflict FROM relations
 WHERE ws = :ws AND (source_id IN {_in("ids")} OR target_id IN {_in("ids")}) ORDER BY id"""

@@ -139,6 +139,20 @@ def test_mentions_give_aliases_and_descriptions_by_source(loaded: GraphStore) ->
     assert sorted(e.id for e in loaded.iter_entities(batch_size=2)) == sorted([PARIS, FRANCE, CURIE])
 
 
+def test_entities_of_chunks_follow_mentions_written_and_deleted_after_a_read(loaded: GraphStore) -> None:
+    assert loaded.entities_of_chunks([B0, A1, B1, "missing"]) == {
+        A1: sorted([CURIE, PARIS]),
+        B0: sorted([CURIE, PARIS]),
+    }
+    loaded.upsert_mentions([MentionRecord(chunk_id=B1, entity_id=FRANCE, name="France")])
+    loaded.upsert_mentions([MentionRecord(chunk_id=B0, entity_id=FRANCE, name="la France")])
+    assert loaded.entities_of_chunks([B0, B1]) == {B0: sorted([CURIE, FRANCE, PARIS]), B1: [FRANCE]}
+    loaded.delete_document(DOC_A.id)  # France stays: chunks of B still mention it
+    assert loaded.entities_of_chunks([A0, A1, B0, B1]) == {B0: sorted([CURIE, FRANCE, PARIS]), B1: [FRANCE]}
+    loaded.delete_document(DOC_B.id)
+    assert loaded.entities_of_chunks([B0, B1]) == {}
+
+
 def test_upsert_entity_overwrites_fields_but_not_mentions(loaded: GraphStore) -> None:
     loaded.upsert_entities([EntityRecord(id=PARIS, name="Paris, France", type="CITY", description="new")])
     paris = entity(loaded, PARIS)
