@@ -30,11 +30,16 @@ def configure_process(settings: Settings) -> None:
 
 
 def limit_threads(threads: int) -> None:
-    """Pin torch, numpy's BLAS and OpenMP to ``threads`` per op (0: leave their defaults)."""
+    """Pin torch, FAISS, and every BLAS and OpenMP pool to ``threads`` per op (0: leave their defaults)."""
     if threads > 0:
+        import faiss
+        import scipy.sparse.csgraph  # noqa: F401 - loads scipy's own OpenBLAS, so the limit below reaches it
         import torch
         from threadpoolctl import threadpool_limits
 
         torch.set_num_threads(threads)
+        faiss.omp_set_num_threads(threads)
         # numpy's BLAS too: on a busy box one 16k x 384 product took 13 ms with 2 threads, 2.5 ms with 1.
+        # threadpoolctl limits only the pools loaded when it is called, hence the imports above: FAISS brings
+        # its own OpenMP and OpenBLAS, scipy its own OpenBLAS (left at 2 threads, a question took ~2 ms more).
         threadpool_limits(threads)
