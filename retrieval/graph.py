@@ -12,7 +12,7 @@ No linked entity: the retriever abstains (empty rankings and a note); the other 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 
@@ -185,12 +185,14 @@ class GraphRetriever:
         self,
         query: Query,
         k: int,
-        dense_hits: Sequence[ScoredChunk] = (),
+        dense_hits: Sequence[ScoredChunk] | Callable[[], Sequence[ScoredChunk]] = (),
         compute: Collection[str] = ("ppr", "proximity", "role"),
         prepared: PreparedGraph | None = None,
     ) -> GraphSignals:
         """The graph rankings named in ``compute`` (the others stay empty: a zero-weight signal costs nothing);
-        ``prepared``: ``prepare(query.text)``, already done."""
+        ``dense_hits``: PPR's light start, or a function that gives it (called only when PPR needs it, so the
+        linking and the proximity ranking need not wait for the dense search); ``prepared``:
+        ``prepare(query.text)``, already done."""
         alias = prepared.links if prepared is not None else self.alias_links(query.text)
         links = self._with_nearest(alias, query)
         if not links:
@@ -201,12 +203,13 @@ class GraphRetriever:
         if not seeds or graph.adjacency.nnz == 0:
             return GraphSignals(links=links, notes=[ABSTAIN_NOTE])
         seed_weights = self._seed_weights(graph, seeds)
-        return GraphSignals(
-            ppr=self._ppr(graph, seed_weights, position, dense_hits, k) if "ppr" in compute else [],
-            proximity=self._proximity(graph, seed_weights, k) if "proximity" in compute else [],
-            role=self._role(graph, seed_weights, k) if "role" in compute else [],
-            links=links,
-        )
+        proximity = self._proximity(graph, seed_weights, k) if "proximity" in compute else []
+        role = self._role(graph, seed_weights, k) if "role" in compute else []
+        ppr: list[ScoredChunk] = []
+        if "ppr" in compute:
+            start = dense_hits() if callable(dense_hits) else dense_hits
+            ppr = self._ppr(graph, seed_weights, position, start, k)
+        return GraphSignals(ppr=ppr, proximity=proximity, role=role, links=links)
 
     def search(self, query: Query, k: int) -> list[ScoredChunk]:
         return self.signals(query, k).ppr

@@ -4,6 +4,7 @@ registered signals over one computation per question, which computes only the on
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from retrieval.signals.base import QuestionContext, Ranking
@@ -21,7 +22,7 @@ def graph_signals(context: QuestionContext) -> GraphSignals:
     def compute() -> GraphSignals:
         asked = context.wanted & set(GRAPH_SIGNALS)
         prepared = context.prepared_graph.result() if context.prepared_graph is not None else None
-        hits = dense_hits(context)
+        hits = partial(dense_hits, context)  # searched (or waited for) only when PPR needs it
         return context.graph.signals(context.query, context.depth, hits, compute=asked, prepared=prepared)
 
     return context.once("graph", compute)

@@ -131,6 +131,21 @@ def test_the_graph_read_started_before_the_embedding_serves_when_the_embedding_l
     assert widened.ppr == graph.signals(query, 10).ppr
 
 
+def test_the_graph_asks_for_the_dense_hits_only_when_pagerank_needs_them(built) -> None:  # type: ignore[no-untyped-def]
+    retriever, _ = built
+    query = retriever.make_query(QUESTION)
+    dense = retriever.indexes.dense.search(query.embedding, 10)
+    asked: list[int] = []
+
+    def hits():  # type: ignore[no-untyped-def]
+        asked.append(1)
+        return dense
+
+    assert retriever.graph.signals(query, 10, hits, compute=("proximity",)).proximity and asked == []
+    lazy = retriever.graph.signals(query, 10, hits, compute=("ppr", "proximity"))
+    assert asked == [1] and lazy.ppr == retriever.graph.signals(query, 10, dense, compute=("ppr",)).ppr
+
+
 def test_no_linked_entity_abstains_but_others_still_answer(built) -> None:  # type: ignore[no-untyped-def]
     retriever, to_passage = built
     result = retriever.retrieve("largest freshwater body on the peninsula", k=2, mode="hybrid")
