@@ -26,7 +26,7 @@ from retrieval.fusion.learned import Candidates, LearnedFusion, gather_candidate
 from retrieval.fusion.registry import FusionParts, build_fusion, check_fusion
 from retrieval.fusion.rrf import FusionWeights, WeightedRRF
 from retrieval.global_search import CommunityHit
-from retrieval.graph import GraphRetriever
+from retrieval.graph import GraphRetriever, PreparedGraph
 from retrieval.index.indexset import IndexSet
 from retrieval.modes import DEFAULT_MODE, Mode, mode_named
 from retrieval.rerank import CrossEncoderReranker, Reranker, rerank_hits
@@ -154,7 +154,9 @@ class HybridRetriever:
             text = text[: self.max_question_chars]
         return text, notes
 
-    def _embedded(self, question: str, signals: Collection[str]) -> tuple[Query, tuple[str, ...], Future[Any] | None]:
+    def _embedded(
+        self, question: str, signals: Collection[str]
+    ) -> tuple[Query, tuple[str, ...], Future[PreparedGraph] | None]:
         """The question embedded, and the graph's text-only part (its alias links and the graph read around
         them) started on a thread before that when any of ``signals`` is the graph's: the embedding (torch,
         outside the GIL) and the graph read (SQLite) then overlap, ~10 ms of a question."""
@@ -237,7 +239,7 @@ class HybridRetriever:
         return gather_candidates(found.rankings, found.query, self.store, self.indexes, self.weights)
 
     def _context(
-        self, query: Query, wanted: Collection[str], depth: int, prepared: Future[Any] | None = None
+        self, query: Query, wanted: Collection[str], depth: int, prepared: Future[PreparedGraph] | None = None
     ) -> QuestionContext | None:
         """The question's context for the signals; None when there is nothing to rank (no indexed chunk)."""
         if len(self.indexes) == 0:
