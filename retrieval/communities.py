@@ -18,6 +18,7 @@ import numpy as np
 
 from graph.models import Community
 from graph.store.base import GraphStore
+from retrieval.files import save_npz_atomically
 from retrieval.sparse import BM25Index
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,4 @@ def _read_cache(path: Path) -> dict[str, np.ndarray]:
 
 def _write_cache(path: Path, keys: list[str], matrix: np.ndarray) -> None:
     """Only the current summaries' vectors: the cache never grows past the workspace's communities."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, keys=np.array(keys), vectors=matrix)
-    tmp.replace(path)
+    save_npz_atomically(path, keys=np.array(keys), vectors=matrix)

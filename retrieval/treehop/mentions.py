@@ -23,6 +23,7 @@ import numpy as np
 
 from graph.models import Entity
 from graph.store.base import EntityName, GraphStore
+from retrieval.files import save_npz_atomically
 
 log = logging.getLogger(__name__)
 # Entity types that name no passage of their own: a date or a count is never a bridge worth a query.
@@ -78,15 +79,12 @@ class NameVectors:
 
     def save(self, path: Path) -> None:
         """Atomically, with the embedder's name so a cache for another model is never read back."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npz")
         with self._lock:
             vectors = np.stack(self._vectors) if self._vectors else np.zeros((0, 0), np.float32)
             # Names as one JSON string: a fixed-width unicode array would pad every name to the longest.
             names = np.array(json.dumps(list(self._rows)))
             covered = len(self._rows)
-        np.savez(tmp, names=names, vectors=vectors, model=np.array(self.model_name))
-        tmp.replace(path)
+        save_npz_atomically(path, names=names, vectors=vectors, model=np.array(self.model_name))
         self._saved = covered
 
     def load(self, path: Path) -> bool:
