@@ -30,7 +30,7 @@ from graph.store.common import (
     check_relations,
     community_details,
 )
-from graph.store.embedded_mentions import ChunkEntities
+from graph.store.embedded_mentions import MentionPairs
 from graph.store.embedded_schema import ADDED_COLUMNS, SCHEMA, TABLES
 from graph.store.embedded_vectors import VectorMatrix
 from ingest.models import Chunk, Document, PageSpan
@@ -72,7 +72,7 @@ class EmbeddedGraphStore:
         self.embedding_dim = embedding_dim
         self._lock = threading.RLock()
         self._vectors: dict[str, VectorMatrix] = {}
-        self._chunk_entities: ChunkEntities | None = None  # loaded at the first entities_of_chunks
+        self._mention_pairs: MentionPairs | None = None  # loaded at the first read that needs it
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
@@ -97,7 +97,7 @@ class EmbeddedGraphStore:
     @contextmanager
     def _tx(self, *, drops_vectors: bool = False) -> Iterator[sqlite3.Connection]:
         """One write transaction: all of a call's rows land, or none do. A write that removes rows
-        drops the in-memory caches (vector matrices, chunk entities); upserts patch them inside the
+        drops the in-memory caches (vector matrices, mention pairs); upserts patch them inside the
         transaction (``_patch_vectors``, ``upsert_mentions``)."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
@@ -117,7 +117,7 @@ class EmbeddedGraphStore:
 
     def _drop_caches(self) -> None:
         self._vectors.clear()
-        self._chunk_entities = None
+        self._mention_pairs = None
 
     def _patch_vectors(self, table: str, ids: Sequence[str], vectors: Sequence[Sequence[float] | None]) -> None:
         """Bring a loaded matrix up to date with rows just written (a row without a vector keeps its own)."""
@@ -213,8 +213,8 @@ class EmbeddedGraphStore:
         ]
         with self._tx() as db:
             db.executemany(q.UPSERT_MENTION, rows)
-            if self._chunk_entities is not None:
-                self._chunk_entities.add((m.chunk_id, m.entity_id) for m in mentions)
+            if self._mention_pairs is not None:
+                self._mention_pairs.add((m.chunk_id, m.entity_id) for m in mentions)
 
     def upsert_relations(self, relations: Sequence[RelationRecord]) -> None:
         check_relations(relations)
@@ -395,9 +395,13 @@ class EmbeddedGraphStore:
 
     def entities_of_chunks(self, chunk_ids: Sequence[str]) -> dict[str, list[str]]:
         with self._lock:
-            if self._chunk_entities is None:
-                self._chunk_entities = ChunkEntities(self._rows(q.ALL_MENTION_PAIRS))
-            return self._chunk_entities.of(chunk_ids)
+            return self._mentions().entities_of(chunk_ids)
+
+    def _mentions(self) -> MentionPairs:
+        with self._lock:
+            if self._mention_pairs is None:
+                self._mention_pairs = MentionPairs(self._rows(q.ALL_MENTION_PAIRS))
+            return self._mention_pairs
 
     def vector_search_entities(self, embedding: Sequence[float], k: int) -> list[EntityHit]:
         return self.vector_search_entities_batch([embedding], k)[0]
@@ -450,9 +454,8 @@ class EmbeddedGraphStore:
                 new = sorted(found)[: limit - len(reached)]
                 reached.extend(new)
                 frontier = set(new)
-            ids = _ids(reached)
-            mentions = [(c, e) for c, e in self._rows(q.MENTION_PAIRS, ids=ids)]
-            relations = [(s, t, float(w)) for s, t, w in self._rows(q.RELATION_TRIPLES, ids=ids)]
+            mentions = self._mentions().pairs_of(reached)
+            relations = [(s, t, float(w)) for s, t, w in self._rows(q.RELATION_TRIPLES, ids=_ids(reached))]
         return Subgraph(
             entity_ids=reached,
             chunk_ids=sorted({c for c, _ in mentions}),

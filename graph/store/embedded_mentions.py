@@ -1,9 +1,12 @@
-"""The embedded store's map from chunk to the entities it mentions, kept in memory and in step with writes.
+"""The embedded store's mention pairs (which chunk mentions which entity) in memory, both ways, in step with
+writes.
 
-Every question's fusion asks which entities its ~200 candidate chunks mention (the co-evidence features), and
-TreeHop asks the same of the passages it hops from. Read from SQLite that was 3 ms of a ~60 ms question; the
-map answers in a tenth of that. It is loaded at the first read, patched by mention upserts (the only write
-that adds pairs) and dropped, like the vector matrices, by any write that removes rows or does not land.
+Every question reads them three times: the graph read takes every pair of the ~250 entities around the
+question's (a few thousand pairs), the learned fusion asks which entities its ~200 candidate chunks mention (the
+co-evidence features), and TreeHop asks the same of the passages it hops from. From SQLite those were ~7 ms of a
+~60 ms question; from this map they cost a fraction of that. It is loaded at the first read (152,969 pairs of
+the full multi-hop corpus: 0.25 s), patched by mention upserts (the only write that adds pairs) and dropped,
+like the vector matrices, by any write that removes rows or does not land.
 """
 
 from __future__ import annotations
@@ -12,21 +15,30 @@ from bisect import insort
 from collections.abc import Iterable, Sequence
 
 
-class ChunkEntities:
-    """Sorted entity ids per chunk, for every chunk that mentions one."""
+class MentionPairs:
+    """Sorted entity ids per chunk and sorted chunk ids per entity, for every mention pair of a workspace."""
 
     def __init__(self, pairs: Iterable[tuple[str, str]]) -> None:
         """``pairs``: ``(chunk_id, entity_id)`` rows, sorted by both (as the store reads them)."""
         self._entities: dict[str, list[str]] = {}
+        self._chunks: dict[str, list[str]] = {}
         for chunk_id, entity_id in pairs:
             self._entities.setdefault(chunk_id, []).append(entity_id)
+            self._chunks.setdefault(entity_id, []).append(chunk_id)
+        for chunks in self._chunks.values():
+            chunks.sort()
 
     def add(self, pairs: Iterable[tuple[str, str]]) -> None:
         for chunk_id, entity_id in pairs:
-            known = self._entities.setdefault(chunk_id, [])
-            if entity_id not in known:
-                insort(known, entity_id)
+            entities = self._entities.setdefault(chunk_id, [])
+            if entity_id not in entities:
+                insort(entities, entity_id)
+                insort(self._chunks.setdefault(entity_id, []), chunk_id)
 
-    def of(self, chunk_ids: Sequence[str]) -> dict[str, list[str]]:
+    def entities_of(self, chunk_ids: Sequence[str]) -> dict[str, list[str]]:
         """The entities of each chunk that mentions any, by chunk id in sorted order (the SQL read's order)."""
         return {c: list(self._entities[c]) for c in sorted(set(chunk_ids)) if c in self._entities}
+
+    def pairs_of(self, entity_ids: Iterable[str]) -> list[tuple[str, str]]:
+        """Every ``(chunk_id, entity_id)`` pair of these entities, sorted by chunk then entity."""
+        return sorted((c, e) for e in set(entity_ids) for c in self._chunks.get(e, ()))

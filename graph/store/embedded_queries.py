@@ -178,10 +178,6 @@ UNION SELECT r.source_id FROM json_each(:ids) j CROSS JOIN relations r ON r.ws =
 UNION SELECT m2.entity_id FROM json_each(:ids) j
     CROSS JOIN mentions m1 ON m1.ws = :ws AND m1.entity_id = j.value
     CROSS JOIN mentions m2 ON m2.ws = :ws AND m2.chunk_id = m1.chunk_id"""
-MENTION_PAIRS = """
-SELECT DISTINCT m.chunk_id, m.entity_id FROM json_each(:ids) j
-CROSS JOIN mentions m ON m.ws = :ws AND m.entity_id = j.value
-ORDER BY m.chunk_id, m.entity_id"""
 RELATION_TRIPLES = f"""
 SELECT r.source_id, r.target_id, COUNT(e.chunk_id) FROM json_each(:ids) j
 CROSS JOIN relations r ON r.ws = :ws AND r.source_id = j.value

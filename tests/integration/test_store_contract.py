@@ -139,16 +139,19 @@ def test_mentions_give_aliases_and_descriptions_by_source(loaded: GraphStore) ->
     assert sorted(e.id for e in loaded.iter_entities(batch_size=2)) == sorted([PARIS, FRANCE, CURIE])
 
 
-def test_entities_of_chunks_follow_mentions_written_and_deleted_after_a_read(loaded: GraphStore) -> None:
+def test_mention_reads_follow_mentions_written_and_deleted_after_a_read(loaded: GraphStore) -> None:
     assert loaded.entities_of_chunks([B0, A1, B1, "missing"]) == {
         A1: sorted([CURIE, PARIS]),
         B0: sorted([CURIE, PARIS]),
     }
+    assert loaded.subgraph([FRANCE], hops=1).mentions == sorted([(A0, FRANCE), (A0, PARIS), (A1, PARIS), (B0, PARIS)])
     loaded.upsert_mentions([MentionRecord(chunk_id=B1, entity_id=FRANCE, name="France")])
     loaded.upsert_mentions([MentionRecord(chunk_id=B0, entity_id=FRANCE, name="la France")])
     assert loaded.entities_of_chunks([B0, B1]) == {B0: sorted([CURIE, FRANCE, PARIS]), B1: [FRANCE]}
+    assert (B1, FRANCE) in loaded.subgraph([FRANCE], hops=1).mentions
     loaded.delete_document(DOC_A.id)  # France stays: chunks of B still mention it
     assert loaded.entities_of_chunks([A0, A1, B0, B1]) == {B0: sorted([CURIE, FRANCE, PARIS]), B1: [FRANCE]}
+    assert not {chunk for chunk, _ in loaded.subgraph([FRANCE], hops=1).mentions} & {A0, A1, A2}
     loaded.delete_document(DOC_B.id)
     assert loaded.entities_of_chunks([B0, B1]) == {}
 
