@@ -450,7 +450,8 @@ class EmbeddedGraphStore:
             for _ in range(hops):
                 if not frontier or len(reached) >= limit:
                     break
-                found = {row[0] for row in self._rows(q.NEIGHBOURS, ids=_ids(frontier))} - set(reached)
+                related = {row[0] for row in self._rows(q.RELATION_NEIGHBOURS, ids=_ids(frontier))}
+                found = (related | self._mentions().co_mentioned(frontier)) - set(reached)
                 new = sorted(found)[: limit - len(reached)]
                 reached.extend(new)
                 frontier = set(new)

@@ -1,12 +1,13 @@
-"""The embedded store's mention pairs (which chunk mentions which entity) in memory, both ways, in step with
-writes.
+"""The embedded store's mention pairs (which chunk mentions which entity) in memory, both ways, in step
+with writes.
 
-Every question reads them three times: the graph read takes every pair of the ~250 entities around the
-question's (a few thousand pairs), the learned fusion asks which entities its ~200 candidate chunks mention (the
-co-evidence features), and TreeHop asks the same of the passages it hops from. From SQLite those were ~7 ms of a
-~60 ms question; from this map they cost a fraction of that. It is loaded at the first read (152,969 pairs of
-the full multi-hop corpus: 0.25 s), patched by mention upserts (the only write that adds pairs) and dropped,
-like the vector matrices, by any write that removes rows or does not land.
+Every question reads them four times: the graph read finds the entities that share a chunk with the
+question's and then takes every pair of the ~250 it reached (a few thousand pairs), the learned fusion asks
+which entities its ~200 candidate chunks mention (the co-evidence features), and TreeHop asks the same of the
+passages it hops from. From SQLite those were ~10 ms of CPU per ~60 ms question; from this map they cost a
+fraction of that. It is loaded at the first read (152,969 pairs of the full multi-hop corpus: 0.25 s), patched
+by mention upserts (the only write that adds pairs) and dropped, like the vector matrices, by any write that
+removes rows or does not land.
 """
 
 from __future__ import annotations
@@ -42,3 +43,11 @@ class MentionPairs:
     def pairs_of(self, entity_ids: Iterable[str]) -> list[tuple[str, str]]:
         """Every ``(chunk_id, entity_id)`` pair of these entities, sorted by chunk then entity."""
         return sorted((c, e) for e in set(entity_ids) for c in self._chunks.get(e, ()))
+
+    def co_mentioned(self, entity_ids: Iterable[str]) -> set[str]:
+        """The entities that share a chunk with any of these (themselves included, where mentioned)."""
+        found: set[str] = set()
+        for entity_id in entity_ids:
+            for chunk_id in self._chunks.get(entity_id, ()):
+                found.update(self._entities[chunk_id])
+        return found

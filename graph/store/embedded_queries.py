@@ -172,12 +172,10 @@ EMBEDDINGS = {
 # Reads of ``subgraph``. Each starts from the id list (CROSS JOIN fixes SQLite's join order), so it
 # costs index lookups per listed id instead of a scan of the workspace's mentions or relations.
 # One hop: RELATED in either direction, or mentioned in the same chunk.
-NEIGHBOURS = """
+# The subgraph's other neighbours, the entities that share a chunk, come from the in-memory mention pairs.
+RELATION_NEIGHBOURS = """
 SELECT r.target_id FROM json_each(:ids) j CROSS JOIN relations r ON r.ws = :ws AND r.source_id = j.value
-UNION SELECT r.source_id FROM json_each(:ids) j CROSS JOIN relations r ON r.ws = :ws AND r.target_id = j.value
-UNION SELECT m2.entity_id FROM json_each(:ids) j
-    CROSS JOIN mentions m1 ON m1.ws = :ws AND m1.entity_id = j.value
-    CROSS JOIN mentions m2 ON m2.ws = :ws AND m2.chunk_id = m1.chunk_id"""
+UNION SELECT r.source_id FROM json_each(:ids) j CROSS JOIN relations r ON r.ws = :ws AND r.target_id = j.value"""
 RELATION_TRIPLES = f"""
 SELECT r.source_id, r.target_id, COUNT(e.chunk_id) FROM json_each(:ids) j
 CROSS JOIN relations r ON r.ws = :ws AND r.source_id = j.value

@@ -145,10 +145,13 @@ def test_mention_reads_follow_mentions_written_and_deleted_after_a_read(loaded: 
         B0: sorted([CURIE, PARIS]),
     }
     assert loaded.subgraph([FRANCE], hops=1).mentions == sorted([(A0, FRANCE), (A0, PARIS), (A1, PARIS), (B0, PARIS)])
+    assert CURIE not in loaded.subgraph([FRANCE], hops=1).entity_ids
     loaded.upsert_mentions([MentionRecord(chunk_id=B1, entity_id=FRANCE, name="France")])
     loaded.upsert_mentions([MentionRecord(chunk_id=B0, entity_id=FRANCE, name="la France")])
     assert loaded.entities_of_chunks([B0, B1]) == {B0: sorted([CURIE, FRANCE, PARIS]), B1: [FRANCE]}
-    assert (B1, FRANCE) in loaded.subgraph([FRANCE], hops=1).mentions
+    one_hop = loaded.subgraph([FRANCE], hops=1)
+    assert (B1, FRANCE) in one_hop.mentions
+    assert CURIE in one_hop.entity_ids  # a neighbour now: it shares chunk b0 with France
     loaded.delete_document(DOC_A.id)  # France stays: chunks of B still mention it
     assert loaded.entities_of_chunks([A0, A1, B0, B1]) == {B0: sorted([CURIE, FRANCE, PARIS]), B1: [FRANCE]}
     assert not {chunk for chunk, _ in loaded.subgraph([FRANCE], hops=1).mentions} & {A0, A1, A2}
