@@ -226,6 +226,8 @@ class Pipeline:
         """Write a batch (pending); returns the documents written, to be marked done at a checkpoint."""
         stored = {d.id: d.hash for d in self.store.get_documents([d.id for d in docs])}
         fresh = [d for d in docs if stored.get(d.id) != d.hash]
+        if any(stored.get(d.id) == "" for d in fresh):
+            self._clear_interrupted_write()
         report.documents_unchanged += len(docs) - len(fresh)
         if not fresh:
             notify("document", len(docs))
@@ -246,6 +248,13 @@ class Pipeline:
         self._replace_previous_versions(written, report)
         notify("document", len(docs))
         return written
+
+    def _clear_interrupted_write(self) -> None:
+        """Before a pending document is redone: an interrupted write may have left entities without their
+        mentions (two transactions), which the resolver would otherwise meet as stored entities."""
+        removed = self.store.delete_unmentioned_entities()
+        if removed:
+            log.info("removed %d entities left without mentions by an interrupted write", removed)
 
     def _replace_previous_versions(self, docs: list[Document], report: IngestReport) -> None:
         """Delete stored documents from the same source under another id (the file changed)."""

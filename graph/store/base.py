@@ -106,6 +106,14 @@ class GraphStore(Protocol):
 
     def delete_document(self, doc_id: str) -> DeleteReport: ...
 
+    def delete_unmentioned_entities(self) -> int:
+        """Remove the entities that no chunk mentions, with their relations and community memberships; how many.
+
+        Entities and their mentions are written in two transactions, so a write interrupted between them leaves
+        entities without mentions. The ingest calls this before it redoes an interrupted document, so that the
+        resolver does not meet them and the redo ends in the graph of an uninterrupted run."""
+        ...
+
     def clear(self) -> None:
         """Delete everything in this workspace (and nothing outside it)."""
         ...

@@ -177,6 +177,10 @@ MATCH ()-[r:RELATED]->() WHERE r.key IN $keys AND size(r.evidence) = 0
 DELETE r
 RETURN count(*) AS removed"""
 
+ALL_UNMENTIONED = """
+MATCH (e:Entity {workspace: $ws}) WHERE NOT EXISTS { (e)<-[:MENTIONS]-() }
+RETURN collect(e.key) AS keys"""
+
 COUNT_RELATIONS_OF = """
 MATCH (e:Entity)-[r:RELATED]-() WHERE e.key IN $keys
 RETURN count(DISTINCT r) AS relations"""

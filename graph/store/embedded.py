@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -300,6 +300,17 @@ class EmbeddedGraphStore:
         with self._tx(drops_vectors=True) as db:
             return _delete_document(db, self.workspace, doc_id)
 
+    def delete_unmentioned_entities(self) -> int:
+        with self._tx(drops_vectors=True) as db:
+
+            def run(sql: str, **params: object) -> sqlite3.Cursor:
+                return db.execute(sql, {"ws": self.workspace, **params})
+
+            orphans = {row[0] for row in run(q.ALL_UNMENTIONED)}
+            if orphans:
+                _delete_orphans(run, orphans, orphans, set())
+            return len(orphans)
+
     def clear(self) -> None:
         with self._tx(drops_vectors=True) as db:
             for table in TABLES:
@@ -526,6 +537,22 @@ def _chunk(row: tuple) -> Chunk:
     )
 
 
+def _delete_orphans(
+    run: Callable[..., sqlite3.Cursor], orphans: set[str], touched: set[str], relation_ids: set[str]
+) -> int:
+    """Remove ``orphans`` with their relations and memberships, and the relations of ``relation_ids`` left
+    without evidence; mark the communities of ``touched`` stale. Returns the relations removed."""
+    # Stale before the orphans go: their communities lose members too.
+    run(q.MARK_STALE, entities=_ids(touched))
+    relation_ids = relation_ids | {row[0] for row in run(q.RELATIONS_OF_ENTITIES, entities=_ids(orphans))}
+    doomed = _ids(relation_ids)
+    relations = run(q.DELETE_RELATIONS_LEFT_WITHOUT_EVIDENCE, relations=doomed, orphans=_ids(orphans)).rowcount
+    run(q.DELETE_DANGLING_EVIDENCE, relations=doomed)
+    run(q.DELETE_COMMUNITY_MEMBERSHIPS_OF, entities=_ids(orphans))
+    run(q.DELETE_ENTITIES, entities=_ids(orphans))
+    return int(relations)
+
+
 def _delete_document(db: sqlite3.Connection, ws: str, doc_id: str) -> DeleteReport:
     """Remove a document and whatever is left without evidence; see ``graph.store.base``."""
 
@@ -543,14 +570,7 @@ def _delete_document(db: sqlite3.Connection, ws: str, doc_id: str) -> DeleteRepo
         touched.update((source_id, target_id))
     run(q.DELETE_EVIDENCE_IN, chunks=chunks)
     orphans = {row[0] for row in run(q.UNMENTIONED, entities=_ids(touched))}
-    # Stale before the orphans go: their communities lose members too.
-    run(q.MARK_STALE, entities=_ids(touched))
-    relation_ids.update(row[0] for row in run(q.RELATIONS_OF_ENTITIES, entities=_ids(orphans)))
-    doomed = _ids(relation_ids)
-    relations = run(q.DELETE_RELATIONS_LEFT_WITHOUT_EVIDENCE, relations=doomed, orphans=_ids(orphans)).rowcount
-    run(q.DELETE_DANGLING_EVIDENCE, relations=doomed)
-    run(q.DELETE_COMMUNITY_MEMBERSHIPS_OF, entities=_ids(orphans))
-    run(q.DELETE_ENTITIES, entities=_ids(orphans))
+    relations = _delete_orphans(run, orphans, touched, relation_ids)
     chunk_count = run(q.DELETE_CHUNKS_OF_DOCUMENT, doc_id=doc_id).rowcount
     run(q.DELETE_DOCUMENT, doc_id=doc_id)
     return DeleteReport(

@@ -88,6 +88,9 @@ DELETE_EVIDENCE_IN = f"DELETE FROM evidence WHERE ws = :ws AND chunk_id IN {_in(
 UNMENTIONED = f"""
 SELECT id FROM entities WHERE ws = :ws AND id IN {_in("entities")}
 AND NOT EXISTS (SELECT 1 FROM mentions m WHERE m.ws = :ws AND m.entity_id = entities.id)"""
+ALL_UNMENTIONED = """
+SELECT id FROM entities WHERE ws = :ws
+AND NOT EXISTS (SELECT 1 FROM mentions m WHERE m.ws = :ws AND m.entity_id = entities.id)"""
 # Communities holding a touched entity, and every ancestor of those.
 MARK_STALE = f"""
 WITH RECURSIVE hit(id) AS (

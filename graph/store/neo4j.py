@@ -29,7 +29,7 @@ from graph.store.common import (
     check_relations,
     community_details,
 )
-from graph.store.neo4j_delete import delete_document
+from graph.store.neo4j_delete import delete_document, delete_unmentioned_entities
 from ingest.models import Chunk, Document, PageSpan
 
 T = TypeVar("T")
@@ -241,6 +241,9 @@ class Neo4jGraphStore:
 
     def delete_document(self, doc_id: str) -> DeleteReport:
         return self._write_tx(lambda tx: delete_document(tx, self.workspace, doc_id))
+
+    def delete_unmentioned_entities(self) -> int:
+        return self._write_tx(lambda tx: delete_unmentioned_entities(tx, self.workspace))
 
     def clear(self) -> None:
         def delete_some(tx: ManagedTransaction, query: str) -> int:

@@ -48,3 +48,12 @@ def delete_document(tx: ManagedTransaction, workspace: str, doc_id: str) -> Dele
         relations_removed=emptied + detached,
         affected_entity_ids=sorted(touched - orphans),
     )
+
+
+def delete_unmentioned_entities(tx: ManagedTransaction, workspace: str) -> int:
+    """Entities that no chunk mentions go, with their relations; their communities are marked stale first."""
+    keys = tx.run(cypher.ALL_UNMENTIONED, ws=workspace).single(strict=True)["keys"]
+    if keys:
+        tx.run(cypher.MARK_STALE, keys=keys).consume()
+        tx.run(cypher.DELETE_ENTITIES, keys=keys).consume()
+    return len(keys)

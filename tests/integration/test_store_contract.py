@@ -311,6 +311,21 @@ def test_delete_document_removes_orphans_and_keeps_shared_entities(loaded: Graph
     assert loaded.delete_document(DOC_A.id).found is False
 
 
+def test_entities_left_without_mentions_are_removed_with_their_relations(loaded: GraphStore) -> None:
+    # What a write interrupted between its entity and mention transactions leaves behind.
+    lonely = "ent-lonely"
+    loaded.upsert_entities([EntityRecord(id=lonely, name="Lyon", type="LOCATION", embedding=unit(1, 1, 0))])
+    loaded.upsert_relations([RelationRecord(source_id=lonely, target_id=PARIS, type="NEAR", chunk_id=B1)])
+    before = loaded.stats().model_dump()
+    assert loaded.delete_unmentioned_entities() == 1
+    assert loaded.get_entities([lonely]) == [] and loaded.find_entities(["Lyon"]) == []
+    assert all(lonely not in (r.source_id, r.target_id) for r in loaded.relations_of([PARIS]))
+    assert lonely not in [h.entity.id for h in loaded.vector_search_entities(unit(1, 1, 0), 5)]
+    after = loaded.stats().model_dump()
+    assert after == {**before, "entities": before["entities"] - 1, "relations": before["relations"] - 1}
+    assert loaded.delete_unmentioned_entities() == 0  # every entity left is mentioned
+
+
 def test_delete_unknown_document_changes_nothing(loaded: GraphStore) -> None:
     before = loaded.stats()
     assert loaded.delete_document("doc-unknown").model_dump() == {
