@@ -13,6 +13,15 @@ def _in(param: str) -> str:
     return f"(SELECT value FROM json_each(:{param}))"
 
 
+def _touching(param: str) -> str:
+    """The ids of relations with either end in the ``param`` list. Each half starts from the list and walks
+    one end's index: with ``source_id IN (...) OR target_id IN (...)`` SQLite scanned every relation of the
+    workspace (11 ms for one question's evidence on the full corpus, against 0.06)."""
+    return f"""
+SELECT r.id FROM json_each(:{param}) j CROSS JOIN relations r ON r.ws = :ws AND r.source_id = j.value
+UNION SELECT r.id FROM json_each(:{param}) j CROSS JOIN relations r ON r.ws = :ws AND r.target_id = j.value"""
+
+
 # -- writes --------------------------------------------------------------------------------------
 UPSERT_DOCUMENT = """
 INSERT INTO documents (ws, id, source, title, text, hash, pages, metadata)
@@ -78,12 +87,14 @@ DELETE_COMMUNITIES = (
 
 # -- delete_document -----------------------------------------------------------------------------
 CHUNK_IDS_OF_DOCUMENT = "SELECT id FROM chunks WHERE ws = :ws AND doc_id = :doc_id"
-ENTITIES_MENTIONED_IN = f"SELECT DISTINCT entity_id FROM mentions WHERE ws = :ws AND chunk_id IN {_in('chunks')}"
+ENTITIES_MENTIONED_IN = """
+SELECT DISTINCT m.entity_id FROM json_each(:chunks) j
+CROSS JOIN mentions m ON m.ws = :ws AND m.chunk_id = j.value"""
 DELETE_MENTIONS_IN = f"DELETE FROM mentions WHERE ws = :ws AND chunk_id IN {_in('chunks')}"
-RELATIONS_WITH_EVIDENCE_IN = f"""
-SELECT DISTINCT r.id, r.source_id, r.target_id FROM relations r
-JOIN evidence e ON e.ws = r.ws AND e.relation_id = r.id
-WHERE r.ws = :ws AND e.chunk_id IN {_in("chunks")}"""
+RELATIONS_WITH_EVIDENCE_IN = """
+SELECT DISTINCT r.id, r.source_id, r.target_id FROM json_each(:chunks) j
+CROSS JOIN evidence e INDEXED BY evidence_chunk ON e.ws = :ws AND e.chunk_id = j.value
+CROSS JOIN relations r ON r.ws = :ws AND r.id = e.relation_id"""
 DELETE_EVIDENCE_IN = f"DELETE FROM evidence WHERE ws = :ws AND chunk_id IN {_in('chunks')}"
 UNMENTIONED = f"""
 SELECT id FROM entities WHERE ws = :ws AND id IN {_in("entities")}
@@ -105,9 +116,7 @@ DELETE FROM relations WHERE ws = :ws AND (
 DELETE_DANGLING_EVIDENCE = f"""
 DELETE FROM evidence WHERE ws = :ws AND relation_id IN {_in("relations")}
 AND relation_id NOT IN (SELECT id FROM relations WHERE ws = :ws)"""
-RELATIONS_OF_ENTITIES = f"""
-SELECT id FROM relations
-WHERE ws = :ws AND (source_id IN {_in("entities")} OR target_id IN {_in("entities")})"""
+RELATIONS_OF_ENTITIES = _touching("entities")
 DELETE_COMMUNITY_MEMBERSHIPS_OF = f"DELETE FROM community_entities WHERE ws = :ws AND entity_id IN {_in('entities')}"
 DELETE_ENTITIES = f"DELETE FROM entities WHERE ws = :ws AND id IN {_in('entities')}"
 DELETE_CHUNKS_OF_DOCUMENT = "DELETE FROM chunks WHERE ws = :ws AND doc_id = :doc_id"
@@ -161,10 +170,11 @@ ALL_MENTION_PAIRS = """
 SELECT DISTINCT chunk_id, entity_id FROM mentions WHERE ws = :ws ORDER BY chunk_id, entity_id"""
 RELATIONS_OF = f"""
 SELECT id, source_id, target_id, type, conflict FROM relations
-WHERE ws = :ws AND (source_id IN {_in("ids")} OR target_id IN {_in("ids")}) ORDER BY id"""
+WHERE ws = :ws AND id IN ({_touching("ids")}) ORDER BY id"""
 RELATIONS_BETWEEN = f"""
-SELECT id, source_id, target_id, type, conflict FROM relations
-WHERE ws = :ws AND source_id IN {_in("ids")} AND target_id IN {_in("ids")} ORDER BY id"""
+SELECT DISTINCT r.id, r.source_id, r.target_id, r.type, r.conflict FROM json_each(:ids) j
+CROSS JOIN relations r ON r.ws = :ws AND r.source_id = j.value
+WHERE r.target_id IN {_in("ids")} ORDER BY r.id"""
 EVIDENCE_OF = f"SELECT relation_id, chunk_id, description FROM evidence WHERE ws = :ws AND relation_id IN {_in('ids')}"
 
 EMBEDDINGS = {
