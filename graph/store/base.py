@@ -49,7 +49,7 @@ class Subgraph(BaseModel):
 
     entity_ids: list[str] = Field(default_factory=list)
     chunk_ids: list[str] = Field(default_factory=list)
-    mentions: list[tuple[str, str]] = Field(default_factory=list)  # (chunk_id, entity_id)
+    mentions: list[tuple[str, str]] = Field(default_factory=list)  # (chunk_id, entity_id), in no set order
     relations: list[tuple[str, str, float]] = Field(default_factory=list)  # (source_id, target_id, weight)
 
 

@@ -41,8 +41,9 @@ class MentionPairs:
         return {c: list(self._entities[c]) for c in sorted(set(chunk_ids)) if c in self._entities}
 
     def pairs_of(self, entity_ids: Iterable[str]) -> list[tuple[str, str]]:
-        """Every ``(chunk_id, entity_id)`` pair of these entities, sorted by chunk then entity."""
-        return sorted((c, e) for e in set(entity_ids) for c in self._chunks.get(e, ()))
+        """Every ``(chunk_id, entity_id)`` pair of these entities, by entity in the order given, then by chunk.
+        Not sorted by chunk: sorting ~4,500 pairs of ids took 3.5 ms of the graph read, and no reader needs it."""
+        return [(c, e) for e in dict.fromkeys(entity_ids) for c in self._chunks.get(e, ())]
 
     def co_mentioned(self, entity_ids: Iterable[str]) -> set[str]:
         """The entities that share a chunk with any of these (themselves included, where mentioned)."""

@@ -144,7 +144,9 @@ def test_mention_reads_follow_mentions_written_and_deleted_after_a_read(loaded: 
         A1: sorted([CURIE, PARIS]),
         B0: sorted([CURIE, PARIS]),
     }
-    assert loaded.subgraph([FRANCE], hops=1).mentions == sorted([(A0, FRANCE), (A0, PARIS), (A1, PARIS), (B0, PARIS)])
+    assert sorted(loaded.subgraph([FRANCE], hops=1).mentions) == sorted(
+        [(A0, FRANCE), (A0, PARIS), (A1, PARIS), (B0, PARIS)]
+    )
     assert CURIE not in loaded.subgraph([FRANCE], hops=1).entity_ids
     loaded.upsert_mentions([MentionRecord(chunk_id=B1, entity_id=FRANCE, name="France")])
     loaded.upsert_mentions([MentionRecord(chunk_id=B0, entity_id=FRANCE, name="la France")])
