@@ -301,14 +301,12 @@ class EmbeddedGraphStore:
             return _delete_document(db, self.workspace, doc_id)
 
     def delete_unmentioned_entities(self) -> int:
-        with self._tx(drops_vectors=True) as db:
-
-            def run(sql: str, **params: object) -> sqlite3.Cursor:
-                return db.execute(sql, {"ws": self.workspace, **params})
-
-            orphans = {row[0] for row in run(q.ALL_UNMENTIONED)}
-            if orphans:
-                _delete_orphans(run, orphans, orphans, set())
+        with self._lock:  # the read and the delete see the same rows
+            orphans = {row[0] for row in self._rows(q.ALL_UNMENTIONED)}
+            if not orphans:
+                return 0  # nothing removed: the vector matrices and mention pairs in memory stay valid
+            with self._tx(drops_vectors=True) as db:
+                _delete_orphans(_runner(db, self.workspace), orphans, orphans, set())
             return len(orphans)
 
     def clear(self) -> None:
@@ -458,15 +456,16 @@ class EmbeddedGraphStore:
             unknown = set(self._missing("entities", set(seed_entity_ids)))
             reached = [e for e in dict.fromkeys(seed_entity_ids) if e not in unknown][:limit]
             frontier = set(reached)
+            pairs = self._mentions()
             for _ in range(hops):
                 if not frontier or len(reached) >= limit:
                     break
                 related = {row[0] for row in self._rows(q.RELATION_NEIGHBOURS, ids=_ids(frontier))}
-                found = (related | self._mentions().co_mentioned(frontier)) - set(reached)
+                found = (related | pairs.co_mentioned(frontier)) - set(reached)
                 new = sorted(found)[: limit - len(reached)]
                 reached.extend(new)
                 frontier = set(new)
-            mentions = self._mentions().pairs_of(reached)
+            mentions = pairs.pairs_of(reached)
             relations = [(s, t, float(w)) for s, t, w in self._rows(q.RELATION_TRIPLES, ids=_ids(reached))]
         # Built from the store's own rows: validating ~4,500 pairs again would cost a millisecond per question.
         return Subgraph.model_construct(
@@ -554,12 +553,18 @@ def _delete_orphans(
     return int(relations)
 
 
-def _delete_document(db: sqlite3.Connection, ws: str, doc_id: str) -> DeleteReport:
-    """Remove a document and whatever is left without evidence; see ``graph.store.base``."""
+def _runner(db: sqlite3.Connection, ws: str) -> Callable[..., sqlite3.Cursor]:
+    """``run(sql, **params)`` on ``db`` with the workspace bound, for the steps of one write transaction."""
 
     def run(sql: str, **params: object) -> sqlite3.Cursor:
         return db.execute(sql, {"ws": ws, **params})
 
+    return run
+
+
+def _delete_document(db: sqlite3.Connection, ws: str, doc_id: str) -> DeleteReport:
+    """Remove a document and whatever is left without evidence; see ``graph.store.base``."""
+    run = _runner(db, ws)
     if run(q.GET_DOCUMENT, doc_id=doc_id).fetchone() is None:
         return DeleteReport(doc_id=doc_id)
     chunks = _ids([row[0] for row in run(q.CHUNK_IDS_OF_DOCUMENT, doc_id=doc_id)])

@@ -183,9 +183,9 @@ EMBEDDINGS = {
 }
 
 # Reads of ``subgraph``. Each starts from the id list (CROSS JOIN fixes SQLite's join order), so it
-# costs index lookups per listed id instead of a scan of the workspace's mentions or relations.
-# One hop: RELATED in either direction, or mentioned in the same chunk.
-# The subgraph's other neighbours, the entities that share a chunk, come from the in-memory mention pairs.
+# costs index lookups per listed id instead of a scan of the workspace's relations.
+# One hop here is RELATED in either direction; the other neighbours, the entities that share a chunk, come
+# from the store's in-memory mention pairs (embedded_mentions.py).
 RELATION_NEIGHBOURS = """
 SELECT r.target_id FROM json_each(:ids) j CROSS JOIN relations r ON r.ws = :ws AND r.source_id = j.value
 UNION SELECT r.source_id FROM json_each(:ids) j CROSS JOIN relations r ON r.ws = :ws AND r.target_id = j.value"""
