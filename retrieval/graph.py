@@ -18,9 +18,9 @@ from itertools import repeat
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import shortest_path
 
 from graph.algorithms.fastrp import fastrp
+from graph.algorithms.hops import bounded_hop_distances
 from graph.algorithms.ppr import personalized_pagerank
 from graph.store.base import GraphStore, Subgraph
 from ingest.stopwords import STOPWORDS
@@ -247,8 +247,8 @@ class GraphRetriever:
     def _proximity(self, graph: _Graph, seed_weights: dict[int, float], k: int) -> list[ScoredChunk]:
         """Each seed gives 0.5**(d-1) to a chunk d steps away: chunks near several seeds (bridges) win."""
         seed_index = list(seed_weights)
-        distances = shortest_path(graph.adjacency, unweighted=True, indices=seed_index, directed=False)
         max_distance = 2 * self.hops + 1
+        distances = bounded_hop_distances(graph.adjacency, seed_index, max_distance)  # symmetric: one direction
         closeness = np.where(distances <= max_distance, 0.5 ** (distances - 1), 0.0)
         weights = np.array([seed_weights[i] for i in seed_index])
         return self._chunk_ranking(graph, weights @ closeness, k)
