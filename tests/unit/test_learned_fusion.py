@@ -1,4 +1,5 @@
 import math
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from app.evaluation.fusion_training import (
 )
 from retrieval.fusion.learned import (
     FEATURES,
+    GRAPH_FEATURES,
     MISSING_RANK,
     SIGNALS,
     TRAINED_SIGNALS,
@@ -25,7 +27,7 @@ from retrieval.fusion.learned import (
     candidate_features,
     model_features,
 )
-from retrieval.fusion.rrf import FusionWeights
+from retrieval.fusion.rrf import FusionWeights, weighted_rrf
 from retrieval.types import ScoredChunk
 
 
@@ -70,6 +72,53 @@ def test_graph_features_see_question_entities_and_shared_entities() -> None:
     assert _column(matrix, chunk_ids, "c", "shares_with_top") == pytest.approx(1.0)
     assert _column(matrix, chunk_ids, "b", "shares_with_top") == 0.0
     assert _column(matrix, chunk_ids, "a", "log_entities") == pytest.approx(math.log(3))
+
+
+def _co_evidence_by_definition(candidates: Candidates, chunk_ids: list[str]) -> list[tuple[float, ...]]:
+    """The co-evidence columns as GRAPH_FEATURES defines them, set by set (the slow, obvious way)."""
+    fused = weighted_rrf(candidates.rankings, candidates.rrf_weights, k_rrf=candidates.rrf_k, limit=5)
+    top = [hit.chunk_id for hit in fused]
+    dense_top = list(dict.fromkeys(hit.chunk_id for hit in candidates.rankings["dense"]))[:5]
+    rows = {*chunk_ids, *top, *dense_top}
+    counts = Counter(e for c in rows for e in candidates.entities.get(c, set()))
+    hubs = {e for e, n in counts.items() if n > max(35, 0.25 * len(rows))}
+    ents = {c: candidates.entities.get(c, set()) - hubs for c in rows}
+    asked = candidates.question_entities
+
+    def shares(c: str, others: list[str]) -> float:
+        return sum(1.0 / (1 + r) for r, o in enumerate(others) if o != c and ents[c] & ents[o])
+
+    return [
+        (
+            len(ents[c] & asked),
+            shares(c, top),
+            shares(c, dense_top),
+            sum(1.0 for o in top if o != c and ents[c] & ents[o] and ents[o] & asked),
+            math.log1p(len(ents[c])),
+        )
+        for c in chunk_ids
+    ]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_co_evidence_columns_equal_their_definition_on_random_candidates(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    chunks = [f"c{i}" for i in range(160)]
+    pool = [f"e{i}" for i in range(60)] + ["hub"] * 12  # "hub" is in most chunks: a local hub
+    rankings = {
+        name: [ScoredChunk(c, float(50 - r)) for r, c in enumerate(rng.choice(chunks, 50, replace=False))]
+        for name in ("dense", "bm25", "treehop")
+    }
+    candidates = _candidates(
+        rankings=rankings,
+        cosines={c: float(rng.uniform()) for c in chunks},
+        entities={c: set(rng.choice(pool, int(rng.integers(0, 6))).tolist()) for c in chunks[:150]},
+        question_entities={"e1", "e2", "hub"},
+    )
+    chunk_ids, matrix = candidate_features(candidates)
+    columns = [FEATURES.index(feature) for feature in GRAPH_FEATURES]
+    expected = _co_evidence_by_definition(candidates, chunk_ids)
+    np.testing.assert_allclose(matrix[:, columns], expected, rtol=0, atol=1e-12)
 
 
 def test_no_candidates_gives_an_empty_ranking() -> None:
