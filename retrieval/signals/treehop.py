@@ -4,24 +4,41 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
 
 from graph.store.base import GraphStore
 from ingest.embedder import Embedder
 from ingest.errors import AmalgamError
 from retrieval.signals.base import QuestionContext, Ranking
-from retrieval.types import Retriever
+from retrieval.signals.dense import dense_hits
+from retrieval.types import Query, Retriever, ScoredChunk
 
 UNAVAILABLE_NOTE = "multi-hop retriever unavailable (no TreeHop model for this embedder)"
+
+
+@runtime_checkable
+class HopsFromDenseHits(Protocol):
+    """A multi-hop retriever whose first hop is the question's own dense ranking (``TreeHopRetriever``)."""
+
+    top_n: int
+
+    def search(self, query: Query, k: int, *, first_hop: Sequence[ScoredChunk] | None = None) -> list[ScoredChunk]: ...
 
 
 class TreeHopSignal:
     name = "treehop"
 
     def rank(self, context: QuestionContext) -> Ranking:
-        if context.multihop is None:
+        multihop = context.multihop
+        if multihop is None:
             return Ranking(self.name, notes=(UNAVAILABLE_NOTE,))
-        return Ranking(self.name, tuple(context.multihop.search(context.query, context.depth)))
+        if isinstance(multihop, HopsFromDenseHits) and context.depth >= multihop.top_n:
+            # Hop 1 is the dense signal's search: share it instead of scanning the index a second time.
+            return Ranking(
+                self.name, tuple(multihop.search(context.query, context.depth, first_hop=dense_hits(context)))
+            )
+        return Ranking(self.name, tuple(multihop.search(context.query, context.depth)))
 
 
 def load_treehop(index: Any, dim: int, mentions: Any = None) -> Retriever | None:

@@ -30,6 +30,7 @@ Next queries come from one of two contexts:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,11 +115,14 @@ class TreeHopRetriever:
         self.hop_offset = defaults.hop_offset if hop_offset is None else hop_offset
         self.mention_mix = mention_mix
 
-    def search(self, query: Query, k: int) -> list[ScoredChunk]:
+    def search(self, query: Query, k: int, *, first_hop: Sequence[ScoredChunk] | None = None) -> list[ScoredChunk]:
+        """The merged (or interleaved) ranking, ``k`` deep. ``first_hop``: the question's own dense ranking, at
+        least ``top_n`` deep, when it was searched already (the dense signal's): hop 1 is then not searched
+        again."""
         if k <= 0 or len(self.index) == 0:
             return []
         embedding = np.asarray(query.embedding, dtype=np.float32)
-        layers = self.search_layers(embedding)
+        layers = self.search_layers(embedding, first_hop)
         if self.ranking == "interleave":
             return [ScoredChunk(hit.chunk_id, hit.score) for hit in interleave(layers, self.lead)[:k]]
         return self.merged(layers, embedding)[:k]
@@ -137,8 +141,9 @@ class TreeHopRetriever:
             self.hop_offset,
         )
 
-    def search_layers(self, embedding: np.ndarray) -> list[list[Hit]]:
+    def search_layers(self, embedding: np.ndarray, first_hop: Sequence[ScoredChunk] | None = None) -> list[list[Hit]]:
         """All hits, one list per hop, each best first; no passage twice in a layer, none from its own parent.
+        ``first_hop`` (see ``search``) stands in for hop 1's search.
 
         With ``ranking="interleave"`` a passage also appears in one layer only (redundancy pruning)."""
         if embedding.shape != (self.index.dim,):
@@ -151,7 +156,8 @@ class TreeHopRetriever:
         seen: set[str] = set()
         layers: list[list[Hit]] = []
         for hop in range(1, self.hops + 1):
-            hits = self._retrieve_new(queries, hop, seen if prune else set(), parent_scores, parent_ids)
+            found = [first_hop[: self.top_n]] if hop == 1 and first_hop is not None else None
+            hits = self._retrieve_new(queries, hop, seen if prune else set(), parent_scores, parent_ids, found)
             if not hits:
                 break
             layers.append(hits)
@@ -182,15 +188,22 @@ class TreeHopRetriever:
         return next_queries, [hit.score for hit, _ in sources], [hit.chunk_id for hit, _ in sources]
 
     def _retrieve_new(
-        self, queries: np.ndarray, hop: int, seen: set[str], parent_scores: list[float], parent_ids: list[str]
+        self,
+        queries: np.ndarray,
+        hop: int,
+        seen: set[str],
+        parent_scores: list[float],
+        parent_ids: list[str],
+        found: Sequence[Sequence[ScoredChunk]] | None = None,
     ) -> list[Hit]:
-        """Top-n per query in one batched call; keep each unseen passage once, by its best route.
+        """Top-n per query in one batched call (or ``found``, searched already); keep each unseen passage once,
+        by its best route.
 
         ``seen`` is updated with this layer's passages."""
         # interleave ranks by the raw score; merged also counts the path through the parent.
         route_weight = 0.0 if self.ranking == "interleave" else self.path_weight
         best: dict[str, Hit] = {}
-        for parent, results in enumerate(self.index.search_batch(queries, self.top_n)):
+        for parent, results in enumerate(found if found is not None else self.index.search_batch(queries, self.top_n)):
             for chunk_id, score in results:
                 if chunk_id in seen or chunk_id == parent_ids[parent]:
                     continue

@@ -6,11 +6,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import astuple
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from retrieval.index.faiss import FaissIndex
+from retrieval.signals.base import QuestionContext
+from retrieval.signals.dense import DenseSignal
+from retrieval.signals.treehop import TreeHopSignal
 from retrieval.treehop.mentions import NameVectors, mention_queries
 from retrieval.treehop.search import MENTION_DEFAULTS, TreeHopRetriever
 from retrieval.types import Query
@@ -127,6 +131,37 @@ def test_no_named_entity_means_one_hop(bridge) -> None:  # type: ignore[no-untyp
     retriever = TreeHopRetriever(index, mentions=DictMentions({}), top_n=5)
     assert len(retriever.search_layers(question)) == 1
     assert retriever.search(Query("q", question), 5) == index.search(question, 5)
+
+
+def test_a_dense_ranking_given_as_the_first_hop_replaces_its_search(bridge) -> None:  # type: ignore[no-untyped-def]
+    index, question, table = bridge
+    retriever = TreeHopRetriever(index, mentions=DictMentions(table), top_n=3, keep=4)
+    searched = retriever.search(Query("q", question), 10)
+    dense = index.search(question, 50)
+    queried: list[int] = []
+    real_batch = index.search_batch
+    index.search_batch = lambda queries, k: (queried.append(len(queries)), real_batch(queries, k))[1]
+    given = retriever.search(Query("q", question), 10, first_hop=dense)
+    assert given == searched
+    assert queried == [2]  # only hop 2's two mention queries were searched
+    with_other_first_hop = retriever.search(Query("q", question), 10, first_hop=dense[5:])
+    assert with_other_first_hop != searched  # the given first hop is really the one used
+
+
+def test_the_treehop_signal_reuses_the_dense_signals_search(bridge) -> None:  # type: ignore[no-untyped-def]
+    index, question, table = bridge
+    retriever = TreeHopRetriever(index, mentions=DictMentions(table), top_n=3, keep=4)
+    expected = retriever.search(Query("q", question), 10)
+    queried: list[int] = []
+    real_batch = index.search_batch
+    index.search_batch = lambda queries, k: (queried.append(len(queries)), real_batch(queries, k))[1]
+    context = QuestionContext(
+        Query("q", question), 10, None, SimpleNamespace(dense=index), None, retriever, frozenset({"dense", "treehop"})
+    )  # type: ignore[arg-type]
+    dense, treehop = DenseSignal().rank(context), TreeHopSignal().rank(context)
+    assert queried == [1, 2]  # the question once (for both signals), then hop 2's two mention queries
+    assert list(treehop.hits) == expected
+    assert list(dense.hits) == real_batch(question.reshape(1, -1), 10)[0]
 
 
 def test_name_vectors_stay_aligned_when_threads_add_at_once() -> None:
