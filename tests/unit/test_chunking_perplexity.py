@@ -24,6 +24,7 @@ class WordLengthLM:
 
     def __init__(self) -> None:
         self.scored_tokens = 0
+        self.unread_tails: list[int] = []  # per window: tokens after its last scored one
 
     def token_ids(self, text: str) -> list[int]:
         return [len(word) for word in text.split()]
@@ -33,6 +34,9 @@ class WordLengthLM:
     ) -> list[np.ndarray]:
         picked = _scored_positions(windows, positions)
         self.scored_tokens += sum(map(len, picked))
+        self.unread_tails.extend(
+            len(ids) - 1 - max(pos, default=-1) for (ids, _), pos in zip(windows, picked, strict=True)
+        )
         return [np.asarray([ids[p] for p in pos], dtype=float) for (ids, _), pos in zip(windows, picked, strict=True)]
 
     def next_token_logprobs(self, prompt: str, candidates: Sequence[str]) -> list[float]:
@@ -55,6 +59,13 @@ def test_opening_scores_only_the_opening_tokens() -> None:
     lm = WordLengthLM()
     sentence_losses(lm, SENTENCES, window=3, context=2, opening_tokens=1)
     assert lm.scored_tokens == len(SENTENCES)  # context tokens and sentence tails are never scored
+
+
+@pytest.mark.parametrize(("window", "context"), [(3, 2), (2, 0), (5, 1)])
+def test_the_lm_reads_no_token_after_a_windows_last_scored_one(window: int, context: int) -> None:
+    lm = WordLengthLM()
+    sentence_losses(lm, SENTENCES, window=window, context=context, opening_tokens=1)
+    assert lm.unread_tails and set(lm.unread_tails) == {0}  # and no window without a scored token is read
 
 
 def test_local_peaks_count_the_ends_and_plateaus_once() -> None:
