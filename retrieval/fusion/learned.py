@@ -133,8 +133,8 @@ def _graph_features(candidates: Candidates, chunk_ids: list[str]) -> np.ndarray:
     rows = list(dict.fromkeys([*chunk_ids, *top, *dense_top]))  # chunk_ids lead: row i is chunk_ids[i]
     row_of = {chunk_id: i for i, chunk_id in enumerate(rows)}
     pairs = _mention_pairs(rows, candidates.entities)
-    asked = pairs.columns_of(candidates.question_entities)
-    names_question = pairs.count_per_row(asked) > 0
+    question_entities = pairs.count_per_row(pairs.columns_of(candidates.question_entities))
+    names_question = question_entities > 0
 
     def sharing(others: list[str]) -> np.ndarray:
         """Per chunk (rows) and other chunk (columns): do they share an entity; a chunk never shares with
@@ -153,7 +153,7 @@ def _graph_features(candidates: Candidates, chunk_ids: list[str]) -> np.ndarray:
     top_names_question = names_question[[row_of[o] for o in top]]
     return np.column_stack(
         [
-            pairs.count_per_row(asked)[: len(chunk_ids)],
+            question_entities[: len(chunk_ids)],
             rank_weighted(with_top),
             rank_weighted(with_dense_top),
             (with_top & top_names_question[None, :]).sum(axis=1),
