@@ -129,17 +129,17 @@ def _unit(vector: np.ndarray | None) -> np.ndarray | None:
 
 def _group_fits(item: MentionItem, group: Group, weights: ScoreWeights) -> tuple[bool, float]:
     """Whether a mention may join a group of its own name, and how close their contexts are."""
-    family = type_family(item.entity_type)
-    if not types_compatible(family, group.family):
-        return False, 0.0
+    same_kind = types_compatible(type_family(item.entity_type), group.family)
     definition = item.definition
     if definition.is_definition and years_conflict(definition.years, frozenset(group.definition_years)):
         return False, 0.0
     centre = group.embedding
     if item.embedding is None or centre is None:
-        return True, 0.0
+        return same_kind, 0.0
     similarity = float(np.dot(item.embedding, centre))
     shared = bool(item.neighbours & group.neighbours)
+    if not same_kind and not _same_thing_despite_type(similarity, shared, weights):
+        return False, similarity
     # Disjoint context: the descriptions disagree and no co-mentioned entity is shared.
     if similarity < weights.split_below and not shared:
         return False, similarity
@@ -149,6 +149,14 @@ def _group_fits(item: MentionItem, group: Group, weights: ScoreWeights) -> tuple
     if definition.is_definition and unlike and not shared:
         return False, similarity
     return True, similarity
+
+
+def _same_thing_despite_type(similarity: float, shared: bool, weights: ScoreWeights) -> bool:
+    """A small NER model types one name differently from sentence to sentence ("Naples" a GPE 33 times and a
+    PERSON once; "Orlando International Airport" ORG and FAC). Under one name, a type disagreement alone
+    does not make two things: the contexts decide, with a stricter bar than for one type ("Jordan" the
+    country and the player read differently, and share no co-mentioned entity)."""
+    return similarity >= weights.cross_type_above or (shared and similarity >= weights.context_pivot)
 
 
 def _best_group(item: MentionItem, candidates: list[Group], weights: ScoreWeights) -> Group | None:

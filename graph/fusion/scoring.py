@@ -197,6 +197,9 @@ class ScoreWeights:
     split_below: float = 0.3
     # Below this cosine, a definition does not define what the group's definitions define (context.py).
     split_definitions_below: float = 0.6
+    # Under one name, mentions typed differently are one thing only when their contexts agree this well
+    # (or agree moderately and share a co-mentioned entity): see cluster.py.
+    cross_type_above: float = 0.6
 
 
 # Names compared per node pair: a merged node can carry dozens of alias keys, and all pairs would cost

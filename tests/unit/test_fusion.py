@@ -94,6 +94,32 @@ def test_same_name_is_split_by_type_or_disjoint_context() -> None:
     assert sorted(sorted(g.mention_indices) for g in groups) == [[0, 1], [2, 3]]
 
 
+def test_a_type_disagreement_under_one_name_yields_to_agreeing_context() -> None:
+    city, club = unit(1, 0.1), unit(1, 0, 2)  # cosine 0.44: enough for one type (split below 0.3), not for two
+    groups = group_by_name(
+        [
+            mention(0, "Naples", "GPE", city),
+            mention(1, "Naples", "GPE", city),
+            mention(2, "Naples", "PERSON", city),  # the NER model's slip: the city's own context
+            mention(3, "Jordan", "GPE", city),
+            mention(4, "Jordan", "ORG", club),
+            mention(5, "Savoy", "GPE", city),
+            mention(6, "Savoy", "GPE", club),
+        ]
+    )
+    assert sorted(sorted(g.mention_indices) for g in groups) == [[0, 1, 2], [3], [4], [5, 6]]
+
+
+def test_moderate_agreement_across_types_needs_a_shared_neighbour() -> None:
+    band, singer = unit(1, 0.9), unit(1, 0, 1)  # cosine 0.53
+
+    def bowie(index: int, kind: str, vector: np.ndarray, *neighbours: str) -> MentionItem:
+        return MentionItem(index, "Bowie", kind, embedding=vector, neighbours=frozenset(neighbours))
+
+    assert len(group_by_name([bowie(0, "ORG", band, "ziggy"), bowie(1, "PERSON", singer)])) == 2
+    assert len(group_by_name([bowie(0, "ORG", band, "ziggy"), bowie(1, "PERSON", singer, "ziggy")])) == 1
+
+
 def test_cluster_merges_variants_and_keeps_homonyms_apart() -> None:
     items = [
         mention(0, "International Business Machines", "ORG"),
