@@ -1,9 +1,10 @@
 """Clustering: mentions -> groups of one name -> entities.
 
 Stage 1 (``group_by_name``) puts mentions with the same normalised name into one group unless
-their types are incompatible or their contexts are disjoint, in which case the name is split
-into several groups ("Mercury" the planet, "Mercury" the element). Each mention is compared with
-the few groups of its own name only, so the cost is linear in the number of mentions.
+their contexts are disjoint, or their types are incompatible and their contexts do not agree closely,
+in which case the name is split into several groups ("Mercury" the planet, "Mercury" the element).
+Each mention is compared with the few groups of its own name only, so the cost is linear in the
+number of mentions.
 
 Stage 2 (``cluster_groups``) links groups of different names (variants, acronyms, misspellings)
 with a constrained union-find over scored candidate pairs, best pairs first. A union is refused
