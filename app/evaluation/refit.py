@@ -30,6 +30,7 @@ from app.evaluation.tuning import QuestionRankings, collect_rankings, coordinate
 from app.runtime import limit_threads
 from retrieval.fusion.learned import TRAINED_SIGNALS, model_features
 from retrieval.fusion.rrf import FusionWeights
+from retrieval.fusion.titles import TITLE_FEATURES
 from retrieval.retriever import HybridRetriever
 
 DEFAULT_FOLDS = DEFAULT_CACHE_ROOT / "treehop-folds"
@@ -103,6 +104,9 @@ def train_fusion(
         "rrf (tuned weights)": recall_at_5(everything, scored_by(everything, rrf_scorer(weights))),
         **{f"learned, 2-fold, {label}": recall for label, recall in ablation.items()},
         f"learned, 2-fold, shipped ({', '.join(signals)})": two_fold(chosen, features=features, l2=l2),
+        "learned, 2-fold, shipped without the title features": two_fold(
+            chosen, features=[f for f in features if f not in TITLE_FEATURES], l2=l2
+        ),
     }
     for label, recall in rows.items():
         echo(f"{label}: " + ", ".join(f"{bucket} R@5 {value:.2f}" for bucket, value in recall.items()))

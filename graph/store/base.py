@@ -15,7 +15,7 @@ Semantics every implementation keeps (the contract tests in tests/integration ch
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
@@ -61,6 +61,13 @@ class DeleteReport(BaseModel):
     entities_removed: int = 0
     relations_removed: int = 0
     affected_entity_ids: list[str] = Field(default_factory=list)  # surviving entities that lost evidence
+
+
+class ChunkTitle(NamedTuple):
+    """The document a chunk belongs to, and that document's title: the heading the chunk is read under."""
+
+    doc_id: str
+    title: str
 
 
 class StoreStats(BaseModel):
@@ -173,6 +180,10 @@ class GraphStore(Protocol):
         ...
 
     def entities_of_chunks(self, chunk_ids: Sequence[str]) -> dict[str, list[str]]: ...
+
+    def titles_of_chunks(self, chunk_ids: Sequence[str]) -> dict[str, ChunkTitle]:
+        """Each chunk's document id and title (unknown chunks left out), without reading any text."""
+        ...
 
     def entity_vectors(self, entity_ids: Sequence[str]) -> dict[str, list[float]]:
         """The stored embedding of each entity that has one (entities without one are left out)."""

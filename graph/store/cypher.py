@@ -255,6 +255,11 @@ UNWIND $keys AS k
 MATCH (c:Chunk {key: k})-[:MENTIONS]->(e:Entity)
 RETURN c.id AS chunk_id, collect(DISTINCT e.id) AS entity_ids"""
 
+TITLES_OF_CHUNKS = """
+UNWIND $keys AS k
+MATCH (d:Document)-[:HAS_CHUNK]->(c:Chunk {key: k})
+RETURN c.id AS chunk_id, d.id AS doc_id, d.title AS title"""
+
 RELATIONS_OF = """
 UNWIND $keys AS k
 MATCH (:Entity {key: k})-[r:RELATED]-(:Entity)

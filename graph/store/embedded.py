@@ -19,7 +19,7 @@ import numpy as np
 from graph.errors import GraphStoreError
 from graph.models import Community, Entity, EntityRecord, MentionRecord, Relation, RelationRecord
 from graph.store import embedded_queries as q
-from graph.store.base import DeleteReport, EntityHit, EntityName, NameMatch, StoreStats, Subgraph
+from graph.store.base import ChunkTitle, DeleteReport, EntityHit, EntityName, NameMatch, StoreStats, Subgraph
 from graph.store.common import (
     build_entity,
     build_relation,
@@ -405,6 +405,9 @@ class EmbeddedGraphStore:
     def entities_of_chunks(self, chunk_ids: Sequence[str]) -> dict[str, list[str]]:
         with self._lock:
             return self._mentions().entities_of(chunk_ids)
+
+    def titles_of_chunks(self, chunk_ids: Sequence[str]) -> dict[str, ChunkTitle]:
+        return {row[0]: ChunkTitle(row[1], row[2]) for row in self._rows(q.TITLES_OF_CHUNKS, ids=_ids(chunk_ids))}
 
     def _mentions(self) -> MentionPairs:
         with self._lock:

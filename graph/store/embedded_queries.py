@@ -139,7 +139,9 @@ DOCUMENTS_BY_SOURCES = f"""
 SELECT id, source, title, '', hash, pages, metadata FROM documents
 WHERE ws = :ws AND source IN {_in("sources")} ORDER BY source, id"""
 LIST_DOCUMENTS = "SELECT id, source, title, '', hash, pages, metadata FROM documents WHERE ws = :ws ORDER BY source, id"
-TITLES = f"SELECT id, title, source FROM documents WHERE ws = :ws AND id IN {_in('ids')}"
+TITLES_OF_CHUNKS = f"""
+SELECT c.id, c.doc_id, d.title FROM chunks c JOIN documents d ON d.ws = c.ws AND d.id = c.doc_id
+WHERE c.ws = :ws AND c.id IN {_in("ids")}"""
 
 _CHUNK_COLUMNS = "id, doc_id, idx, text, start, stop, pages, chunker"
 GET_CHUNKS = f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE ws = :ws AND id IN {_in('ids')}"

@@ -17,7 +17,7 @@ from neo4j.exceptions import AuthError, DriverError, Neo4jError, ServiceUnavaila
 from graph.errors import GraphStoreError, StoreUnavailableError
 from graph.models import Community, Entity, EntityRecord, MentionRecord, Relation, RelationRecord
 from graph.store import cypher
-from graph.store.base import DeleteReport, EntityHit, EntityName, NameMatch, StoreStats, Subgraph
+from graph.store.base import ChunkTitle, DeleteReport, EntityHit, EntityName, NameMatch, StoreStats, Subgraph
 from graph.store.common import (
     COMMUNITY_DETAILS,
     build_entity,
@@ -351,6 +351,10 @@ class Neo4jGraphStore:
     def entities_of_chunks(self, chunk_ids: Sequence[str]) -> dict[str, list[str]]:
         rows = self._read(cypher.ENTITIES_OF_CHUNKS, keys=self._keys(chunk_ids))
         return {row["chunk_id"]: sorted(row["entity_ids"]) for row in sorted(rows, key=lambda r: r["chunk_id"])}
+
+    def titles_of_chunks(self, chunk_ids: Sequence[str]) -> dict[str, ChunkTitle]:
+        rows = self._read(cypher.TITLES_OF_CHUNKS, keys=self._keys(chunk_ids))
+        return {row["chunk_id"]: ChunkTitle(row["doc_id"], row["title"]) for row in rows}
 
     def vector_search_entities(self, embedding: Sequence[float], k: int) -> list[EntityHit]:
         return self.vector_search_entities_batch([embedding], k)[0]

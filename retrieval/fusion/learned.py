@@ -1,19 +1,21 @@
-"""Learned fusion: a logistic model over each candidate's signal ranks and its graph co-evidence.
+"""Learned fusion: a logistic model over each candidate's signal ranks, graph co-evidence and document title.
 
-Reciprocal-rank fusion sees only where each signal ranked a chunk. Two things it cannot see decide many
+Reciprocal-rank fusion sees only where each signal ranked a chunk. Things it cannot see decide many
 multi-hop questions: how close a chunk is to the question once all candidates are compared on one scale
 (the dense cosine of every candidate, not only the dense top 50), and whether it is *connected* to the
 other evidence — it mentions an entity the question names, or shares an entity with the chunks ranked
-first (the bridge passage of a two-hop question shares the bridge entity with the first hop). The model
-is linear, so it ships as a few dozen numbers in JSON and its weights can be read; it is trained on the
-train split only (``amalgam eval train-fusion``), never on dev. ``LearnedRanking`` is its ``Fusion``.
+first (the bridge passage of a two-hop question shares the bridge entity with the first hop). A third
+is whether the chunk's document is *about* a name the question or the dense top chunks use: its title
+(``retrieval/fusion/titles.py``). The model is linear, so it ships as a few dozen numbers in JSON and its
+weights can be read; it is trained on the train split only (``amalgam eval train-fusion``), never on dev.
+``LearnedRanking`` is its ``Fusion``.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,11 +24,12 @@ import numpy as np
 from ingest.errors import AmalgamError, ConfigError
 from retrieval.fusion.base import FusedHit
 from retrieval.fusion.rrf import FusionWeights, weighted_rrf
+from retrieval.fusion.titles import TITLE_FEATURES, title_features
 from retrieval.signals.base import QuestionContext, Ranking
 from retrieval.types import Query, ScoredChunk
 
 if TYPE_CHECKING:
-    from graph.store.base import GraphStore
+    from graph.store.base import ChunkTitle, GraphStore
     from retrieval.index.indexset import IndexSet
 
 DEFAULT_PATH = Path(__file__).parent.parent / "weights" / "learned-fusion.json"
@@ -45,6 +48,7 @@ FEATURES = (
     "cosine_gap",
     "signals",
     *GRAPH_FEATURES,
+    *TITLE_FEATURES,
 )
 # The signals `amalgam eval train-fusion` fits the shipped model on. Role is left out: on the product-built
 # full corpus's train split (700 questions, 2-fold) the model scored macro R@5 78.65 with every signal and
@@ -68,6 +72,9 @@ class Candidates:
     question_entities: set[str]  # entities the question names (alias links)
     rrf_weights: Mapping[str, float]
     rrf_k: int
+    question: str = ""
+    titles: Mapping[str, ChunkTitle] = field(default_factory=dict)  # each candidate's document and its title
+    texts: Mapping[str, str] = field(default_factory=dict)  # the text of the dense top chunks
 
     def chunk_ids(self) -> list[str]:
         return candidate_ids(self.rankings)
@@ -77,14 +84,23 @@ def gather_candidates(
     rankings: Mapping[str, Ranking], query: Query, store: GraphStore, indexes: IndexSet, weights: FusionWeights
 ) -> Candidates:
     """What the model needs beyond the rankings: every candidate's dense cosine (from the index's stored
-    vectors) and entities (one store read), and the entities the question names (the graph's alias links)."""
+    vectors), entities and document title (one store read each), the entities the question names (the graph's
+    alias links), and the text of the dense top chunks."""
     hits = {name: ranking.hits for name, ranking in rankings.items()}
     chunk_ids = candidate_ids(hits)
+    if not chunk_ids:
+        return Candidates(hits, {}, {}, set(), weights.as_dict(), weights.rrf_k, query.text)
     indexed = [c for c in chunk_ids if c in indexes.dense]
     cosines = dict(zip(indexed, (indexes.dense.reconstruct(indexed) @ query.embedding).tolist(), strict=True))
-    entities = {c: set(ids) for c, ids in store.entities_of_chunks(chunk_ids).items()} if chunk_ids else {}
+    entities = {c: set(ids) for c, ids in store.entities_of_chunks(chunk_ids).items()}
     asked = {link.entity_id for ranking in rankings.values() for link in ranking.links if link.how == "alias"}
-    return Candidates(hits, cosines, entities, asked, weights.as_dict(), weights.rrf_k)
+    texts = {chunk.id: chunk.text for chunk in store.get_chunks(_dense_top(hits))}
+    titles = store.titles_of_chunks(chunk_ids)
+    return Candidates(hits, cosines, entities, asked, weights.as_dict(), weights.rrf_k, query.text, titles, texts)
+
+
+def _dense_top(rankings: Mapping[str, Sequence[ScoredChunk]]) -> list[str]:
+    return list(dict.fromkeys(hit.chunk_id for hit in rankings.get("dense", [])))[:TOP]
 
 
 def model_features(signals: Collection[str]) -> list[str]:
@@ -129,7 +145,7 @@ def _graph_features(candidates: Candidates, chunk_ids: list[str]) -> np.ndarray:
     the entity sets pair by pair was half the fusion's time."""
     fused = weighted_rrf(candidates.rankings, candidates.rrf_weights, k_rrf=candidates.rrf_k, limit=TOP)
     top = [hit.chunk_id for hit in fused]
-    dense_top = list(dict.fromkeys(hit.chunk_id for hit in candidates.rankings.get("dense", [])))[:TOP]
+    dense_top = _dense_top(candidates.rankings)
     rows = list(dict.fromkeys([*chunk_ids, *top, *dense_top]))  # chunk_ids lead: row i is chunk_ids[i]
     row_of = {chunk_id: i for i, chunk_id in enumerate(rows)}
     pairs = _mention_pairs(rows, candidates.entities)
@@ -216,7 +232,10 @@ def candidate_features(candidates: Candidates) -> tuple[list[str], np.ndarray]:
     signal_part = _signal_features(candidates, chunk_ids)
     signal_count = signal_part[:, PRESENT].sum(axis=1)
     overall = np.column_stack([cosine, cosine - cosine.max(), signal_count])
-    return chunk_ids, np.hstack([signal_part, overall, _graph_features(candidates, chunk_ids)])
+    titled = title_features(
+        candidates.question, chunk_ids, candidates.titles, _dense_top(candidates.rankings), candidates.texts
+    )
+    return chunk_ids, np.hstack([signal_part, overall, _graph_features(candidates, chunk_ids), titled])
 
 
 @dataclass

@@ -275,6 +275,15 @@ def test_documents_are_read_in_batches_without_text(loaded: GraphStore) -> None:
     assert loaded.get_documents([]) == [] and loaded.find_documents_by_source([]) == []
 
 
+def test_titles_of_chunks_name_each_chunks_document_and_follow_deletes(loaded: GraphStore) -> None:
+    assert loaded.titles_of_chunks([A1, B0, "missing"]) == {
+        A1: (DOC_A.id, "Alpha"),
+        B0: (DOC_B.id, "Beta"),
+    }
+    loaded.delete_document(DOC_A.id)
+    assert loaded.titles_of_chunks([A0, A1, B1]) == {B1: (DOC_B.id, "Beta")}
+
+
 def test_subgraph_reaches_neighbours_within_hops(loaded: GraphStore) -> None:
     one_hop = loaded.subgraph([FRANCE], hops=1)
     assert sorted(one_hop.entity_ids) == sorted([FRANCE, PARIS])  # PARIS via a0 and LOCATED_IN

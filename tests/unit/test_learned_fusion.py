@@ -200,7 +200,7 @@ def test_model_features_name_the_signals_own_columns_then_the_shared_ones() -> N
     assert features[:8] == [
         f"{s}.{k}" for s in ("dense", "treehop") for k in ("rrf", "log_rank", "present", "relative_score")
     ]
-    assert features[8:] == [f for f in FEATURES if "." not in f] and len(features) == 8 + 3 + 5
+    assert features[8:] == [f for f in FEATURES if "." not in f] and len(features) == 8 + 3 + 5 + 2
     with pytest.raises(ConfigError, match="no signal"):
         model_features(("dense", "vibes"))
 
