@@ -57,7 +57,7 @@ def title_features(
     ``texts`` their text (a top chunk without one is skipped)."""
     asked = padded_words(question)
     top = [(titles[c].doc_id if c in titles else c, padded_words(texts[c])) for c in dense_top if c in texts]
-    top_words = {word for _, text in top for word in text.split()}  # most titles are named by no top chunk
+    top_words = {word for _, text in top for word in text.split()}
     columns = np.zeros((len(chunk_ids), len(TITLE_FEATURES)))
     of_document: dict[str, tuple[float, float]] = {}  # a document's chunks share its title and its values
     for row, chunk_id in enumerate(chunk_ids):
@@ -67,14 +67,14 @@ def title_features(
         values = of_document.get(heading.doc_id)
         if values is None:
             phrase = title_phrase(heading.title)
-            named = _named_by(phrase, heading.doc_id, top) if top_words.issuperset(phrase.split()) else 0.0
+            named = _named_by(phrase, heading.doc_id, top, top_words)
             values = of_document[heading.doc_id] = (float(bool(phrase) and phrase in asked), named)
         columns[row] = values
     return columns
 
 
-def _named_by(phrase: str, doc_id: str, top: Sequence[tuple[str, str]]) -> float:
+def _named_by(phrase: str, doc_id: str, top: Sequence[tuple[str, str]], top_words: set[str]) -> float:
     """How many top chunks of documents other than ``doc_id`` name ``phrase``."""
-    if not phrase:
+    if not phrase or not top_words.issuperset(phrase.split()):  # most titles: a word no top chunk has, no search
         return 0.0
     return float(sum(phrase in text for other, text in top if other != doc_id))
