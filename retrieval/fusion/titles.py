@@ -9,9 +9,9 @@ features say so, for the learned fusion:
 - ``title_in_question``: the question names the chunk's document title;
 - ``title_in_dense_top``: how many of the dense top chunks of *other* documents name it.
 
-Titles are compared as whole words, case-folded, without a trailing parenthetical qualifier ("Mercury
-(planet)" is named by "Mercury"). A title shorter than three characters, or made of stopwords only, names
-nothing: it would match everywhere.
+Titles are compared as whole words (letters and digits), case-folded, without a trailing parenthetical
+qualifier ("Mercury (planet)" is named by "Mercury"). A title shorter than three characters, or made of
+stopwords only, names nothing: it would match everywhere.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from graph.store.base import ChunkTitle
 from ingest.stopwords import STOPWORDS
 
 TITLE_FEATURES = ("title_in_question", "title_in_dense_top")
-_WORD = re.compile(r"\w+")
+_WORD = re.compile(r"[^\W_]+")  # an underscore separates words: a file stem "ingrid_solberg" is a title
 _QUALIFIER = re.compile(r"\s*\([^()]*\)\s*$")
 
 

@@ -4,6 +4,7 @@ embedded store over the sample documents."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,7 +59,11 @@ def test_chat_streams_tokens_then_sources_then_done(client: TestClient) -> None:
     assert kinds[0] == "token" and kinds[-2:] == ["sources", "done"] and "route" not in kinds  # no experts here
     text = "".join(str(data) for kind, data in events if kind == "token")
     sources = events[-2][1]["sources"]  # type: ignore[index]
-    assert "[1]" in text and sources[0]["text"] and "page" in sources[0]
+    # The sentence that answers cites the source it comes from: the biography, which names Bergen.
+    cited = re.search(r"Bergen[^\[]*\[(\d+)\]", text)
+    assert cited is not None, text
+    source = sources[int(cited.group(1)) - 1]
+    assert "Bergen" in source["text"] and "page" in source and source["title"] == "ingrid_solberg"
     assert events[-1][1]["answer"] == text  # type: ignore[index]
 
 

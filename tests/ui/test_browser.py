@@ -5,6 +5,7 @@ opens the Graph page, and saves screenshots to docs/screenshots/ (chat.png, grap
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -87,11 +88,14 @@ def test_chat_answer_with_citations_and_graph_in_a_real_browser(ui_url: str, bro
     box = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "[data-testid='stChatInputTextArea']")))
     box.send_keys(SAMPLE_QUESTION)
     box.send_keys(Keys.ENTER)
-    citation = wait.until(
+    wait.until(  # the answer is in once its sources are listed under it
         ec.visibility_of_element_located((By.XPATH, "//*[@data-testid='stExpander']//summary[contains(., '[1]')]"))
     )
     answer = browser.find_elements(By.CSS_SELECTOR, "[data-testid='stChatMessage']")[-1].text
-    assert "Bergen" in answer and "[1]" in citation.text
+    cited = re.search(r"Bergen[^\[]*\[(\d+)\]", answer)  # the answering sentence's citation
+    assert cited is not None, answer
+    number = cited.group(1)
+    citation = browser.find_element(By.XPATH, f"//*[@data-testid='stExpander']//summary[contains(., '[{number}]')]")
     citation.click()  # opens on the chunk's text
     wait.until(
         ec.visibility_of_element_located((By.XPATH, "//*[@data-testid='stExpanderDetails'][contains(., 'Bergen')]"))

@@ -23,6 +23,7 @@ TEXTS = {
 def test_a_title_is_looked_for_as_words_without_its_qualifier() -> None:
     assert title_phrase("Mercury (planet)") == " mercury "
     assert title_phrase("Jeff  PORCARO") == " jeff porcaro "
+    assert title_phrase("ingrid_solberg") == " ingrid solberg "  # a file's stem
     assert title_phrase("The") == ""  # stopwords only: it would be named everywhere
     assert title_phrase("Ab") == ""
 
