@@ -139,13 +139,12 @@ def _signal_features(candidates: Candidates, chunk_ids: list[str]) -> np.ndarray
     return columns
 
 
-def _graph_features(candidates: Candidates, chunk_ids: list[str]) -> np.ndarray:
+def _graph_features(candidates: Candidates, chunk_ids: list[str], dense_top: list[str]) -> np.ndarray:
     """Co-evidence columns (``GRAPH_FEATURES``) from the (chunk, entity) mention pairs as two index arrays: a
     question's ~200 candidates are compared with ten top chunks by a few ``bincount`` calls, where comparing
     the entity sets pair by pair was half the fusion's time."""
     fused = weighted_rrf(candidates.rankings, candidates.rrf_weights, k_rrf=candidates.rrf_k, limit=TOP)
     top = [hit.chunk_id for hit in fused]
-    dense_top = _dense_top(candidates.rankings)
     rows = list(dict.fromkeys([*chunk_ids, *top, *dense_top]))  # chunk_ids lead: row i is chunk_ids[i]
     row_of = {chunk_id: i for i, chunk_id in enumerate(rows)}
     pairs = _mention_pairs(rows, candidates.entities)
@@ -232,10 +231,10 @@ def candidate_features(candidates: Candidates) -> tuple[list[str], np.ndarray]:
     signal_part = _signal_features(candidates, chunk_ids)
     signal_count = signal_part[:, PRESENT].sum(axis=1)
     overall = np.column_stack([cosine, cosine - cosine.max(), signal_count])
-    titled = title_features(
-        candidates.question, chunk_ids, candidates.titles, _dense_top(candidates.rankings), candidates.texts
-    )
-    return chunk_ids, np.hstack([signal_part, overall, _graph_features(candidates, chunk_ids), titled])
+    dense_top = _dense_top(candidates.rankings)
+    graph_part = _graph_features(candidates, chunk_ids, dense_top)
+    titled = title_features(candidates.question, chunk_ids, candidates.titles, dense_top, candidates.texts)
+    return chunk_ids, np.hstack([signal_part, overall, graph_part, titled])
 
 
 @dataclass
