@@ -148,13 +148,15 @@ def stats(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] =
 def rebuild(seed: Annotated[int, typer.Option(help="Leiden random seed.")] = 42) -> None:
     """Recompute the community hierarchy, its summaries and their search vectors; clears stale marks."""
     from app.communities import refresh_communities
+    from app.engine import workspace_write_lock
     from app.services import get_embedder, get_summarizer, open_store
 
     try:
         settings = load_settings()
         store = open_store(settings)
         try:
-            done = refresh_communities(settings, store, get_embedder(settings), get_summarizer(settings), seed=seed)
+            with workspace_write_lock(settings):  # not beside an ingest of another process
+                done = refresh_communities(settings, store, get_embedder(settings), get_summarizer(settings), seed=seed)
         finally:
             store.close()
     except AmalgamError as exc:

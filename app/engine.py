@@ -4,15 +4,19 @@ The CLI, the REST API and jobs all go through an Engine, so they behave the same
 (models, indexes) are created on first use, so a command that only lists documents stays fast.
 
 Concurrency: questions run in parallel on any number of threads; writes (ingest, delete) take the
-workspace's write lock, so they run one at a time. A question never waits for a write: it uses the
-retriever it found when it started, and a write swaps in a retriever over the new indexes when it is
-done (the swap is one assignment).
+workspace's write lock, so they run one at a time, in this process and across processes (a server and
+an ``amalgam ingest`` in another terminal). A question never waits for a write: it uses the retriever it
+found when it started, and a write swaps in a retriever over the new indexes when it is done (the swap
+is one assignment). What another process saved is picked up the same way: a write starts from it, and
+the next question reopens the retriever over it.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -27,6 +31,7 @@ from app.results import Answer, DocumentSummary
 from graph.models import Community
 from graph.store.base import DeleteReport, GraphStore
 from ingest.embedder import Embedder
+from ingest.locks import file_lock
 from ingest.models import Document
 from retrieval.retriever import HybridRetriever
 from retrieval.signals.treehop import name_vectors
@@ -37,6 +42,19 @@ if TYPE_CHECKING:
     from app.experts.serving import ExpertService
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+WRITE_LOCK = ".write.lock"  # in the workspace folder: held by whoever writes the workspace
+
+
+def workspace_write_lock(settings: Settings) -> AbstractContextManager[None]:
+    """The workspace's lock between writing processes; says so when it has to wait for another one."""
+
+    def say_waiting() -> None:
+        log.warning("workspace %r is being written by another process; waiting for it to finish", settings.workspace)
+
+    return file_lock(settings.workspace_dir / WRITE_LOCK, on_wait=say_waiting)
 
 
 class Engine:
@@ -54,6 +72,7 @@ class Engine:
         self._names: NameVectors | None = None
         self._build_lock = threading.RLock()  # builds each lazy part once, however many threads ask
         self._write_lock = threading.Lock()  # one writer per workspace at a time
+        self._reopen_lock = threading.Lock()  # one thread reopens a retriever that another process made stale
 
     def _once(self, attribute: str, build: Callable[[], T]) -> T:
         part = getattr(self, attribute)
@@ -79,7 +98,20 @@ class Engine:
 
     @property
     def retriever(self) -> HybridRetriever:
-        return self._once("_retriever", self._open_retriever)
+        retriever = self._once("_retriever", self._open_retriever)
+        return retriever if retriever.indexes.is_current() else self._reopened(retriever)
+
+    def _reopened(self, stale: HybridRetriever) -> HybridRetriever:
+        """A retriever over indexes saved since ``stale`` opened (by a checkpoint, or another process); while
+        one thread opens it, the others go on with the old one rather than wait."""
+        if not self._reopen_lock.acquire(blocking=False):
+            return stale
+        try:
+            if self._retriever is stale:
+                self._retriever = self._open_retriever()
+            return self._retriever or stale
+        finally:
+            self._reopen_lock.release()
 
     @property
     def answerer(self) -> Answerer:
@@ -132,25 +164,31 @@ class Engine:
 
     # -- documents (writes: one at a time) ---------------------------------------------------------
     def ingest(self, paths: Sequence[Path], progress: ProgressCallback | None = None) -> IngestReport:
-        with self._write_lock:
+        with self._writing():
             report = self.pipeline.ingest(paths, progress)
             report.llm_tokens = self.usage.as_dict() if self.usage.calls else {}
-            self._swap_retriever()
         return report
 
     def write_prepared(self, files: Iterable[PreparedFile], progress: ProgressCallback | None = None) -> IngestReport:
         """Write files prepared elsewhere (the Ray engine's actors): ``ingest`` without its pure half."""
-        with self._write_lock:
+        with self._writing():
             report = self.pipeline.write_prepared(files, progress)
             report.llm_tokens = self.usage.as_dict() if self.usage.calls else {}
-            self._swap_retriever()
         return report
 
     def delete_document(self, doc_id: str) -> DeleteReport:
-        with self._write_lock:
-            report = self.pipeline.delete_document(doc_id)
+        with self._writing():
+            return self.pipeline.delete_document(doc_id)
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One writer per workspace: this engine's threads, and every process that opens the workspace. A write
+        starts from what others saved before it and ends by swapping in a retriever over what it saved."""
+        with self._write_lock, workspace_write_lock(self.settings):
+            if self._pipeline is not None:
+                self._pipeline.forget_stale_indexes()
+            yield
             self._swap_retriever()
-        return report
 
     def _swap_retriever(self) -> None:
         """Open a retriever over the indexes the write just saved, then let new questions use it."""

@@ -95,6 +95,13 @@ class Pipeline:
             self._indexes = IndexSet.open(self.settings.workspace_dir, self.embedder.dim)
         return self._indexes
 
+    def forget_stale_indexes(self) -> None:
+        """Reopen the indexes at the next write if another process saved them since this pipeline did: its
+        copy in memory lacks that process's chunks, and saving it would drop them. Call it holding the
+        workspace's write lock (``Engine``), when every change of this pipeline's is saved."""
+        if self._indexes is not None and not self._indexes.is_current():
+            self._indexes = None
+
     @property
     def fusion_embedder(self) -> Embedder:
         """The embedder entity resolution uses: the same model, with vectors cached by text on disk."""

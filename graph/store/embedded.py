@@ -80,6 +80,7 @@ class EmbeddedGraphStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
             self._add_missing_columns()
+            self._data_version = self._version()
         except (sqlite3.Error, OSError) as exc:
             raise GraphStoreError(f"cannot open the embedded graph store {self.path}: {exc}") from exc
 
@@ -118,6 +119,18 @@ class EmbeddedGraphStore:
     def _drop_caches(self) -> None:
         self._vectors.clear()
         self._mention_pairs = None
+
+    def _version(self) -> int:
+        # SQLite's data_version changes when another connection (another process) commits, never for this one's.
+        return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+
+    def _drop_caches_written_elsewhere(self) -> None:
+        """Drop the caches when another process wrote the file since they were filled: they would miss its rows
+        (a server's entity matrix not seeing a CLI ingest's entities, so the next write duplicates them)."""
+        version = self._version()
+        if version != self._data_version:
+            self._data_version = version
+            self._drop_caches()
 
     def _patch_vectors(self, table: str, ids: Sequence[str], vectors: Sequence[Sequence[float] | None]) -> None:
         """Bring a loaded matrix up to date with rows just written (a row without a vector keeps its own)."""
@@ -411,6 +424,7 @@ class EmbeddedGraphStore:
 
     def _mentions(self) -> MentionPairs:
         with self._lock:
+            self._drop_caches_written_elsewhere()
             if self._mention_pairs is None:
                 self._mention_pairs = MentionPairs(self._rows(q.ALL_MENTION_PAIRS))
             return self._mention_pairs
@@ -448,6 +462,7 @@ class EmbeddedGraphStore:
 
     def _matrix(self, table: str) -> VectorMatrix:
         with self._lock:
+            self._drop_caches_written_elsewhere()
             if table not in self._vectors:
                 rows = self._rows(q.EMBEDDINGS[table])
                 matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)

@@ -1,12 +1,19 @@
-"""The per-workspace search indexes (dense FAISS + BM25) that ingest and delete keep in step."""
+"""The per-workspace search indexes (dense FAISS + BM25) that ingest and delete keep in step.
+
+Several processes may open one workspace (a server, a CLI ingest). A save writes a new *generation*
+token last, under an exclusive lock that an open takes shared, so an open never reads half of a save and
+an open index can tell that another process has saved since (``is_current``).
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from ingest.locks import file_lock
 from ingest.models import Chunk
 from retrieval.index.faiss import AnnKind, FaissIndex
 from retrieval.sparse import BM25Index
@@ -20,18 +27,31 @@ class IndexSet:
     """
 
     SUBDIR = "index"
+    LOCK_FILE = ".lock"
+    GENERATION_FILE = "generation"
 
-    def __init__(self, dense: FaissIndex, sparse: BM25Index) -> None:
+    def __init__(
+        self, dense: FaissIndex, sparse: BM25Index, *, directory: Path | None = None, generation: str = ""
+    ) -> None:
         self.dense = dense
         self.sparse = sparse
+        self.directory = directory
+        self.generation = generation  # the saved state this object started from, or last wrote
 
     @classmethod
     def open(cls, workspace_dir: Path, dim: int, *, ann: AnnKind = "hnsw", ann_threshold: int = 100_000) -> IndexSet:
         directory = workspace_dir / cls.SUBDIR
-        return cls(
-            FaissIndex.open(dim, directory, ann=ann, ann_threshold=ann_threshold),
-            BM25Index.open(directory),
-        )
+        with file_lock(directory / cls.LOCK_FILE, shared=True):
+            return cls(
+                FaissIndex.open(dim, directory, ann=ann, ann_threshold=ann_threshold),
+                BM25Index.open(directory),
+                directory=directory,
+                generation=saved_generation(directory),
+            )
+
+    def is_current(self) -> bool:
+        """False when the files were saved (by any process) after this object read or wrote them."""
+        return self.directory is None or saved_generation(self.directory) == self.generation
 
     def __len__(self) -> int:
         return len(self.dense)
@@ -47,5 +67,23 @@ class IndexSet:
         return removed
 
     def save(self) -> None:
-        self.dense.save()
-        self.sparse.save()
+        if self.directory is None:
+            self.dense.save()
+            self.sparse.save()
+            return
+        with file_lock(self.directory / self.LOCK_FILE):
+            self.dense.save()
+            self.sparse.save()
+            generation = uuid.uuid4().hex
+            staging = self.directory / (self.GENERATION_FILE + ".tmp")
+            staging.write_text(generation)
+            staging.replace(self.directory / self.GENERATION_FILE)  # last: the save is whole once it changes
+            self.generation = generation
+
+
+def saved_generation(directory: Path) -> str:
+    """The token of the last save into ``directory`` ("" before the first)."""
+    try:
+        return (directory / IndexSet.GENERATION_FILE).read_text().strip()
+    except FileNotFoundError:
+        return ""

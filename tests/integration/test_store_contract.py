@@ -18,7 +18,7 @@ from graph.models import Community, EntityRecord, MentionRecord, RelationRecord
 from graph.store.base import GraphStore
 from graph.store.registry import open_store
 from ingest.models import Chunk, Document, PageSpan
-from tests.conftest import EMBEDDING_DIM
+from tests.conftest import EMBEDDING_DIM, StoreFactory
 
 PARIS, FRANCE, CURIE = "ent-paris", "ent-france", "ent-curie"
 
@@ -117,6 +117,21 @@ def test_chunks_keep_order_and_are_linked_by_next(loaded: GraphStore) -> None:
     assert loaded.get_chunks([A1])[0].page == 1
     assert loaded.next_links(DOC_A.id) == [(A0, A1), (A1, A2)]  # type: ignore[attr-defined]
     assert sorted(c.id for c in loaded.iter_chunks(batch_size=2)) == sorted([A0, A1, A2, B0, B1])
+
+
+def test_reads_follow_what_another_connection_wrote(graph_store_factory: StoreFactory) -> None:
+    """Two processes on one workspace (a server and a CLI ingest): a connection that has read (and cached)
+    the entity vectors and mention pairs still sees the entities and mentions another one writes after."""
+    first = graph_store_factory()
+    load(first)
+    newton = EntityRecord(id="ent-newton", name="Isaac Newton", type="PERSON", embedding=unit(0, 0, 0, 1))
+    assert first.vector_search_entities(unit(0, 0, 0, 1), 1)[0].entity.id != newton.id
+    assert first.entities_of_chunks([B1]) == {}
+    second = graph_store_factory(first.workspace)
+    second.upsert_entities([newton])
+    second.upsert_mentions([MentionRecord(chunk_id=B1, entity_id=newton.id, name="Newton")])
+    assert first.vector_search_entities(unit(0, 0, 0, 1), 1)[0].entity.id == newton.id
+    assert first.entities_of_chunks([B1]) == {B1: [newton.id]}
 
 
 def test_next_links_join_chunks_written_separately(graph_store: GraphStore) -> None:

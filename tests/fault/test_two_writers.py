@@ -1,0 +1,95 @@
+"""Two processes writing one workspace: a server's engine and an ``amalgam ingest`` in another terminal.
+
+Each process keeps the search indexes in memory and saves them whole. Before the workspace's write lock,
+the engine's next save dropped the CLI's chunks from FAISS and BM25: they stayed in the store, marked
+done (so a re-ingest called them unchanged), and no search could find them; the engine's retriever did
+not see them either until a restart. Real processes, real files, the embedded store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import time
+from contextlib import closing
+from pathlib import Path
+
+from app.config import Settings, load_settings
+from app.engine import Engine, workspace_write_lock
+
+SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "sample"
+OBSERVATORY = (
+    "The Quillfeather Observatory stands on Mount Varnholt. It was founded in 1911 by the astronomer "
+    "Edda Lindqvist, who catalogued the comets of the northern sky from its dome."
+)
+
+
+def _settings(data_dir: Path) -> Settings:
+    return load_settings(data_dir=data_dir, chunker="sentence")
+
+
+def _cli_ingest(data_dir: Path, source: Path, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "AMALGAM_DATA_DIR": str(data_dir), "AMALGAM_CHUNKER": "sentence", "HF_HUB_OFFLINE": "1"}
+    env.pop("AMALGAM_CONFIG", None)
+    with log.open("wb") as out:
+        return subprocess.Popen(["amalgam", "ingest", str(source)], env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def _store_chunk_ids(settings: Settings) -> set[str]:
+    with closing(sqlite3.connect(settings.workspace_dir / "graph.sqlite")) as db:
+        return {row[0] for row in db.execute("SELECT id FROM chunks")}
+
+
+def _indexed_chunk_ids(settings: Settings) -> tuple[set[str], set[str]]:
+    """The chunk ids in the saved FAISS id map and in the saved BM25 texts."""
+    index = settings.workspace_dir / "index"
+    dense = set(json.loads((index / "chunk_ids.json").read_text()).values())
+    with (index / "bm25_texts.jsonl").open() as texts:
+        sparse = {json.loads(line)["id"] for line in texts}
+    return dense, sparse
+
+
+def test_another_process_s_chunks_survive_this_one_s_next_write(tmp_path: Path, embedder: object) -> None:
+    settings = _settings(tmp_path / "data")
+    engine = Engine(settings, embedder=embedder)  # type: ignore[arg-type]
+    try:
+        engine.ingest([SAMPLE / "halvorsen_viaduct.md"])
+        assert engine.retrieve("Who designed the Halvorsen Viaduct?").evidence  # its retriever is open now
+        observatory = tmp_path / "observatory.txt"
+        observatory.write_text(OBSERVATORY)
+        cli = _cli_ingest(settings.data_dir, observatory, tmp_path / "cli.log")
+        assert cli.wait(timeout=600) == 0, (tmp_path / "cli.log").read_text()[-2000:]
+
+        # The engine's open retriever sees what the other process wrote, without a restart.
+        found = engine.retrieve("Who founded the Quillfeather Observatory?", top_k=1)
+        assert found.evidence[0].source.endswith("observatory.txt")
+
+        engine.ingest([SAMPLE / "kestrel_river.html"])  # this engine writes again, after the other process
+    finally:
+        engine.close()
+    stored = _store_chunk_ids(settings)
+    dense, sparse = _indexed_chunk_ids(settings)
+    assert len(stored) >= 3
+    assert dense == stored and sparse == stored  # every stored chunk is searchable, the CLI's included
+
+
+def test_a_second_writer_waits_for_the_first_and_says_so(tmp_path: Path) -> None:
+    settings = _settings(tmp_path / "data")
+    source = tmp_path / "observatory.txt"
+    source.write_text(OBSERVATORY)
+    log = tmp_path / "cli.log"
+    with workspace_write_lock(settings):  # this test is the first writer
+        cli = _cli_ingest(settings.data_dir, source, log)
+        deadline = time.monotonic() + 600
+        while "being written by another process" not in log.read_text():
+            assert cli.poll() is None, f"the second writer did not wait: {log.read_text()[-2000:]}"
+            assert time.monotonic() < deadline, "the second writer never reached the lock"
+            time.sleep(0.2)
+        time.sleep(1.0)
+        assert cli.poll() is None  # still waiting while the lock is held
+        assert not (settings.workspace_dir / "index" / "chunk_ids.json").exists()
+    assert cli.wait(timeout=600) == 0, log.read_text()[-2000:]
+    assert len(_store_chunk_ids(settings)) >= 1
+    assert _indexed_chunk_ids(settings)[0] == _store_chunk_ids(settings)
