@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -181,12 +182,19 @@ def documents_delete(doc_id: str) -> None:
 def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="Server processes (default: AMALGAM_API_WORKERS, else 1)."),
+    ] = None,
 ) -> None:
     """Serve the REST API (OpenAPI docs at /docs)."""
     import uvicorn
 
-    _settings()  # fail fast on bad settings, before the server starts
-    uvicorn.run("app.api.main:create_app", factory=True, host=host, port=port)
+    settings = _settings()  # fail fast on bad settings, before the server starts
+    if workers is not None:
+        os.environ["AMALGAM_API_WORKERS"] = str(workers)  # each worker process reads its settings from here
+    processes = workers or settings.api_workers
+    uvicorn.run("app.api.main:create_app", factory=True, host=host, port=port, workers=processes)
 
 
 @app.command()

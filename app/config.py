@@ -116,6 +116,10 @@ class Settings(BaseSettings):
     # turn without holding a thread; 0 = one per CPU core the process may use. More at once than cores only
     # interleave them: each waits longer and the threads' switching costs CPU (docs/reliability.md, API load).
     question_concurrency: int = Field(default=0, ge=0)
+    # Processes ``amalgam serve`` runs (uvicorn workers): the Python half of a question holds the GIL, so one
+    # process answers at most ~one core's worth of questions however many cores there are. Each worker loads
+    # the models and indexes again; its question slots default to the cores divided among the workers.
+    api_workers: int = Field(default=1, ge=1, le=64)
     upload_max_mb: int = Field(default=50, ge=1)
     # A larger file is refused (a per-file error) before it is read: one document's cost stays bounded.
     ingest_max_file_mb: int = Field(default=50, ge=1)

@@ -25,13 +25,15 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def question_slots(configured: int) -> int:
-    """How many questions run at once: the setting, else one per CPU core this process may run on."""
+def question_slots(configured: int, workers: int = 1) -> int:
+    """How many questions run at once in this process: the setting, else its share of the CPU cores it may run
+    on when ``workers`` server processes share them (at least one)."""
     if configured:
         return configured
     # The cores of the process's affinity mask (a container's cpuset), not every core the machine has.
     usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
-    return len(usable) if usable else os.cpu_count() or 1
+    cores = len(usable) if usable else os.cpu_count() or 1
+    return max(1, cores // workers)
 
 
 def _limiter(app: FastAPI) -> anyio.CapacityLimiter:
@@ -39,7 +41,8 @@ def _limiter(app: FastAPI) -> anyio.CapacityLimiter:
     # have no await between them, so two requests cannot make two limiters.
     limiter: anyio.CapacityLimiter | None = getattr(app.state, "question_limiter", None)
     if limiter is None:
-        limiter = anyio.CapacityLimiter(question_slots(app.state.settings.question_concurrency))
+        settings = app.state.settings
+        limiter = anyio.CapacityLimiter(question_slots(settings.question_concurrency, settings.api_workers))
         app.state.question_limiter = limiter
     return limiter
 

@@ -152,5 +152,9 @@ def test_question_slots_default_to_the_cores_this_process_may_use() -> None:
     try:
         os.sched_setaffinity(0, {min(cores)})  # as a container's cpuset would: one core of the machine's
         assert question_slots(0) == 1
+        assert question_slots(0, workers=2) == 1  # never none
+        if len(cores) >= 2:
+            os.sched_setaffinity(0, set(sorted(cores)[:2]))
+            assert question_slots(0) == 2 and question_slots(0, workers=2) == 1  # two processes share two cores
     finally:
         os.sched_setaffinity(0, cores)
