@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from app.config import Settings, load_settings
@@ -75,6 +82,7 @@ def ingest(
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
+            TimeRemainingColumn(),
             console=err_console,
             transient=False,
         ) as bar:
@@ -82,7 +90,16 @@ def ingest(
             docs = bar.add_task("documents", total=None)
             chunks = bar.add_task("chunks", total=None)
             tasks = {"file": files, "document": docs, "chunk": chunks}
-            report = engine.ingest(paths, lambda event, n: bar.advance(tasks[event], n))
+
+            def show(event: str, amount: int) -> None:
+                if event.endswith("-total"):  # "files-total", "documents-total": before the first file
+                    bar.update(tasks[event.removesuffix("s-total")], total=amount)
+                else:
+                    bar.advance(tasks[event], amount)
+
+            report = engine.ingest(paths, show)
+            for task in bar.tasks:  # an estimate (bad or repeated JSONL lines) ends at what was done
+                bar.update(task.id, total=task.completed)
     finally:
         engine.close()
     _print_ingest_errors(report.errors)

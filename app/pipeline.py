@@ -43,12 +43,15 @@ from graph.store.base import DeleteReport, GraphStore
 from ingest.chunking.base import Chunker
 from ingest.embedder import CachedEmbedder, Embedder
 from ingest.loaders import discover
+from ingest.loaders.registry import Skipped
 from ingest.models import Document
 from retrieval.index.indexset import IndexSet
 
 log = logging.getLogger(__name__)
 
-ProgressCallback = Callable[[str, int], None]  # (event, amount): "file" | "document" | "chunk"
+# (event, amount): "file" | "document" | "chunk" as they finish; before the first file, once each, the totals
+# "files-total" and "documents-total" (an estimate: a JSONL file's non-empty lines, one for any other file).
+ProgressCallback = Callable[[str, int], None]
 Prepare = Callable[[list[Document]], list[PreparedDocument]]  # chunks, extractions and vectors of documents
 
 
@@ -194,7 +197,10 @@ class Pipeline:
 
     def _documents(self, paths: Sequence[Path], report: IngestReport, notify: ProgressCallback) -> Iterator[Document]:
         def loaded() -> Iterator[Document]:
-            for path in discover(list(paths)):
+            found = list(discover(list(paths)))  # a folder walk: cheap next to ingesting what it finds
+            notify("files-total", len(found))
+            notify("documents-total", sum(expected_documents(path, self.max_file_bytes) for path in found))
+            for path in found:
                 report.files += 1
                 read = read_file(path, self.max_file_bytes)
                 if read.error:
@@ -356,3 +362,19 @@ class Pipeline:
 
 
 __all__ = ["IngestReport", "Pipeline"]
+
+
+def expected_documents(path: Path | Skipped, max_bytes: int) -> int:
+    """How many documents a discovered file should give, for a progress total: a JSONL file's non-empty
+    lines (one read, skipped above the size limit), one for any other file, none for a skipped entry."""
+    if isinstance(path, Skipped):
+        return 0
+    if path.suffix.lower() != ".jsonl":
+        return 1
+    try:
+        if path.stat().st_size > max_bytes:
+            return 1
+        with path.open("rb") as lines:
+            return sum(1 for line in lines if line.strip())
+    except OSError:
+        return 1  # the ingest reports why it cannot read the file

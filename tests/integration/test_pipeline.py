@@ -4,6 +4,7 @@ the next run finishes, and re-ingest stays a no-op while a changed source replac
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,18 @@ def test_reingest_is_a_no_op_and_a_changed_source_replaces_its_old_version(engin
     assert engine.store.find_entities(["Bletchley Park"]) == []
     assert indexed_chunk_ids(engine) == stored_chunk_ids(engine)
     assert engine.store.stats().documents == len(docs)
+
+
+def test_progress_gives_the_totals_before_the_first_file(engine: Engine, tmp_path: Path) -> None:
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    rows = [f'{{"id": "p{i}", "title": "Doc {i}", "text": "{text}"}}' for i, text in enumerate(TEXTS)]
+    (folder / "passages.jsonl").write_text("\n".join(rows[:2]) + "\n\n" + "\n".join(rows[2:]) + "\n")
+    (folder / "note.txt").write_text("Ada Lovelace was born in London.")
+    os.mkfifo(folder / "pipe")  # skipped with its reason: no document
+    events: list[tuple[str, int]] = []
+    report = engine.ingest([folder], lambda event, amount: events.append((event, amount)))
+
+    assert events[:2] == [("files-total", 3), ("documents-total", 5)]  # 4 JSONL rows (the blank line is none) + 1
+    done = {name: sum(n for event, n in events if event == name) for name in ("file", "document", "chunk")}
+    assert done == {"file": 3, "document": 5, "chunk": report.chunks}
