@@ -14,16 +14,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
+from app.cli_progress import progress_bar
 from app.config import Settings, load_settings
 from app.errors import AmalgamError
 from app.runtime import configure_process, quiet_logging
@@ -77,15 +70,7 @@ def ingest(
     """Ingest documents (txt, md, html, pdf, jsonl) into the workspace."""
     engine = _engine()
     try:
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=err_console,
-            transient=False,
-        ) as bar:
+        with progress_bar(err_console) as bar:
             files = bar.add_task("files", total=None)
             docs = bar.add_task("documents", total=None)
             chunks = bar.add_task("chunks", total=None)

@@ -12,16 +12,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import TextColumn
 from rich.table import Table
 
+from app.cli_progress import progress_bar
 from app.jobs import Job, JobDetail, Jobs
 from app.jobs.engines import ENGINE_NAMES, JobEngine, build_job_engine
 from app.jobs.service import DEFAULT_BATCH_FILES
@@ -151,10 +145,7 @@ def show(job_id: str, as_json: AsJson = False) -> None:
 def _with_progress(job: Job, run: Callable[[Callable[[str, int], None]], JobDetail]) -> JobDetail:
     """Run with a progress bar: files (done of total, ETA), and chunks with their rate."""
     c = job.counts
-    with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TimeRemainingColumn(), TextColumn("{task.fields[rate]}"), console=err_console,
-    ) as bar:  # fmt: skip
+    with progress_bar(err_console, TextColumn("{task.fields[rate]}")) as bar:
         files = bar.add_task("files", total=c.files_total, completed=c.files_done + c.files_failed, rate="")
         chunks = bar.add_task("chunks", total=None, rate="")
 
