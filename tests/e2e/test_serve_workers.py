@@ -78,9 +78,13 @@ def _top_source(base: str, question: str) -> str:
     return str(response.json()["sources"][0]["source"])
 
 
-def test_two_workers_answer_together_and_see_each_other_s_uploads(two_workers: str, tmp_path: Path) -> None:
+def _ask_together(base: str, question: str, times: int = 16) -> list[str]:
     with ThreadPoolExecutor(8) as pool:
-        tops = list(pool.map(lambda _: _top_source(two_workers, "Where was Ingrid Solberg born?"), range(16)))
+        return list(pool.map(lambda _: _top_source(base, question), range(times)))
+
+
+def test_two_workers_answer_together_and_see_each_other_s_uploads(two_workers: str, tmp_path: Path) -> None:
+    tops = _ask_together(two_workers, "Where was Ingrid Solberg born?")
     assert all(top.endswith("ingrid_solberg.txt") for top in tops)
 
     upload = httpx.post(
@@ -88,6 +92,5 @@ def test_two_workers_answer_together_and_see_each_other_s_uploads(two_workers: s
     )
     assert upload.status_code == 201, upload.text
     # Whichever worker takes each question (the kernel spreads connections over both), it finds the upload.
-    with ThreadPoolExecutor(8) as pool:
-        tops = list(pool.map(lambda _: _top_source(two_workers, "Who founded the Quillfeather Observatory?"), range(16)))
+    tops = _ask_together(two_workers, "Who founded the Quillfeather Observatory?")
     assert all(top.endswith("observatory.txt") for top in tops)
