@@ -121,6 +121,9 @@ class Settings(BaseSettings):
     # the models and indexes again; its question slots default to the cores divided among the workers.
     api_workers: int = Field(default=1, ge=1, le=64)
     upload_max_mb: int = Field(default=50, ge=1)
+    # How long an upload or delete waits for the workspace while another write holds it (a job's batch, or an
+    # ``amalgam ingest`` in another process) before it answers 409; jobs and the CLI wait as long as it takes.
+    api_write_wait_seconds: float = Field(default=30.0, ge=0)
     # A larger file is refused (a per-file error) before it is read: one document's cost stays bounded.
     ingest_max_file_mb: int = Field(default=50, ge=1)
     # REST jobs read server-side paths only inside this folder (default: data_dir / "inbox").

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from app import services
 from app.answer import Answerer
 from app.config import Settings
-from app.errors import RetrievalError
+from app.errors import RetrievalError, WorkspaceBusyError
 from app.llm.usage import TokenUsage
 from app.pipeline import IngestReport, Pipeline, ProgressCallback
 from app.prepare import PreparedFile
@@ -48,13 +49,14 @@ log = logging.getLogger(__name__)
 WRITE_LOCK = ".write.lock"  # in the workspace folder: held by whoever writes the workspace
 
 
-def workspace_write_lock(settings: Settings) -> AbstractContextManager[None]:
-    """The workspace's lock between writing processes; says so when it has to wait for another one."""
+def workspace_write_lock(settings: Settings, timeout: float | None = None) -> AbstractContextManager[None]:
+    """The workspace's lock between writing processes; says so when it has to wait for another one.
+    ``timeout``: ``TimeoutError`` after that many seconds of waiting (None: as long as it takes)."""
 
     def say_waiting() -> None:
         log.warning("workspace %r is being written by another process; waiting for it to finish", settings.workspace)
 
-    return file_lock(settings.workspace_dir / WRITE_LOCK, on_wait=say_waiting)
+    return file_lock(settings.workspace_dir / WRITE_LOCK, on_wait=say_waiting, timeout=timeout)
 
 
 class Engine:
@@ -163,8 +165,11 @@ class Engine:
             self._store.close()
 
     # -- documents (writes: one at a time) ---------------------------------------------------------
-    def ingest(self, paths: Sequence[Path], progress: ProgressCallback | None = None) -> IngestReport:
-        with self._writing():
+    def ingest(
+        self, paths: Sequence[Path], progress: ProgressCallback | None = None, *, wait_seconds: float | None = None
+    ) -> IngestReport:
+        """Ingest ``paths``; ``wait_seconds`` bounds the wait for another writer (``WorkspaceBusyError``)."""
+        with self._writing(wait_seconds):
             report = self.pipeline.ingest(paths, progress)
             report.llm_tokens = self.usage.as_dict() if self.usage.calls else {}
         return report
@@ -176,19 +181,35 @@ class Engine:
             report.llm_tokens = self.usage.as_dict() if self.usage.calls else {}
         return report
 
-    def delete_document(self, doc_id: str) -> DeleteReport:
-        with self._writing():
+    def delete_document(self, doc_id: str, *, wait_seconds: float | None = None) -> DeleteReport:
+        with self._writing(wait_seconds):
             return self.pipeline.delete_document(doc_id)
 
     @contextmanager
-    def _writing(self) -> Iterator[None]:
+    def _writing(self, wait_seconds: float | None = None) -> Iterator[None]:
         """One writer per workspace: this engine's threads, and every process that opens the workspace. A write
         starts from what others saved before it and ends by swapping in a retriever over what it saved."""
-        with self._write_lock, workspace_write_lock(self.settings):
+        started = time.monotonic()
+        with ExitStack() as held:
+            if not self._write_lock.acquire(timeout=-1 if wait_seconds is None else wait_seconds):
+                raise self._busy(wait_seconds)
+            held.callback(self._write_lock.release)
+            left = None if wait_seconds is None else max(0.0, wait_seconds - (time.monotonic() - started))
+            try:
+                held.enter_context(workspace_write_lock(self.settings, timeout=left))
+            except TimeoutError:
+                raise self._busy(wait_seconds) from None
             if self._pipeline is not None:
                 self._pipeline.forget_stale_indexes()
             yield
             self._swap_retriever()
+
+    def _busy(self, waited: float | None) -> WorkspaceBusyError:
+        return WorkspaceBusyError(
+            f"workspace {self.settings.workspace!r} is being written (an ingest, a job or a delete, here or in "
+            f"another process) and was not free within {waited:g} s; try again when it is done, or send the "
+            "files as a job"
+        )
 
     def _swap_retriever(self) -> None:
         """Open a retriever over the indexes the write just saved, then let new questions use it."""

@@ -12,6 +12,7 @@ from ingest.errors import (
     MissingExtraError,
     StorageError,
     UnknownComponentError,
+    WorkspaceBusyError,
 )
 from retrieval.errors import RetrievalError
 
@@ -26,4 +27,5 @@ __all__ = [
     "StorageError",
     "StoreUnavailableError",
     "UnknownComponentError",
+    "WorkspaceBusyError",
 ]

@@ -23,6 +23,10 @@ class StorageError(AmalgamError):
     """The data dir cannot be written (read-only, full, gone): nothing is wrong with the input."""
 
 
+class WorkspaceBusyError(AmalgamError):
+    """Another writer (a thread or another process) held the workspace for longer than the caller would wait."""
+
+
 class UnknownComponentError(AmalgamError):
     """A pluggable part (loader, chunker, extractor, store, ...) was asked for by an unknown name."""
 

@@ -11,6 +11,7 @@ is then up to the user.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,13 +24,18 @@ try:
 except ImportError:  # pragma: no cover - not POSIX
     fcntl = None  # type: ignore[assignment]
 
+POLL_SECONDS = 0.05
+
 
 @contextmanager
-def file_lock(path: Path, *, shared: bool = False, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+def file_lock(
+    path: Path, *, shared: bool = False, on_wait: Callable[[], None] | None = None, timeout: float | None = None
+) -> Iterator[None]:
     """Hold ``path``'s lock (exclusive, or shared with other shared holders) for the block.
 
     ``on_wait`` is called once, before blocking, when another holder has it: the caller can say why it
-    stops (a CLI writer waiting for a server's ingest)."""
+    stops (a CLI writer waiting for a server's ingest). ``timeout``: give up after that many seconds with
+    ``TimeoutError`` (an HTTP request should not hang for the length of another process's ingest)."""
     if fcntl is None:
         yield
         return
@@ -44,11 +50,26 @@ def file_lock(path: Path, *, shared: bool = False, on_wait: Callable[[], None] |
         except BlockingIOError:
             if on_wait is not None:
                 on_wait()
-            fcntl.flock(handle.fileno(), mode)
+            _wait_for(handle.fileno(), mode, timeout)
         try:
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _wait_for(descriptor: int, mode: int, timeout: float | None) -> None:
+    if timeout is None:
+        fcntl.flock(descriptor, mode)
+        return
+    deadline = time.monotonic() + timeout
+    while True:  # flock has no timeout of its own: poll
+        try:
+            fcntl.flock(descriptor, mode | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"another holder kept the lock for {timeout:g} s") from None
+            time.sleep(POLL_SECONDS)
 
 
 def _open_for_writing(path: Path) -> BinaryIO:

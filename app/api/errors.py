@@ -27,6 +27,7 @@ from app.errors import (
     StorageError,
     StoreUnavailableError,
     UnknownComponentError,
+    WorkspaceBusyError,
 )
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ STATUS_CODES = {
 }
 
 _AMALGAM_STATUS = (  # most specific first
+    (WorkspaceBusyError, 409),
     (StoreUnavailableError, 503),
     (StorageError, 507),
     (UnknownComponentError, 400),

@@ -69,7 +69,11 @@ ERROR_MEANINGS: dict[int, tuple[str, str]] = {
         "this API key is read-only",
     ),
     404: ("No such workspace, document, job or entity.", "no workspace 'team-b'"),
-    409: ("The resource is busy (e.g. a running job).", "job job-1 is running"),
+    409: (
+        "The resource is busy: a running job, or a workspace another write holds (an ingest, a job, a delete, here "
+        "or in another process) for longer than the server waits (AMALGAM_API_WRITE_WAIT_SECONDS).",
+        "job job-1 is running",
+    ),
     413: ("The request body or an uploaded file is larger than the upload limit.", "request body exceeds 50 MB"),
     415: ("Unsupported file type.", "unsupported file type '.exe'; supported: .html, .jsonl, .md, .pdf, .txt"),
     422: ("Invalid request (details.fields says which field), or a file that could not be read.", "question: ..."),

@@ -16,8 +16,12 @@ import time
 from contextlib import closing
 from pathlib import Path
 
+import httpx
+
+from app.api.main import create_app
 from app.config import Settings, load_settings
 from app.engine import Engine, workspace_write_lock
+from tests.e2e.conftest import serving
 
 SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "sample"
 OBSERVATORY = (
@@ -93,3 +97,23 @@ def test_a_second_writer_waits_for_the_first_and_says_so(tmp_path: Path) -> None
     assert cli.wait(timeout=600) == 0, log.read_text()[-2000:]
     assert len(_store_chunk_ids(settings)) >= 1
     assert _indexed_chunk_ids(settings)[0] == _store_chunk_ids(settings)
+
+
+def test_an_upload_that_cannot_get_the_workspace_gets_409_and_keeps_nothing(tmp_path: Path, embedder: object) -> None:
+    settings = _settings(tmp_path / "data").model_copy(update={"api_write_wait_seconds": 1.0})
+    api = create_app(settings, engine=Engine(settings, embedder=embedder))  # type: ignore[arg-type]
+    upload = {"file": ("observatory.txt", OBSERVATORY.encode())}
+    with serving(api) as base:
+        with workspace_write_lock(settings):  # another process's long ingest, as far as the server can tell
+            started = time.monotonic()
+            refused = httpx.post(f"{base}/v1/documents", files=upload, timeout=120)
+            assert refused.status_code == 409, refused.text
+            assert refused.json()["error"]["code"] == "conflict"
+            assert "is being written" in refused.json()["error"]["message"]
+            assert time.monotonic() - started < 60  # it did not wait for the lock's holder
+            assert httpx.get(f"{base}/v1/documents", timeout=30).json() == []
+            uploads = settings.workspace_dir / "uploads"
+            assert not uploads.exists() or not any(uploads.iterdir())  # the refused file is not left behind
+        accepted = httpx.post(f"{base}/v1/documents", files=upload, timeout=600)
+        assert accepted.status_code == 201, accepted.text
+        assert [d["title"] for d in httpx.get(f"{base}/v1/documents", timeout=30).json()] == ["observatory"]

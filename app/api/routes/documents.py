@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, UploadFile, status
 from app.api.deps import EngineDep, SettingsDep, WorkspaceDep, admin_only
 from app.api.guard import without_server_paths
 from app.api.schemas import DeleteResult, DocumentInfo, IngestResult, error_responses
+from app.errors import WorkspaceBusyError
 from app.results import DocumentSummary
 from ingest.loaders import SUPPORTED_EXTENSIONS
 
@@ -49,7 +50,7 @@ def safe_upload_path(upload_dir: Path, filename: str) -> Path:
     "",
     response_model=IngestResult,
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(400, 403, 415, 507),
+    responses=error_responses(400, 403, 409, 415, 507),
     **admin_only(),
 )
 def upload(file: UploadFile, workspace: WorkspaceDep, settings: SettingsDep) -> IngestResult:
@@ -61,8 +62,16 @@ def upload(file: UploadFile, workspace: WorkspaceDep, settings: SettingsDep) -> 
     data = file.file.read(settings.upload_max_mb * 1024 * 1024 + 1)
     if len(data) > settings.upload_max_mb * 1024 * 1024:
         raise HTTPException(413, f"file exceeds {settings.upload_max_mb} MB")
+    previous = target.read_bytes() if target.is_file() else None  # an earlier upload of that name, ingested
     target.write_bytes(data)
-    report = engine.ingest([target])
+    try:
+        report = engine.ingest([target], wait_seconds=settings.api_write_wait_seconds)
+    except WorkspaceBusyError:  # nothing of it was written: put back what was there, the client sends it again
+        if previous is None:
+            target.unlink(missing_ok=True)
+        else:
+            target.write_bytes(previous)
+        raise
     if report.errors and not report.documents_new + report.documents_replaced + report.documents_unchanged:
         target.unlink(missing_ok=True)
         raise HTTPException(422, without_server_paths(report.errors[0].error))
@@ -92,10 +101,10 @@ def get_document(doc_id: str, engine: EngineDep) -> DocumentSummary:
     return document
 
 
-@router.delete("/{doc_id}", response_model=DeleteResult, responses=error_responses(403, 404, 507), **admin_only())
-def delete_document(doc_id: str, engine: EngineDep) -> DeleteResult:
+@router.delete("/{doc_id}", response_model=DeleteResult, responses=error_responses(403, 404, 409, 507), **admin_only())
+def delete_document(doc_id: str, engine: EngineDep, settings: SettingsDep) -> DeleteResult:
     """Delete a document, its chunks and what only it supported in the graph (lossless for the rest)."""
-    report = engine.delete_document(doc_id)
+    report = engine.delete_document(doc_id, wait_seconds=settings.api_write_wait_seconds)
     if not report.found:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no document {doc_id!r}")
     return DeleteResult(
