@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import time
-from contextlib import closing
+import uuid
 from pathlib import Path
 
 import httpx
+import pytest
 
 from app.api.main import create_app
 from app.config import Settings, load_settings
 from app.engine import Engine, workspace_write_lock
+from app.services import open_store
 from tests.e2e.conftest import serving
 
 SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "sample"
@@ -30,20 +31,36 @@ OBSERVATORY = (
 )
 
 
-def _settings(data_dir: Path) -> Settings:
-    return load_settings(data_dir=data_dir, chunker="sentence")
+def _settings(data_dir: Path, **store: str) -> Settings:
+    return load_settings(data_dir=data_dir, chunker="sentence", **store)
 
 
-def _cli_ingest(data_dir: Path, source: Path, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "AMALGAM_DATA_DIR": str(data_dir), "AMALGAM_CHUNKER": "sentence", "HF_HUB_OFFLINE": "1"}
+def _store_env(settings: Settings) -> dict[str, str]:
+    """The environment that points a CLI process at the same store as ``settings``."""
+    if settings.graph_backend == "embedded":
+        return {}
+    return {
+        "AMALGAM_GRAPH_BACKEND": "neo4j",
+        "AMALGAM_NEO4J_URI": settings.neo4j_uri,
+        "AMALGAM_NEO4J_PASSWORD": settings.neo4j_password,
+        "AMALGAM_WORKSPACE": settings.workspace,
+    }
+
+
+def _cli_ingest(settings: Settings, source: Path, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "AMALGAM_DATA_DIR": str(settings.data_dir), "AMALGAM_CHUNKER": "sentence"}
+    env.update(HF_HUB_OFFLINE="1", **_store_env(settings))
     env.pop("AMALGAM_CONFIG", None)
     with log.open("wb") as out:
         return subprocess.Popen(["amalgam", "ingest", str(source)], env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
 def _store_chunk_ids(settings: Settings) -> set[str]:
-    with closing(sqlite3.connect(settings.workspace_dir / "graph.sqlite")) as db:
-        return {row[0] for row in db.execute("SELECT id FROM chunks")}
+    store = open_store(settings)  # a fresh connection: what any process would read
+    try:
+        return {chunk.id for chunk in store.iter_chunks()}
+    finally:
+        store.close()
 
 
 def _indexed_chunk_ids(settings: Settings) -> tuple[set[str], set[str]]:
@@ -55,15 +72,31 @@ def _indexed_chunk_ids(settings: Settings) -> tuple[set[str], set[str]]:
     return dense, sparse
 
 
-def test_another_process_s_chunks_survive_this_one_s_next_write(tmp_path: Path, embedder: object) -> None:
-    settings = _settings(tmp_path / "data")
+@pytest.fixture(params=["embedded", pytest.param("neo4j", marks=pytest.mark.neo4j)])
+def store_settings(request: pytest.FixtureRequest) -> dict[str, str]:
+    if request.param == "embedded":
+        return {}
+    server = request.getfixturevalue("neo4j_server")
+    workspace = f"w{uuid.uuid4().hex[:12]}"
+    return {
+        "graph_backend": "neo4j",
+        "neo4j_uri": server.uri,
+        "neo4j_password": server.password or "unused",
+        "workspace": workspace,
+    }
+
+
+def test_another_process_s_chunks_survive_this_one_s_next_write(
+    tmp_path: Path, embedder: object, store_settings: dict[str, str]
+) -> None:
+    settings = _settings(tmp_path / "data", **store_settings)
     engine = Engine(settings, embedder=embedder)  # type: ignore[arg-type]
     try:
         engine.ingest([SAMPLE / "halvorsen_viaduct.md"])
         assert engine.retrieve("Who designed the Halvorsen Viaduct?").evidence  # its retriever is open now
         observatory = tmp_path / "observatory.txt"
         observatory.write_text(OBSERVATORY)
-        cli = _cli_ingest(settings.data_dir, observatory, tmp_path / "cli.log")
+        cli = _cli_ingest(settings, observatory, tmp_path / "cli.log")
         assert cli.wait(timeout=600) == 0, (tmp_path / "cli.log").read_text()[-2000:]
 
         # The engine's open retriever sees what the other process wrote, without a restart.
@@ -74,6 +107,8 @@ def test_another_process_s_chunks_survive_this_one_s_next_write(tmp_path: Path, 
     finally:
         engine.close()
     stored = _store_chunk_ids(settings)
+    if settings.graph_backend == "neo4j":
+        _clear(settings)
     dense, sparse = _indexed_chunk_ids(settings)
     assert len(stored) >= 3
     assert dense == stored and sparse == stored  # every stored chunk is searchable, the CLI's included
@@ -85,7 +120,7 @@ def test_a_second_writer_waits_for_the_first_and_says_so(tmp_path: Path) -> None
     source.write_text(OBSERVATORY)
     log = tmp_path / "cli.log"
     with workspace_write_lock(settings):  # this test is the first writer
-        cli = _cli_ingest(settings.data_dir, source, log)
+        cli = _cli_ingest(settings, source, log)
         deadline = time.monotonic() + 600
         while "being written by another process" not in log.read_text():
             assert cli.poll() is None, f"the second writer did not wait: {log.read_text()[-2000:]}"
@@ -117,3 +152,11 @@ def test_an_upload_that_cannot_get_the_workspace_gets_409_and_keeps_nothing(tmp_
         accepted = httpx.post(f"{base}/v1/documents", files=upload, timeout=600)
         assert accepted.status_code == 201, accepted.text
         assert [d["title"] for d in httpx.get(f"{base}/v1/documents", timeout=30).json()] == ["observatory"]
+
+
+def _clear(settings: Settings) -> None:
+    store = open_store(settings)
+    try:
+        store.clear()
+    finally:
+        store.close()
