@@ -34,7 +34,7 @@ from graph.models import Community
 from graph.store.base import GraphStore
 from ingest.embedder import Embedder
 from retrieval.communities import summary_vectors
-from retrieval.index.indexset import IndexSet
+from retrieval.index.indexset import IndexSet, mark_changed
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,7 @@ def refresh_communities(
     _write_state(state_path, state)
     usable = [c for c in communities if c.summary.strip()]
     summary_vectors(usable, embedder.embed, settings.workspace_dir / IndexSet.SUBDIR)
+    mark_changed(settings.workspace_dir / IndexSet.SUBDIR)  # open retrievers (any process) reopen with these
     if tally.failed:
         log.warning("%d community summaries failed; those communities keep their extract", tally.failed)
     return CommunityRefresh(

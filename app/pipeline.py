@@ -346,9 +346,13 @@ class Pipeline:
         extended by ``new_chunk_ids`` when an ingest only added those, else rebuilt in full."""
         if self.settings.communities == "off":
             return None
-        return refresh_communities(
+        indexes_current = self._indexes is not None and self._indexes.is_current()
+        refresh = refresh_communities(
             self.settings, self.store, self.embedder, self.summarize, new_chunk_ids=new_chunk_ids
         )
+        if indexes_current and self._indexes is not None:
+            self._indexes.follow_own_change()  # the refresh's new generation changed no index
+        return refresh
 
     def _delete(self, doc_id: str) -> DeleteReport:
         """Delete from the store and (in memory) from the indexes; the caller saves the indexes."""

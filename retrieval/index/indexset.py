@@ -2,7 +2,8 @@
 
 Several processes may open one workspace (a server, a CLI ingest). A save writes a new *generation*
 token last, under an exclusive lock that an open takes shared, so an open never reads half of a save and
-an open index can tell that another process has saved since (``is_current``).
+an open index can tell that another process has saved since (``is_current``). What a retriever opens beside
+the indexes (the community vectors) starts a new generation too when it changes (``mark_changed``).
 """
 
 from __future__ import annotations
@@ -74,11 +75,29 @@ class IndexSet:
         with file_lock(self.directory / self.LOCK_FILE):
             self.dense.save()
             self.sparse.save()
-            generation = uuid.uuid4().hex
-            staging = self.directory / (self.GENERATION_FILE + ".tmp")
-            staging.write_text(generation)
-            staging.replace(self.directory / self.GENERATION_FILE)  # last: the save is whole once it changes
-            self.generation = generation
+            self.generation = _write_generation(self.directory)  # last: the save is whole once it changes
+
+    def follow_own_change(self) -> None:
+        """Take the saved generation as this object's own, after this process changed only what lies beside the
+        indexes (``mark_changed``) while holding the workspace's write lock: its copy in memory is still what
+        is saved, so the next write need not reopen it."""
+        if self.directory is not None:
+            self.generation = saved_generation(self.directory)
+
+
+def mark_changed(directory: Path) -> None:
+    """Start a new generation without saving the indexes, for what retrievers open beside them (the community
+    hierarchy and its vectors): every open retriever then reopens, as after a save."""
+    with file_lock(directory / IndexSet.LOCK_FILE):
+        _write_generation(directory)
+
+
+def _write_generation(directory: Path) -> str:
+    generation = uuid.uuid4().hex
+    staging = directory / (IndexSet.GENERATION_FILE + ".tmp")
+    staging.write_text(generation)
+    staging.replace(directory / IndexSet.GENERATION_FILE)
+    return generation
 
 
 def saved_generation(directory: Path) -> str:

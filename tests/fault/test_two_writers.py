@@ -48,11 +48,16 @@ def _store_env(settings: Settings) -> dict[str, str]:
 
 
 def _cli_ingest(settings: Settings, source: Path, log: Path) -> subprocess.Popen[bytes]:
+    return _cli(settings, ["ingest", str(source)], log)
+
+
+def _cli(settings: Settings, args: list[str], log: Path) -> subprocess.Popen[bytes]:
+    """``amalgam ARGS`` in another process, on the same workspace as ``settings``, its output into ``log``."""
     env = {**os.environ, "AMALGAM_DATA_DIR": str(settings.data_dir), "AMALGAM_CHUNKER": "sentence"}
     env.update(HF_HUB_OFFLINE="1", **_store_env(settings))
     env.pop("AMALGAM_CONFIG", None)
     with log.open("wb") as out:
-        return subprocess.Popen(["amalgam", "ingest", str(source)], env=env, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(["amalgam", *args], env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
 def _store_chunk_ids(settings: Settings) -> set[str]:
@@ -112,6 +117,21 @@ def test_another_process_s_chunks_survive_this_one_s_next_write(
     dense, sparse = _indexed_chunk_ids(settings)
     assert len(stored) >= 3
     assert dense == stored and sparse == stored  # every stored chunk is searchable, the CLI's included
+
+
+def test_an_open_retriever_sees_the_communities_another_process_rebuilt(tmp_path: Path, embedder: object) -> None:
+    settings = _settings(tmp_path / "data").model_copy(update={"communities": "off"})
+    engine = Engine(settings, embedder=embedder)  # type: ignore[arg-type]
+    themes = "What are the main themes of these documents?"
+    try:
+        engine.ingest(sorted(p for p in SAMPLE.iterdir() if p.suffix in {".txt", ".md", ".html"}))
+        assert not engine.retrieve(themes, mode="global").communities  # none yet, and its retriever is open
+        log = tmp_path / "cli.log"
+        assert _cli(settings, ["graph", "rebuild-communities"], log).wait(timeout=600) == 0, log.read_text()[-2000:]
+        # No index changed, but the hierarchy and its vectors did: the open retriever reopens with them.
+        assert engine.retrieve(themes, mode="global").communities
+    finally:
+        engine.close()
 
 
 def test_a_second_writer_waits_for_the_first_and_says_so(tmp_path: Path) -> None:
