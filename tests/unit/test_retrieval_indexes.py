@@ -99,6 +99,29 @@ def test_bm25_ranks_the_passage_sharing_rare_terms_first(tmp_path: Path) -> None
     assert index.search("zzz qqq", 3) == []  # no shared term: nothing, not noise
 
 
+def test_bm25_rebuilt_in_steps_ranks_as_one_built_at_once(tmp_path: Path) -> None:
+    """A rebuild reuses the tokens of texts it saw before: adds, a replaced text and a removal between
+    rebuilds must leave exactly the index that one build of the final texts gives."""
+    final = {
+        "b": "Spoleto hosts a summer festival of music and theatre.",
+        "c": TEXTS["c"],
+        "d": "The Tiber rises in Tuscany and flows through Umbria to Rome.",
+    }
+    stepwise = BM25Index(tmp_path / "steps")
+    stepwise.add(["a", "b"], [TEXTS["a"], TEXTS["b"]])
+    stepwise.save()
+    stepwise.add(["c", "b"], [final["c"], final["b"]])
+    assert stepwise.search("festival", 3)[0].chunk_id == "b"  # the replaced text is searched, not the old one
+    stepwise.remove(["a"])
+    stepwise.add(["d"], [final["d"]])
+    stepwise.save()
+    at_once = BM25Index(tmp_path / "once")
+    at_once.add(list(final), list(final.values()))
+    for question in ("hill town cathedrals", "festival of music", "largest lake", "Umbria Rome", "school 1820"):
+        assert stepwise.search(question, 3) == at_once.search(question, 3)
+    assert stepwise.search("school 1820", 3) == []  # the removed text's terms are gone
+
+
 def test_bm25_persists_and_follows_removals(tmp_path: Path) -> None:
     index = BM25Index(tmp_path)
     index.add(list(TEXTS), list(TEXTS.values()))
