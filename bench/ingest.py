@@ -1,7 +1,7 @@
 """Ingest throughput on both stores, against the embedding model alone (the physical floor), same run.
 
     python bench/ingest.py [--passages 300] [--neo4j-uri bolt://127.0.0.1:7697] [--no-neo4j]
-    python bench/ingest.py --curve [--curve-at 1000 5000 17288] [--passages 300]
+    python bench/ingest.py --curve [--curve-at 1000 5000 10000] [--passages 300] [--source NEW.jsonl]
     python bench/ingest.py --stages --no-neo4j   # where the embedded ingest's time goes, stage by stage
     python bench/ingest.py --into DATA_DIR --workspace W [--passages 300]   # marginal rate on a big workspace
 
