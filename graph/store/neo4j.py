@@ -33,6 +33,9 @@ from graph.store.neo4j_delete import delete_document, delete_unmentioned_entitie
 from ingest.models import Chunk, Document, PageSpan
 
 T = TypeVar("T")
+# Index scores within this of the k-th best may round level with it ((1 + cos) / 2: 1e-6 of cosine is 5e-7 here):
+# a vector search returns them too, so the id tie-break picks among all of them, as the embedded store's does.
+SCORE_TIE = 2e-6
 
 
 def _one_line(text: str) -> str:
@@ -379,14 +382,18 @@ class Neo4jGraphStore:
         pending, fetch = list(range(len(vectors))), max(4 * k, k + 50)
         while pending:
             rows = self._read(
-                cypher.VECTOR_SEARCH_BATCH, index=index, fetch=fetch, vectors=[vectors[i] for i in pending]
+                cypher.VECTOR_SEARCH_BATCH,
+                index=index,
+                fetch=fetch,
+                k=k,
+                tie=SCORE_TIE,
+                vectors=[vectors[i] for i in pending],
             )
             hits: list[list[tuple[str, float]]] = [[] for _ in pending]
             returned = [0] * len(pending)
             for row in rows:
-                returned[row["query"]] += 1
-                if row["mine"]:
-                    hits[row["query"]].append((row["id"], 2.0 * row["score"] - 1.0))
+                returned[row["query"]] = row["returned"]
+                hits[row["query"]] = [(hit_id, 2.0 * score - 1.0) for hit_id, score in row["hits"]]
             short = []
             for slot, query in enumerate(pending):
                 tops[query] = sorted(hits[slot], key=lambda hit: (-round(hit[1], 6), hit[0]))[:k]
