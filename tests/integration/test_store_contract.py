@@ -265,6 +265,30 @@ def test_batched_entity_vector_search_answers_each_query_as_the_single_search_do
         loaded.vector_search_entities_batch([unit(1), [1.0, 0.0]], 3)
 
 
+def test_entity_vector_search_breaks_ties_by_id_past_another_workspace_s_nearer_entities(
+    graph_store_factory: StoreFactory,
+) -> None:
+    """Neo4j's vector index is shared by all workspaces: 80 entities of another one, all nearer to the second
+    query than any of ours, fill the index's first answer, and the search must look further for ours."""
+    ours, other = graph_store_factory(), graph_store_factory()
+    other.upsert_entities(
+        [
+            EntityRecord(id=f"ent-near-{i:03d}", name=f"Near {i}", type="CONCEPT", embedding=unit(1, 0.001 * i))
+            for i in range(80)
+        ]
+    )
+    twins = [
+        EntityRecord(id=i, name=i.upper(), type="CONCEPT", description="twin", embedding=unit(1, 0.5))
+        for i in ("ent-b", "ent-c", "ent-a")
+    ]
+    ours.upsert_entities([*twins, EntityRecord(id="ent-far", name="Far", type="CONCEPT", embedding=unit(0, 0, 1))])
+    tied, crowded = ours.vector_search_entities_batch([unit(1, 0.5), unit(1, 0)], 2)
+    assert [h.entity.id for h in tied] == ["ent-a", "ent-b"]  # three at the same score: the smallest ids
+    assert [h.entity.id for h in crowded] == ["ent-a", "ent-b"]  # none of the other workspace's
+    # Neo4j's index scores are approximate (quantized vectors): a few thousandths off the exact cosine.
+    assert tied[0].score == pytest.approx(1.0, abs=5e-3) and crowded[0].score == pytest.approx(0.894, abs=5e-3)
+
+
 def test_entity_vector_search_sees_upserts_and_deletes_at_once(loaded: GraphStore) -> None:
     assert loaded.vector_search_entities(unit(0, 0, 0, 1), 1)[0].entity.id != "ent-new"  # search warms any cache
     new = EntityRecord(
