@@ -41,6 +41,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -178,7 +179,7 @@ def curve(args: argparse.Namespace, work: Path) -> None:
     """Grow one workspace through the corpus; at each size, time the same new passages into a copy of it."""
     total = sum(1 for _ in args.corpus.open())
     sizes = sorted(s for s in args.curve_at if 0 < s < total)
-    new_rows = read_source(args.source, args.passages)
+    new_rows = read_rows(0, args.passages, args.source)
     new_corpus = write_rows(work / "new.jsonl", new_rows)
     grown = work / "curve"
     engine = Engine(load_settings(data_dir=grown))
@@ -196,7 +197,7 @@ def curve(args: argparse.Namespace, work: Path) -> None:
             grow_seconds, _, _ = time_ingest(step, rows)
             step.close()
             wall, done = wall + grow_seconds, size
-        seconds, chunks, refresh = ingest_into_copy(grown, work / f"at-{size}", new_corpus)
+        _, seconds, chunks, refresh = ingest_into_copy(grown, work / f"at-{size}", new_corpus)
         rate = chunks / seconds
         empty_rate = empty_rate or rate
         print(f"{size:>12}{grow_seconds:>9.1f}{seconds:>14.1f}{rate:>10.2f}{rate / empty_rate:>10.2f}{refresh:>15.1f}",
@@ -207,23 +208,26 @@ def curve(args: argparse.Namespace, work: Path) -> None:
     final.close()
 
 
-def read_source(source: Path, passages: int) -> list[dict[str, str]]:
-    with source.open() as lines:
-        return [json.loads(line) for line in itertools.islice(lines, passages)]
+class CopyRun(NamedTuple):
+    documents_before: int
+    seconds: float
+    chunks: int
+    communities_seconds: float
 
 
-def ingest_into_copy(data_dir: Path, copy: Path, corpus: Path, workspace: str = "default") -> tuple[float, int, float]:
+def ingest_into_copy(data_dir: Path, copy: Path, corpus: Path, workspace: str = "default") -> CopyRun:
     """``time_ingest`` of ``corpus`` into a copy of ``data_dir``'s workspace (an empty one when it has none)."""
     if (data_dir / workspace).is_dir():
         shutil.copytree(data_dir / workspace, copy / workspace)
     engine = Engine(load_settings(data_dir=copy, workspace=workspace))
     try:
         warm(engine, [f"{r['title']}\n\n{r['text']}" for r in map(json.loads, corpus.read_text().splitlines())])
-        if engine.store.stats().chunks and not (engine.settings.workspace_dir / STATE_FILE).is_file():
+        before = engine.store.stats()
+        if before.chunks and not (engine.settings.workspace_dir / STATE_FILE).is_file():
             # Built by code that kept no refresh state: one (full) refresh first, untimed, leaves the workspace as
             # the current code does after its own ingest, so the timed refresh is the one a grown workspace gets.
             refresh_communities(engine.settings, engine.store, engine.embedder)
-        return time_ingest(engine, corpus)
+        return CopyRun(before.documents, *time_ingest(engine, corpus))
     finally:
         engine.close()
         shutil.rmtree(copy, ignore_errors=True)
@@ -233,14 +237,10 @@ def marginal(args: argparse.Namespace, work: Path) -> None:
     source = args.into / args.workspace
     if not (source / "graph.sqlite").is_file():
         raise SystemExit(f"{source} is not an embedded workspace")
-    corpus = write_rows(work / "new.jsonl", read_source(args.source, args.passages))
+    corpus = write_rows(work / "new.jsonl", read_rows(0, args.passages, args.source))
     results = []
     for label, data_dir in (("empty workspace", work / "empty"), ("grown workspace", args.into)):
-        before = Engine(load_settings(data_dir=data_dir, workspace=args.workspace))
-        documents = before.store.stats().documents
-        before.close()
-        seconds, chunks, refresh = ingest_into_copy(data_dir, work / "copy", corpus, args.workspace)
-        results.append((label, documents, seconds, chunks, refresh))
+        results.append((label, *ingest_into_copy(data_dir, work / "copy", corpus, args.workspace)))
     empty_rate = results[0][3] / results[0][2]
     print(f"{args.passages} new passages from {args.source}")
     print(f"{'into':<18}{'documents before':>18}{'seconds':>9}{'chunks/s':>10}{'vs empty':>10}{'communities s':>15}")
